@@ -1,0 +1,38 @@
+# Two commands matter: `make report` (the HTML results book) and `make test` (what CI runs).
+PARAMS ?= full
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.grnlib-installed
+CI_NOTEBOOKS := build/ci/nbval
+
+.PHONY: setup report test unit lab bench clean
+
+setup: $(STAMP)
+
+# torch is pinned on the command line so pip takes the local CPU wheel, never a CUDA build.
+$(STAMP): pyproject.toml
+	test -d $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet 'torch==2.13.0' -e '.[dev]'
+	touch $(STAMP)
+
+report: $(STAMP)
+	$(PY) -m grnlib.report --params $(PARAMS)
+
+# Unit tests, then every notebook executed by nbval with the small params/ci set, and the
+# rendered CI book opened in headless Chromium.
+test: $(STAMP)
+	$(PY) -m grnlib.report --params ci
+	$(PY) -m grnlib.report --params ci --prepare-only --out $(CI_NOTEBOOKS)
+	$(PY) -m pytest tests $(CI_NOTEBOOKS) --nbval-lax -q
+
+unit: $(STAMP)
+	$(PY) -m pytest tests -q
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=.
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf build book/_build book/notebooks

@@ -1,0 +1,111 @@
+"""Run every notebook in order through papermill, then build the Jupyter Book.
+
+``python -m grnlib.report --params full`` is what ``make report`` runs: executed notebooks go to
+``book/notebooks/`` and the HTML to ``book/_build/html``. ``--params ci`` uses the small
+``params/ci/`` set and builds a separate copy of the book under ``build/ci/book`` so a test run never
+overwrites the full report. ``--prepare-only`` writes parameterised, unexecuted notebooks
+(what nbval then executes).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from .paths import project_root
+
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "*.md", "references.bib", "_static")
+
+
+def notebook_names(root: Path) -> list[str]:
+    """Notebook stems in run order (their number prefix)."""
+    return sorted(p.stem for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def load_params(root: Path, name: str, params: str) -> dict:
+    folder = root / "params" if params == "full" else root / "params" / params
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: parameter file missing. Fix: create it with the keys of "
+                                f"the parameters cell of notebooks/{name}.ipynb")
+    with open(path) as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def book_dir(root: Path, params: str) -> Path:
+    """The book source folder to build: ``book/`` for full runs, a staged copy otherwise."""
+    if params == "full":
+        return root / "book"
+    staged = root / "build" / params / "book"
+    staged.mkdir(parents=True, exist_ok=True)
+    for pattern in BOOK_SOURCES:
+        for src in (root / "book").glob(pattern):
+            dst = staged / src.name
+            if src.is_dir():
+                shutil.copytree(src, dst, dirs_exist_ok=True)
+            else:
+                shutil.copy2(src, dst)
+    return staged
+
+
+def run_notebooks(root: Path, params: str, out_dir: Path, names: list[str] | None = None,
+                  prepare_only: bool = False) -> list[Path]:
+    """Execute (or only parameterise) each notebook in process; stop at the first failure."""
+    import papermill as pm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in names or notebook_names(root):
+        started = time.perf_counter()
+        output = out_dir / f"{name}.ipynb"
+        pm.execute_notebook(
+            str(root / "notebooks" / f"{name}.ipynb"), str(output),
+            parameters=load_params(root, name, params), cwd=str(root / "notebooks"),
+            prepare_only=prepare_only, progress_bar=False, kernel_name="python3",
+        )
+        written.append(output)
+        verb = "prepared" if prepare_only else "executed"
+        print(f"[report] {verb} {name} in {time.perf_counter() - started:.1f}s -> {output}", flush=True)
+    return written
+
+
+def build_book(source: Path) -> Path:
+    """Jupyter Book 1.x build that fails on any warning or broken reference."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(source), "--all", "-W", "-n", "--keep-going"]
+    subprocess.run(cmd, check=True)
+    return source / "_build" / "html" / "index.html"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grnlib.report", description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="full", help="'full' (params/) or a subfolder of params/, e.g. 'ci'")
+    parser.add_argument("--only", nargs="*", help="notebook names to run (default: all, in order)")
+    parser.add_argument("--prepare-only", action="store_true", help="parameterise without executing")
+    parser.add_argument("--out", type=Path, help="folder for the notebooks (default: the book's notebooks/)")
+    parser.add_argument("--no-book", action="store_true", help="skip the Jupyter Book build")
+    args = parser.parse_args(argv)
+
+    root = project_root(Path(__file__).parent)
+    started = time.perf_counter()
+    source = book_dir(root, args.params)
+    out = args.out or source / "notebooks"
+    try:
+        run_notebooks(root, args.params, out, args.only, args.prepare_only)
+    except Exception as exc:  # papermill's error already names the failing cell
+        print(f"[report] notebook run failed: {exc}", file=sys.stderr)
+        return 1
+    if not (args.no_book or args.prepare_only):
+        index = build_book(source)
+        print(f"[report] book: {index}")
+    print(f"[report] done in {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
