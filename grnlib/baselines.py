@@ -1,0 +1,168 @@
+"""Baseline scores for TF -> target pairs, scored on exactly the pairs a model is scored on.
+
+Every baseline has the signature ``fn(ds, train_pairs, pairs, seed=0, **kw) -> np.ndarray[len(pairs)]``
+(higher = more likely an edge) and is registered in :data:`BASELINES`; call it through
+:func:`score_baseline`. Baselines that need no training (correlation, GENIE3, random) ignore
+``train_pairs``; the degree baseline uses only its positive rows.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .data import DataError, GRNDataset
+from .protocols import check_pairs
+
+BaselineFn = Callable[..., np.ndarray]
+BASELINES: dict[str, BaselineFn] = {}
+
+
+def register_baseline(name: str) -> Callable[[BaselineFn], BaselineFn]:
+    """Decorator adding a baseline function to :data:`BASELINES` under ``name``."""
+    def add(fn: BaselineFn) -> BaselineFn:
+        BASELINES[name] = fn
+        return fn
+    return add
+
+
+def score_baseline(name: str, ds: GRNDataset, train_pairs: pd.DataFrame | None, pairs: pd.DataFrame,
+                   seed: int = 0, **kw) -> np.ndarray:
+    """Score ``pairs`` with the baseline ``name``.
+
+    Args:
+        name: a key of :data:`BASELINES` ("degree", "correlation", "spearman", "genie3", "random").
+        ds: the dataset the pair ids refer to (expression for the expression baselines).
+        train_pairs: training pair table (only "degree" reads it; may be None for the others).
+        pairs: pair table to score (``tf``, ``target``; ``label`` is never read).
+        seed: seeds the stochastic baselines (genie3, random).
+        **kw: baseline-specific options (e.g. ``n_estimators`` for genie3).
+
+    Returns:
+        float64 array [len(pairs)], aligned with the rows of ``pairs``.
+    """
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; valid baselines: {sorted(BASELINES)}")
+    check_pairs(pairs, ds.n_genes, "pairs", need_label=False)
+    return np.asarray(BASELINES[name](ds, train_pairs, pairs, seed=seed, **kw), dtype=np.float64)
+
+
+@register_baseline("degree")
+def degree_scores(ds: GRNDataset, train_pairs: pd.DataFrame, pairs: pd.DataFrame, seed: int = 0) -> np.ndarray:
+    """log(1 + TF out-degree) + log(1 + target in-degree), both counted over training positives only.
+
+    This is the floor every model must beat: on random-negative protocols it is a strong scorer
+    because hub TFs and hub targets are over-represented among positives.
+    """
+    if train_pairs is None:
+        raise ValueError("the degree baseline needs train_pairs (the training pair table)")
+    check_pairs(train_pairs, ds.n_genes, "train_pairs")
+    positives = train_pairs[train_pairs["label"] == 1]
+    out_degree = np.bincount(positives["tf"].to_numpy(), minlength=ds.n_genes)
+    in_degree = np.bincount(positives["target"].to_numpy(), minlength=ds.n_genes)
+    return (np.log1p(out_degree[pairs["tf"].to_numpy()])
+            + np.log1p(in_degree[pairs["target"].to_numpy()])).astype(np.float64)
+
+
+def _expression(ds: GRNDataset, baseline: str) -> np.ndarray:
+    """float64 genes x cells expression, or a DataError saying why the baseline cannot run."""
+    if not ds.has_expression:
+        raise DataError(ds.source or ds.id, f"dataset {ds.id!r} has no expression data, so the "
+                        f"{baseline!r} baseline cannot score its pairs",
+                        "use the 'degree' or 'random' baseline here, or a dataset with expression")
+    return ds.expression_matrix().astype(np.float64)
+
+
+def _standardise_rows(x: np.ndarray) -> np.ndarray:
+    """Rows centred and scaled so that ``z_i . z_j`` is the Pearson correlation; constant rows -> 0."""
+    centred = x - x.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(centred, axis=1, keepdims=True)
+    return np.divide(centred, norms, out=np.zeros_like(centred), where=norms > 0)
+
+
+def _abs_correlation_of_pairs(z: np.ndarray, pairs: pd.DataFrame) -> np.ndarray:
+    """|corr| of each pair from standardised rows z [genes, cells]: one product per distinct TF."""
+    tfs = pairs["tf"].to_numpy()
+    unique_tfs, tf_row = np.unique(tfs, return_inverse=True)
+    correlation = z[unique_tfs] @ z.T  # [n_unique_tfs, n_genes]
+    return np.abs(correlation[tf_row.ravel(), pairs["target"].to_numpy()])
+
+
+@register_baseline("correlation")
+def correlation_scores(ds: GRNDataset, train_pairs, pairs: pd.DataFrame, seed: int = 0) -> np.ndarray:
+    """Absolute Pearson correlation between TF and target expression across cells."""
+    return _abs_correlation_of_pairs(_standardise_rows(_expression(ds, "correlation")), pairs)
+
+
+@register_baseline("spearman")
+def spearman_scores(ds: GRNDataset, train_pairs, pairs: pd.DataFrame, seed: int = 0) -> np.ndarray:
+    """Absolute Spearman correlation (Pearson of per-gene ranks across cells, ties averaged)."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(_expression(ds, "spearman"), axis=1)
+    return _abs_correlation_of_pairs(_standardise_rows(ranks), pairs)
+
+
+@register_baseline("genie3")
+def genie3_scores(ds: GRNDataset, train_pairs, pairs: pd.DataFrame, seed: int = 0,
+                  n_estimators: int = 20, method: str = "extra_trees", max_features="sqrt",
+                  max_targets: int | None = None, min_samples_leaf: int = 1) -> np.ndarray:
+    """GENIE3-style scores: importance of each TF in a tree ensemble predicting the target.
+
+    For every distinct target in ``pairs`` the target's (standardised) expression is regressed
+    on the expression of all dataset TFs except the target itself; the impurity importance of a
+    TF (normalised to sum to 1 per target, as scikit-learn does) is its score for that target.
+    Only targets that occur in ``pairs`` are fitted.
+
+    Args:
+        n_estimators: trees per target (GENIE3 uses 1000; a few tens already rank well and keep
+            BEELINE-sized runs at tens of seconds).
+        method: "extra_trees" (default, faster) or "random_forest" (GENIE3's original choice).
+        max_features: candidate TFs per split ("sqrt" as in GENIE3).
+        max_targets: fit at most this many targets (a seeded subset) for quick looks; pairs of
+            unfitted targets get NaN, which the metrics reject, so use it for exploration only.
+        min_samples_leaf: passed to the trees.
+
+    Returns:
+        [len(pairs)] importances in [0, 1]; a pair whose TF is not a dataset TF scores 0.
+    """
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+
+    ensembles = {"extra_trees": ExtraTreesRegressor, "random_forest": RandomForestRegressor}
+    if method not in ensembles:
+        raise ValueError(f"unknown genie3 method {method!r}; choose one of {sorted(ensembles)}")
+    x = _standardise_rows(_expression(ds, "genie3"))  # scale does not change trees, it equalises targets
+    tf_ids = np.asarray(ds.tf_ids, dtype=np.int64)
+    tf_column = np.full(ds.n_genes, -1, dtype=np.int64)
+    tf_column[tf_ids] = np.arange(tf_ids.size)
+    features = x[tf_ids].T  # [cells, n_tfs]
+
+    targets = np.unique(pairs["target"].to_numpy())
+    rng = np.random.default_rng(seed)
+    if max_targets is not None and targets.size > max_targets:
+        targets = np.sort(rng.choice(targets, size=max_targets, replace=False))
+    importance = np.full((targets.size, tf_ids.size), np.nan)
+    for row, target in enumerate(targets):
+        keep = tf_ids != target  # a gene never explains itself
+        model = ensembles[method](n_estimators=n_estimators, max_features=max_features,
+                                  min_samples_leaf=min_samples_leaf, n_jobs=1,
+                                  random_state=int(rng.integers(2**31 - 1)))
+        model.fit(features[:, keep], x[target])
+        importance[row] = 0.0
+        importance[row, keep] = model.feature_importances_
+
+    target_row = np.full(ds.n_genes, -1, dtype=np.int64)
+    target_row[targets] = np.arange(targets.size)
+    rows = target_row[pairs["target"].to_numpy()]
+    cols = tf_column[pairs["tf"].to_numpy()]
+    scores = np.full(len(pairs), np.nan)
+    fitted = rows >= 0
+    scores[fitted] = np.where(cols[fitted] >= 0, importance[rows[fitted], np.maximum(cols[fitted], 0)], 0.0)
+    return scores
+
+
+@register_baseline("random")
+def random_scores(ds: GRNDataset, train_pairs, pairs: pd.DataFrame, seed: int = 0) -> np.ndarray:
+    """Seeded uniform scores: the chance level every table should show next to the models."""
+    return np.random.default_rng(seed).random(len(pairs))

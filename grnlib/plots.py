@@ -1,0 +1,97 @@
+"""Figures for the notebooks. Each function takes ``ax=`` (or creates one) and returns the figure."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+
+
+def _axes(ax, n=1, size=(5.5, 4.2)):
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(1, n, figsize=(size[0] * n, size[1]), layout="constrained")
+    return fig, ax
+
+
+def roc_pr_curves(y_true: np.ndarray, scores: Mapping[str, np.ndarray], axes=None, title: str = ""):
+    """ROC (left) and precision-recall (right) curves of several scorers on the same test pairs."""
+    fig, axes = _axes(axes, n=2)
+    roc_ax, pr_ax = axes
+    for name, score in scores.items():
+        fpr, tpr, _ = roc_curve(y_true, score)
+        roc_ax.plot(fpr, tpr, label=f"{name} (AUROC {roc_auc_score(y_true, score):.3f})")
+        precision, recall, _ = precision_recall_curve(y_true, score)
+        pr_ax.plot(recall, precision, label=f"{name} (AUPRC {average_precision_score(y_true, score):.3f})")
+    roc_ax.plot([0, 1], [0, 1], ls=":", c="grey")
+    pr_ax.axhline(np.mean(y_true), ls=":", c="grey", label=f"random ({np.mean(y_true):.3f})")
+    roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC {title}".strip())
+    pr_ax.set(xlabel="recall", ylabel="precision", title=f"Precision-recall {title}".strip(), ylim=(0, 1.02))
+    roc_ax.legend(loc="lower right", fontsize=8)
+    pr_ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def training_curves(histories: Mapping[str, pd.DataFrame] | pd.DataFrame, axes=None,
+                    metric: str = "val_auroc", floor: float | None = None):
+    """Training loss (left) and a validation metric (right) per epoch, one line per run.
+
+    ``floor`` draws the degree baseline's value of ``metric`` as a dashed line.
+    """
+    if isinstance(histories, pd.DataFrame):
+        histories = {"model": histories}
+    fig, axes = _axes(axes, n=2)
+    for name, h in histories.items():
+        axes[0].plot(h["epoch"], h["loss"], label=name)
+        axes[1].plot(h["epoch"], h[metric], label=name)
+    if floor is not None:
+        axes[1].axhline(floor, ls="--", c="black", label="degree floor")
+    axes[0].set(xlabel="epoch", ylabel="training loss", title="Training loss")
+    axes[1].set(xlabel="epoch", ylabel=metric.replace("_", " "), title=f"Validation {metric.split('_')[-1].upper()}")
+    for ax in axes:
+        ax.legend(fontsize=8)
+    return fig
+
+
+def degree_distributions(edges: pd.DataFrame, ax=None, title: str = ""):
+    """TF out-degree and gene in-degree histograms (log-scaled counts) of an edge table."""
+    fig, axes = _axes(ax, n=2)
+    for axis, column, label in ((axes[0], "tf", "TF out-degree"), (axes[1], "target", "gene in-degree")):
+        degree = edges[column].value_counts()
+        sns.histplot(degree, bins=40, ax=axis, log_scale=(True, False))
+        axis.set(xlabel=f"{label} (log scale)", ylabel="count", title=f"{label} {title}".strip())
+    return fig
+
+
+def reliability_curves(y_true: np.ndarray, probabilities: Mapping[str, np.ndarray], ax=None, n_bins: int = 10):
+    """Calibration: mean predicted probability against the observed positive fraction per bin."""
+    fig, ax = _axes(ax)
+    for name, p in probabilities.items():
+        observed, predicted = calibration_curve(y_true, p, n_bins=n_bins, strategy="quantile")
+        ax.plot(predicted, observed, marker="o", label=name)
+    ax.plot([0, 1], [0, 1], ls=":", c="grey", label="perfect calibration")
+    ax.set(xlabel="mean predicted probability", ylabel="observed positive fraction", title="Reliability")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def metric_bars(table: pd.DataFrame, metric: str = "auroc", hue: str | None = None, ax=None,
+                floor_model: str = "degree", title: str = ""):
+    """Mean ± std of ``metric`` per model (rows of a long table with columns model, seed, metric).
+
+    The degree floor's mean is drawn as a dashed line so every bar is read against it.
+    """
+    fig, ax = _axes(ax, size=(7, 4.2))
+    order = table.groupby("model")[metric].mean().sort_values().index
+    sns.barplot(data=table, x="model", y=metric, hue=hue, order=order, errorbar="sd", ax=ax)
+    if floor_model in set(table["model"]):
+        ax.axhline(table.loc[table["model"] == floor_model, metric].mean(), ls="--", c="black",
+                   label=f"{floor_model} floor")
+        ax.legend(fontsize=8)
+    ax.set(xlabel="", ylabel=metric.upper(), title=title)
+    ax.tick_params(axis="x", rotation=30)
+    return fig
