@@ -29,7 +29,7 @@ _BOOTSTRAP_CHUNK_ENTRIES = 4_000_000
 
 
 def _as_arrays(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
-    """Validate and convert to (int8 labels [n], float64 scores [n])."""
+    """Validate and convert to (int64 labels [n], float64 scores [n])."""
     y = np.asarray(y_true).ravel()
     s = np.asarray(y_score, dtype=np.float64).ravel()
     if y.shape != s.shape:
@@ -41,7 +41,7 @@ def _as_arrays(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
     if not np.isfinite(s).all():
         bad = int((~np.isfinite(s)).sum())
         raise ValueError(f"y_score has {bad} NaN/inf values; every pair needs a finite score")
-    return y.astype(np.int8), s
+    return y.astype(np.int64), s
 
 
 def _score_bins(s: np.ndarray) -> tuple[np.ndarray, int]:

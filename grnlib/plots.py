@@ -13,7 +13,8 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 
 def _axes(ax, n=1, size=(5.5, 4.2)):
     if ax is not None:
-        return ax.figure, ax
+        first = ax[0] if isinstance(ax, (list, tuple, np.ndarray)) else ax
+        return first.figure, ax
     fig, ax = plt.subplots(1, n, figsize=(size[0] * n, size[1]), layout="constrained")
     return fig, ax
 

@@ -1,6 +1,29 @@
-"""Data access: dataset ids, loaders, validation, download, toy data."""
+"""Data access: dataset ids, loaders, validation, download, toy data.
+
+>>> from grnlib.data import list_datasets, load_dataset, load_split
+>>> ds = load_dataset("beeline/Specific/hHEP/500")        # doctest: +SKIP
+>>> split = load_split("beeline/Specific/hHEP/500", sample=1)  # doctest: +SKIP
+"""
+from .beeline import read_beeline_folder
+from .catalog import (DatasetId, is_reserved, known_ids, list_datasets, load_dataset, load_split,
+                      parse_id, split_samples)
 from .dataset import PAIR_COLUMNS, GRNDataset
-from .errors import DataError
+from .dream4 import read_dream4_folder
+from .edges import dataset_from_edges, read_edges
+from .errors import DataError, DataWarning
+from .expression import align_expression, read_expression
+from .download import cache_dir, content_sha256, data_root, fetch, find_shared_data
+from .priors import COMPLEXES, PRIOR_COLUMNS, load_priors
+from .stoneroy import read_stone_roy
+from .symbols import match_symbols, normalise_symbols
 from .toy import make_toy
 
-__all__ = ["PAIR_COLUMNS", "GRNDataset", "DataError", "make_toy"]
+__all__ = [
+    "PAIR_COLUMNS", "PRIOR_COLUMNS", "COMPLEXES",
+    "GRNDataset", "DatasetId", "DataError", "DataWarning",
+    "data_root", "cache_dir", "find_shared_data", "fetch", "content_sha256",
+    "known_ids", "parse_id", "is_reserved", "list_datasets", "load_dataset", "load_split", "split_samples",
+    "load_priors", "read_expression", "align_expression", "read_edges", "dataset_from_edges",
+    "read_beeline_folder", "read_dream4_folder", "read_stone_roy",
+    "match_symbols", "normalise_symbols", "make_toy",
+]

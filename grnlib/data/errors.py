@@ -17,3 +17,10 @@ class DataError(ValueError):
         self.fix = fix
         where = f"{self.path}: " if self.path else ""
         super().__init__(f"{where}{problem}. Fix: {fix}")
+
+
+class DataWarning(UserWarning):
+    """Input that is usable but worth knowing about (all-zero genes, dropped self-loops, ...).
+
+    Filter it like any warning: ``warnings.simplefilter("ignore", DataWarning)``.
+    """

@@ -1,0 +1,55 @@
+"""Named run configurations: each phase's recipe as plain data, selectable by name from params,
+the CLI and the sweep (``grnlib evaluate --models baseline,phase4,degree``).
+
+A preset is a run spec for :func:`grnlib.experiment.evaluate_split`. Baseline scorers
+(``degree``, ``correlation``, ...) are not presets; they are looked up in :mod:`grnlib.baselines`.
+"""
+from __future__ import annotations
+
+import copy
+
+_PHASE3_TRAIN = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4,
+                 "scheduler": "warmup_cosine", "warmup_epochs": 10, "clip_norm": 1.0, "early_stopping_patience": 15,
+                 "epochs": 80, "batch_size": 256, "loss": "bce"}
+
+PRESETS: dict[str, dict] = {
+    # The earlier code's baseline: learnable embeddings, plain SGD, BCE.
+    "baseline": {"model": "embedding_two_tower",
+                 "train": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.0, "weight_decay": 0.0,
+                           "scheduler": "constant", "clip_norm": None, "early_stopping_patience": None,
+                           "epochs": 60, "batch_size": 256, "loss": "bce"}},
+    # Phase 1: towers over PCA-reduced expression profiles.
+    "phase1": {"model": "expression_two_tower", "features": {"kind": "pca", "n_components": 64},
+               "train": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "constant",
+                         "early_stopping_patience": None, "epochs": 40, "batch_size": 256, "loss": "bce"}},
+    "hybrid": {"model": "hybrid_two_tower", "features": {"kind": "pca", "n_components": 64},
+               "train": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "constant",
+                         "early_stopping_patience": None, "epochs": 40, "batch_size": 256, "loss": "bce"}},
+    # Phase 2: deep towers, Xavier init, trained like phase 1.
+    "phase2": {"model": "deep_two_tower",
+               "train": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "constant",
+                         "early_stopping_patience": None, "epochs": 40, "batch_size": 256, "loss": "bce"}},
+    # Phase 3: phase 2 plus momentum, weight decay, warm-up + cosine, clipping, early stopping.
+    "phase3": {"model": "deep_two_tower", "train": dict(_PHASE3_TRAIN)},
+    # Phase 4: phase 3 with focal loss.
+    "phase4": {"model": "deep_two_tower",
+               "train": {**_PHASE3_TRAIN, "loss": "focal", "loss_kwargs": {"alpha": 0.25, "gamma": 2.0}}},
+    # The old code's cross-encoder MLP baseline.
+    "cross_encoder": {"model": "cross_encoder",
+                      "train": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "constant",
+                                "early_stopping_patience": None, "epochs": 40, "batch_size": 256, "loss": "bce"}},
+}
+
+
+def preset(name: str, epochs: int | None = None, **train_overrides) -> dict:
+    """A deep copy of preset ``name`` as a run spec, optionally with fewer epochs or other training changes."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}. Valid presets: {', '.join(sorted(PRESETS))}")
+    spec = copy.deepcopy(PRESETS[name])
+    spec["name"] = name
+    if epochs is not None:
+        train_overrides["epochs"] = epochs
+    spec["train"].update(train_overrides)
+    if "warmup_epochs" in spec["train"]:  # a shortened run keeps warm-up to an eighth of it
+        spec["train"]["warmup_epochs"] = min(spec["train"]["warmup_epochs"], max(1, spec["train"]["epochs"] // 8))
+    return spec
