@@ -30,7 +30,7 @@ class Evaluation:
     """Everything one split's runs produced.
 
     ``metrics`` has one row per scorer (``name``), all on the same test pairs; ``test_scores`` and
-    ``val_scores`` map a scorer's name to its scores in pair-table order.
+    ``val_scores`` map a scorer's name to its scores in pair-table order (logits for models).
     """
 
     split: dict
@@ -43,6 +43,12 @@ class Evaluation:
     @property
     def y_test(self) -> np.ndarray:
         return self.split["test"]["label"].to_numpy()
+
+    def test_probabilities(self, name: str) -> np.ndarray:
+        """A trained model's test-pair probabilities (sigmoid of its logits), for calibration."""
+        if name not in self.models:
+            raise KeyError(f"{name!r} is not a trained model here; models: {', '.join(self.models)}")
+        return 1.0 / (1.0 + np.exp(-self.test_scores[name]))
 
 
 def _as_spec(run) -> dict:
@@ -70,6 +76,8 @@ def train_run(ds: GRNDataset, split: dict, spec: dict, seed: int = 0, progress: 
         model_cfg["in_features"] = features.shape[1]
     torch.manual_seed(seed)
     model = build_model(spec["model"], **model_cfg)
+    if hasattr(model, "prepare"):  # models that read the training graph (grnlib.models.context)
+        model.prepare(ds, split["train"])
     config = TrainConfig(**{**spec["train"], "seed": seed, "progress": progress})
     result = fit(model, split["train"], split["val"], features=features, config=config)
     return result.model, result, features
@@ -83,7 +91,7 @@ def evaluate_split(ds: GRNDataset, split: dict, runs: list[dict], baselines=("de
     """
     from .baselines import score_baseline
     from .metrics import choose_threshold, evaluate_scores
-    from .train import predict_proba
+    from .train import predict_logits
 
     evaluation = Evaluation(split=split, metrics=pd.DataFrame())
     rows = []
@@ -96,8 +104,9 @@ def evaluate_split(ds: GRNDataset, split: dict, runs: list[dict], baselines=("de
             kind = "baseline"
         else:
             model, result, features = train_run(ds, split, spec, seed=seed, progress=progress)
-            val = predict_proba(model, split["val"], features=features)
-            test = predict_proba(model, split["test"], features=features)
+            # Logits, not probabilities: sigmoid saturates at 1.0 for confident models and ties ranks.
+            val = predict_logits(model, split["val"], features=features)
+            test = predict_logits(model, split["test"], features=features)
             evaluation.histories[spec["name"]] = result.history
             evaluation.models[spec["name"]] = model
             kind = "model"

@@ -53,6 +53,10 @@ EXPECTED_PARAMS = {
     "hybrid_two_tower": lambda n, d: 2 * n * 128 + 2 * mlp_params(128 + d, 256, 256, 128),
     "deep_two_tower": lambda n, d: 2 * n * 256 + 2 * mlp_params(256, 512, 256, 128, 64),
     "cross_encoder": lambda n, d: 2 * n * 128 + mlp_params(256, 256, 256, 1),
+    # 8 evidence columns (BatchNorm without affine: no parameters), two d -> 32 projections
+    "pair_evidence": lambda n, d: 2 * mlp_params(d, 32) + mlp_params(8 + 3 * 32, 64, 64, 1),
+    # input projection, 2 layers x 3 directed 64x64 linears, scorer 192 -> 64 -> 1
+    "graph_sage": lambda n, d: mlp_params(d, 64) + 2 * 3 * mlp_params(64, 64) + mlp_params(192, 64, 1),
 }
 
 
@@ -85,16 +89,26 @@ def test_sizes_are_overridable():
     assert count_parameters(cross) == mlp_params(14, 9, 1)
 
 
+# Models that read the training graph (``prepare``) get every other positive as their graph
+# and are scored on the remaining pairs, as in a real split.
+GRAPH_PAIRS = PAIRS[PAIRS["label"] == 1].iloc[::2]
+SCORED_PAIRS = PAIRS.drop(GRAPH_PAIRS.index)
+
+
 @pytest.mark.parametrize("name", MODELS.names())
 def test_forward_backward_and_optimizer_step(name):
     torch.manual_seed(0)
     model = build(name)
+    pairs = PAIRS
+    if hasattr(model, "prepare"):
+        model.prepare(DS, GRAPH_PAIRS)
+        pairs = SCORED_PAIRS
     optimizer = build_optimizer("adamw", model, lr=1e-2)
-    tf = torch.as_tensor(PAIRS["tf"].to_numpy())
-    target = torch.as_tensor(PAIRS["target"].to_numpy())
-    y = torch.as_tensor(PAIRS["label"].to_numpy(), dtype=torch.float32)
+    tf = torch.as_tensor(pairs["tf"].to_numpy())
+    target = torch.as_tensor(pairs["target"].to_numpy())
+    y = torch.as_tensor(pairs["label"].to_numpy(), dtype=torch.float32)
     logits = model(tf, target, torch.as_tensor(FEATURES))
-    assert logits.shape == (len(PAIRS),) and logits.dtype == torch.float32
+    assert logits.shape == (len(pairs),) and logits.dtype == torch.float32
     assert torch.isfinite(logits).all()
     loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
     loss.backward()
@@ -219,6 +233,8 @@ def test_bad_or_missing_features_are_explained():
 def test_config_and_state_dict_rebuild_identical_model(name, tmp_path):
     torch.manual_seed(3)
     model = build(name).eval()
+    if hasattr(model, "prepare"):  # the graph buffers must travel with the weights
+        model.prepare(DS, GRAPH_PAIRS)
     json.dumps(model.config)  # plain data
     rebuilt = build_model(**model.config)
     rebuilt.load_state_dict(model.state_dict())

@@ -1,0 +1,90 @@
+"""Options and console handling shared by ``grnlib train`` and ``grnlib predict``.
+
+Everything a user reads goes to stderr as one line per message (``grnlib <command>: ...``);
+:class:`~grnlib.data.DataWarning` lines are kept under ``--quiet``, progress bars and progress
+messages are not. Torch and the data code are imported only when a command runs.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import warnings
+
+EXPRESSION_HELP = ("expression matrix: .h5ad (AnnData, cells x genes), or .csv/.tsv/.txt (optionally .gz) "
+                   "with gene and cell names in the first column and the first row")
+
+
+def add_expression_options(parser: argparse.ArgumentParser, inherit: bool = False) -> None:
+    """--expression, --genes-as, --layer, --raw-counts. ``inherit``: defaults come from training."""
+    group = parser.add_argument_group("expression")
+    group.add_argument("--expression", required=True, metavar="FILE", help=EXPRESSION_HELP)
+    from_training = " (default: as in training)" if inherit else ""
+    group.add_argument("--genes-as", choices=("auto", "rows", "columns"), default=None if inherit else "auto",
+                       help="where the genes are in a text file: one per row (BEELINE layout) or one per "
+                            "column (AnnData layout); auto = rows for text, columns for .h5ad" + from_training)
+    group.add_argument("--layer", default=None, help=".h5ad only: read this layer instead of X" + from_training)
+    if inherit:
+        group.add_argument("--raw-counts", action=argparse.BooleanOptionalAction, default=None,
+                           help="values are raw counts (checked non-negative, normalised to log1p CP10k)"
+                                + from_training)
+    else:
+        group.add_argument("--raw-counts", action="store_true",
+                           help="values are raw counts: they must be non-negative and are normalised to "
+                                "log1p(counts per 10,000)")
+
+
+def add_run_options(parser: argparse.ArgumentParser, seed_help: str) -> None:
+    """--seed, --device, --quiet."""
+    group = parser.add_argument_group("run")
+    group.add_argument("--seed", type=int, default=None, help=seed_help)
+    group.add_argument("--device", default="auto", help="auto (a CUDA GPU when present), cpu, cuda, cuda:1 ...")
+    group.add_argument("--quiet", action="store_true",
+                       help="no progress bars or progress messages (warnings and errors still print)")
+
+
+def check_device(device: str) -> str:
+    """The device string, or a DataError when torch cannot use it here."""
+    import torch
+
+    from .data import DataError
+
+    try:
+        resolved = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                                ("cpu" if device == "auto" else device))
+    except RuntimeError as exc:
+        raise DataError(None, f"--device {device!r} is not a device ({str(exc).splitlines()[0]})",
+                        "pass auto, cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise DataError(None, f"--device {device} asks for a CUDA GPU but none is available",
+                        "pass --device cpu (or auto)")
+    return device
+
+
+class Console:
+    """Progress messages (stderr, silenced by ``quiet``) and DataWarnings as one line each."""
+
+    def __init__(self, command: str, quiet: bool):
+        self.command, self.quiet = command, quiet
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            print(f"grnlib {self.command}: {message}", file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def capturing_warnings(self):
+        """Inside, every DataWarning prints as ``grnlib <command>: warning: <message>``."""
+        from .data import DataWarning
+
+        original = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, DataWarning):
+                print(f"grnlib {self.command}: warning: {message}", file=sys.stderr, flush=True)
+            else:
+                original(message, category, filename, lineno, file, line)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", DataWarning)
+            warnings.showwarning = show
+            yield self

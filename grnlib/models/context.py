@@ -1,0 +1,183 @@
+"""What a model may know beyond ``(tf_idx, gene_idx, features)``: the training graph.
+
+Some models read the network the labels come from: per-gene degrees, the regulators of a
+target, the targets of a TF. They get it through one hook, ``model.prepare(ds, train_pairs)``,
+which :func:`grnlib.experiment.train_run` calls before training when a model defines it. The
+hook keeps the *positive rows of the training table only* (validation and test pairs never
+enter), stored as buffers, so ``state_dict()`` carries them and ``build_model(**config)`` +
+``load_state_dict`` rebuilds a prepared model (the buffers resize to the saved graph).
+
+:class:`TrainingGraph` holds that graph and computes leave-one-out pair evidence from it:
+every count a pair sees excludes the pair's own edge. Without that, a training positive would
+always see its own edge (in-degree >= 1, its TF among the target's regulators) while a test
+positive never does, and a model would learn the difference instead of regulation.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+EVIDENCE_GROUPS = {
+    # name -> evidence columns (in this order)
+    "degree": ("log_out_degree", "log_in_degree"),
+    "expression": ("correlation", "abs_correlation"),
+    "transfer": ("regulator_coexpression", "target_coexpression", "neighbour_tf_vote"),
+    "topology": ("shared_target_paths",),
+}
+
+
+HIDE_MODES = ("edge", "tf")
+
+
+def evidence_columns(groups) -> list[str]:
+    """Column names of the evidence vector for the chosen ``groups`` (in EVIDENCE_GROUPS order)."""
+    unknown = sorted(set(groups) - set(EVIDENCE_GROUPS))
+    if unknown:
+        raise ValueError(f"unknown evidence group(s) {unknown}; valid: {', '.join(EVIDENCE_GROUPS)}")
+    return [c for g in EVIDENCE_GROUPS if g in groups for c in EVIDENCE_GROUPS[g]]
+
+
+def positive_edges_of(train_pairs) -> np.ndarray:
+    """int64 [2, E] (tf, target) of the positive rows of a training pair table, duplicates dropped."""
+    positives = train_pairs[train_pairs["label"] == 1][["tf", "target"]].to_numpy(dtype=np.int64)
+    positives = positives[positives[:, 0] != positives[:, 1]]
+    return np.unique(positives, axis=0).T.copy() if len(positives) else np.zeros((2, 0), np.int64)
+
+
+class TrainingGraph(nn.Module):
+    """Directed TF -> target edges of the training positives, as buffers.
+
+    Buffers: ``edges`` int64 [2, E]. Dense helpers (a TF-row adjacency ``[m + 1, n_genes]`` over
+    the m TFs with a training edge plus one all-zero row for every other gene, and
+    feature-dependent products) are caches rebuilt on
+    demand and never saved.
+    """
+
+    def __init__(self, n_genes: int, neighbour_temperature: float = 0.1):
+        super().__init__()
+        self.n_genes = int(n_genes)
+        self.neighbour_temperature = float(neighbour_temperature)
+        self.register_buffer("edges", torch.zeros(2, 0, dtype=torch.long))
+        self._register_load_state_dict_pre_hook(self._resize_edges)
+        self._cache: dict = {}
+
+    def _resize_edges(self, state_dict, prefix, *args):
+        saved = state_dict.get(prefix + "edges")
+        if saved is not None and saved.shape != self.edges.shape:
+            self.edges = torch.zeros_like(saved, device=self.edges.device)
+        self._cache = {}
+
+    def set_edges(self, edges: np.ndarray) -> None:
+        """edges: int64 [2, E] TF -> target ids (training positives only)."""
+        edges = torch.as_tensor(np.asarray(edges, dtype=np.int64)).reshape(2, -1)
+        if edges.numel() and int(edges.max()) >= self.n_genes:
+            raise ValueError(f"edge gene id {int(edges.max())} >= n_genes={self.n_genes}; build the "
+                             "model with n_genes=ds.n_genes")
+        self.edges = edges.to(self.edges.device)
+        self._cache = {}
+
+    # -- dense structure ----------------------------------------------------------------
+    def _structure(self) -> dict:
+        key = ("structure", self.edges.device, self.edges.shape[1])
+        if key not in self._cache:
+            self._cache = {k: v for k, v in self._cache.items() if k[0] != "structure"}
+            dev, n = self.edges.device, self.n_genes
+            row_genes = torch.unique(self.edges[0])            # TFs with a training edge [m]
+            m = row_genes.numel()
+            # row m is all zeros: where genes without a training out-edge (unseen TFs) look up
+            row_of = torch.full((n,), m, dtype=torch.long, device=dev)
+            row_of[row_genes] = torch.arange(m, device=dev)
+            adjacency = torch.zeros(m + 1, n, device=dev)      # [m + 1, n]
+            adjacency[row_of[self.edges[0]], self.edges[1]] = 1.0
+            shared = adjacency @ adjacency.T                    # [m + 1, m + 1] common targets
+            # paths t -> h <- r -> g through another TF r (r != t): (S A)[t,g] - S[t,t] A[t,g]
+            paths = shared @ adjacency - shared.diagonal()[:, None] * adjacency
+            self._cache[key] = dict(row_genes=row_genes, row_of=row_of, adjacency=adjacency,
+                                    out_degree=adjacency.sum(1), in_degree=adjacency.sum(0), paths=paths)
+        return self._cache[key]
+
+    def degrees(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(out_degree [n_genes], in_degree [n_genes]) counted over the training positives."""
+        s = self._structure()
+        return s["out_degree"][s["row_of"]], s["in_degree"]
+
+    def neighbour_lists(self) -> torch.Tensor:
+        """The edges, [2, E] (tf, target) long, for message passing."""
+        return self.edges
+
+    def edge_in_graph(self, tf_idx: torch.Tensor, gene_idx: torch.Tensor) -> torch.Tensor:
+        """float [B]: 1 where (tf, gene) is a training positive."""
+        s = self._structure()
+        return s["adjacency"][s["row_of"][tf_idx], gene_idx]
+
+    # -- pair evidence ------------------------------------------------------------------
+    def _feature_products(self, features: torch.Tensor, z: torch.Tensor) -> dict:
+        # keyed on the caller's feature tensor, which stays the same object through training
+        key = ("features", features.data_ptr(), tuple(features.shape), self.edges.shape[1])
+        if key not in self._cache:
+            self._cache = {k: v for k, v in self._cache.items() if k[0] != "features"}
+            s = self._structure()
+            a = s["adjacency"]
+            self._cache[key] = dict(tf_side=a @ z,                 # [m, d] sum of a TF's targets
+                                    target_side=a[:-1].T @ z[s["row_genes"]])  # [n, d] sum of a gene's regulators
+        return self._cache[key]
+
+    def pair_evidence(self, tf_idx: torch.Tensor, gene_idx: torch.Tensor, groups,
+                      features: torch.Tensor | None, hide: str = "edge") -> torch.Tensor:
+        """Leave-one-out evidence for each pair -> float [B, len(evidence_columns(groups))].
+
+        Columns (see EVIDENCE_GROUPS): log(1 + out-degree of the TF), log(1 + in-degree of the
+        target); Pearson-like correlation c(tf, gene) of the feature rows and |c|; mean c between
+        the TF and the target's other regulators; mean c between the gene and the TF's other
+        targets; a softmax(c / T) vote of the TFs most co-expressed with the TF for the gene;
+        log(1 + number of paths tf -> h <- r -> gene through other TFs r). Every count leaves
+        out the pair's own edge; ``hide="tf"`` also leaves out every other training edge of the
+        pair's TF (the TF looks unseen: what a held-out TF looks like at test time).
+        """
+        if hide not in HIDE_MODES:
+            raise ValueError(f"hide={hide!r} is not one of {HIDE_MODES}")
+        s = self._structure()
+        own = self.edge_in_graph(tf_idx, gene_idx)            # [B] 1 for a training positive
+        rows = s["row_of"][tf_idx]
+        own_row = own  # the own edge as seen from the TF's row
+        if hide == "tf":
+            rows = torch.full_like(rows, s["adjacency"].shape[0] - 1)  # the all-zero row
+            own_row = torch.zeros_like(own)
+        out_loo = s["out_degree"][rows] - own_row
+        in_loo = s["in_degree"][gene_idx] - own
+        cols = []
+        if "degree" in groups:
+            cols += [torch.log1p(out_loo), torch.log1p(in_loo)]
+        needs_z = any(g in groups for g in ("expression", "transfer"))
+        if needs_z:
+            if features is None:
+                raise ValueError(f"evidence groups {sorted(groups)} read expression: pass features "
+                                 "(grnlib.features.gene_features) or drop 'expression'/'transfer'")
+            z = unit_rows(features)
+            corr = (z[tf_idx] * z[gene_idx]).sum(-1)
+        if "expression" in groups:
+            cols += [corr, corr.abs()]
+        if "transfer" in groups:
+            prod = self._feature_products(features, z)
+            # own edge contributes c(tf, tf) = |z_tf|^2 resp. c(gene, gene) to the sums: remove it
+            reg = (z[tf_idx] * prod["target_side"][gene_idx]).sum(-1) - own * (z[tf_idx] ** 2).sum(-1)
+            tgt = (prod["tf_side"][rows] * z[gene_idx]).sum(-1) - own_row * (z[gene_idx] ** 2).sum(-1)
+            cols += [reg / in_loo.clamp(min=1), tgt / out_loo.clamp(min=1)]
+            # the TF's nearest training TFs (itself excluded) vote for the gene
+            sim = z[tf_idx] @ z[s["row_genes"]].T / self.neighbour_temperature     # [B, m]
+            sim = sim.masked_fill(s["row_genes"][None, :] == tf_idx[:, None], float("-inf"))
+            weights = torch.nan_to_num(torch.softmax(sim, dim=-1))  # a lone TF has no neighbours: 0
+            cols.append((weights * s["adjacency"][:-1, gene_idx].T).sum(-1))
+        if "topology" in groups:
+            # removing (tf, gene) removes the paths tf -> h <- r -> gene with h = gene: in_loo of them
+            paths = s["paths"][rows, gene_idx] - own_row * in_loo
+            cols.append(torch.log1p(paths.clamp(min=0)))
+        return torch.stack(cols, dim=-1) if cols else torch.zeros(tf_idx.shape[0], 0, device=tf_idx.device)
+
+
+def unit_rows(features: torch.Tensor) -> torch.Tensor:
+    """Centre each row and scale it to unit length: ``unit_rows(x) @ unit_rows(x).T`` is the
+    Pearson correlation of the rows (zero rows stay zero). [n, d] -> [n, d]."""
+    centred = features - features.mean(dim=1, keepdim=True)
+    return centred / centred.norm(dim=1, keepdim=True).clamp(min=1e-8)

@@ -1,0 +1,686 @@
+"""Benchmark sweep: every (dataset, protocol, seed, fold) *cell* of a plan, scored by a list of
+models and baselines on the same test pairs, run in parallel on Dask and resumable.
+
+A *cell* is one split: ``(dataset, protocol, seed, fold)`` plus the scorer names to run on it.
+Its result is one JSON line per cell in ``<out>/cells.jsonl`` (written by the client process
+only, flushed and fsync'ed), so an interrupted sweep restarts with the cells that have no line
+yet. A failed cell is logged to ``<out>/errors.jsonl`` and retried on the next run.
+
+Command line::
+
+    python -m grnlib.sweep plan --plan full                      # list cells + time estimate
+    python -m grnlib.sweep run --plan reduced --out results/sweep/reduced [--workers 2]
+    python -m grnlib.sweep run --plan full --scheduler tcp://host:8786 --out ...
+    python -m grnlib.sweep summarize results/sweep/reduced --out results/benchmark
+
+Scorer names (the same ones ``grnlib evaluate --models`` takes) are resolved by
+:func:`resolve_scorers`: a baseline of :data:`grnlib.baselines.BASELINES`, a preset of
+:data:`grnlib.presets.PRESETS` (``best`` too once it is a preset) or a model of
+:data:`grnlib.models.MODELS` (trained with the default ``TrainConfig``, PCA-64 expression
+features when it reads expression).
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import DataError
+
+EXPRESSION_BASELINES = ("correlation", "spearman", "genie3")
+DEFAULT_FEATURES = {"kind": "pca", "n_components": 64}
+CELL_FILE = "cells.jsonl"
+ERROR_FILE = "errors.jsonl"
+META_FILE = "sweep.json"
+SUMMARY_METRICS = ("auroc", "auprc", "auprc_ratio", "per_tf_auroc", "pos_rate")
+
+
+# -- scorer names -> run specs ----------------------------------------------------------------
+
+def valid_scorer_names() -> list[str]:
+    """Every name :func:`resolve_scorers` accepts: baselines, presets, registered models."""
+    from .baselines import BASELINES
+    from .models import MODELS
+    from .presets import PRESETS
+
+    return sorted(set(BASELINES) | set(PRESETS) | set(MODELS))
+
+
+def _model_reads_expression(model: str) -> bool:
+    from .models import MODELS
+
+    return MODELS.defaults(model).get("inputs") in ("expression", "hybrid")
+
+
+def resolve_scorers(names, epochs: int | None = None, device: str | None = None) -> tuple[list[str], list[dict]]:
+    """Split scorer ``names`` into baseline names and training run specs.
+
+    Args:
+        names: iterable of names (baseline, preset or model); order is kept.
+        epochs: overrides the training epochs of every run.
+        device: TrainConfig device of every run (None keeps the default "auto").
+
+    Returns:
+        ``(baselines, runs)``: baseline names, and run specs for
+        :func:`grnlib.experiment.evaluate_split` (``name`` = the name asked for).
+
+    Raises:
+        DataError listing the valid names when one is unknown.
+    """
+    from .baselines import BASELINES
+    from .models import MODELS
+    from .presets import PRESETS, preset
+
+    baselines, runs = [], []
+    unknown = [n for n in names if n not in BASELINES and n not in PRESETS and n not in MODELS]
+    if unknown:
+        raise DataError(None, f"unknown model name(s) {unknown}",
+                        f"use baselines {sorted(BASELINES)}, presets {sorted(PRESETS)} "
+                        f"or models {sorted(MODELS)}")
+    for name in dict.fromkeys(names):  # drop repeats, keep order
+        if name in BASELINES:
+            baselines.append(name)
+            continue
+        if name in PRESETS:
+            spec = preset(name, epochs=epochs)
+        else:
+            spec = {"name": name, "model": name, "model_cfg": {}, "train": {},
+                    "features": dict(DEFAULT_FEATURES) if _model_reads_expression(name) else None}
+            if epochs is not None:
+                spec["train"]["epochs"] = epochs
+        if device is not None:
+            spec["train"]["device"] = device
+        runs.append(spec)
+    return baselines, runs
+
+
+def needs_expression(name: str) -> bool:
+    """True when scorer ``name`` cannot run on a dataset without expression."""
+    from .presets import PRESETS
+
+    if name in EXPRESSION_BASELINES:
+        return True
+    if name in PRESETS:
+        spec = PRESETS[name]
+        return bool(spec.get("features")) or _model_reads_expression(spec["model"])
+    from .models import MODELS
+
+    return name in MODELS and _model_reads_expression(name)
+
+
+def check_expression(ds, names) -> None:
+    """DataError naming the scorers that need expression when ``ds`` has none."""
+    needing = [n for n in names if needs_expression(n)]
+    if needing and not ds.has_expression:
+        raise DataError(ds.source or ds.id, f"dataset {ds.id!r} has no expression data, which "
+                        f"{needing} need", "drop those models (degree, random and embedding models such "
+                        "as baseline/phase2/phase3/phase4 run anywhere) or pick a dataset with "
+                        "has_expression=True in `grnlib datasets`")
+
+
+# -- one cell ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cell:
+    """One split of the sweep and the scorers to run on it."""
+
+    dataset: str
+    protocol: str
+    seed: int
+    fold: int = 0
+    models: tuple = ()
+    epochs: int | None = None
+    n_folds: int = 5
+
+    @property
+    def key(self) -> str:
+        """Identity of the split (not of the scorers): what resuming matches on."""
+        return f"{self.dataset}|{self.protocol}|{self.seed}|{self.fold}"
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_dataset(dataset: str, root: str | None):
+    from .data import load_dataset
+
+    return load_dataset(dataset, root)
+
+
+def evaluate_cell(cell: Cell, root=None, device: str | None = None, single_thread: bool = True) -> list[dict]:
+    """Make the cell's split, score every scorer on it; one record per scorer.
+
+    Each record: dataset, protocol, seed, fold, split ("test"), model, kind, every metric of
+    :func:`grnlib.metrics.evaluate_scores` (auroc, auprc, pos_rate, n, ...), ``n_test``,
+    ``n_train``, threshold, seconds.
+
+    ``single_thread`` pins torch to one thread: the sweep runs one cell per core.
+    """
+    if single_thread:
+        import torch
+
+        torch.set_num_threads(1)
+    from .experiment import evaluate_split
+    from .protocols import make_split
+
+    ds = _cached_dataset(cell.dataset, None if root is None else str(root))
+    check_expression(ds, cell.models)
+    baselines, runs = resolve_scorers(cell.models, epochs=cell.epochs, device=device)
+    split = make_split(ds, cell.protocol, seed=cell.seed, fold=cell.fold, n_folds=cell.n_folds)
+    evaluation = evaluate_split(ds, split, runs, baselines=tuple(baselines), seed=cell.seed)
+    records = []
+    for row in evaluation.metrics.to_dict(orient="records"):
+        name = row.pop("name")
+        records.append({"dataset": cell.dataset, "protocol": cell.protocol, "seed": cell.seed, "fold": cell.fold,
+                        "split": "test", "model": name, **row, "n_test": len(split["test"]),
+                        "n_train": len(split["train"])})
+    return [{k: _plain(v) for k, v in r.items()} for r in records]
+
+
+def _plain(value):
+    """numpy scalars -> Python, NaN -> None (strict JSON)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+# -- plans -------------------------------------------------------------------------------------
+
+FAST_MODELS = ("baseline", "phase1")
+HEAVY_MODELS = ("phase3", "phase4")
+TF_PROTOCOLS = ("heldout-tf", "degree-matched")
+
+
+@dataclass
+class PlanSpec:
+    """What a named plan runs; :func:`make_plan` turns it into cells for the available settings."""
+
+    description: str
+    protocols: tuple = ("released", "seed", "heldout-tf", "degree-matched")
+    seeds: tuple = (0, 1, 2, 3, 4)
+    baselines: tuple = ("degree", "correlation", "spearman", "random")
+    genie3: str = "500"              # "500": TFs+500 settings with expression; "all"; "none"
+    fast_models: tuple = FAST_MODELS
+    heavy_models: tuple = HEAVY_MODELS
+    heavy_sizes: tuple = (500,)
+    only_with_expression: bool = False
+    epochs: int | None = 15
+    datasets: tuple | None = None     # explicit ids (None = every BEELINE setting)
+
+
+PLANS: dict[str, PlanSpec] = {
+    "full": PlanSpec(
+        "every non-reserved BEELINE setting x 4 protocols x seeds 0-4: baselines everywhere (GENIE3 on "
+        "TFs+500 with expression), baseline+phase1 wherever they apply, phase3/phase4 on TFs+500; 15 epochs"),
+    "reduced": PlanSpec(
+        "settings with expression x released/heldout-tf/degree-matched x seeds 0-4: degree, correlation, "
+        "spearman, random, baseline and phase1 presets at 8 epochs (fits ~35 min on 2 shared cores)",
+        protocols=("released", "heldout-tf", "degree-matched"), genie3="none", heavy_models=(),
+        only_with_expression=True, epochs=8),
+    "reserved": PlanSpec(
+        "reserved sets only (mHSC-L, Lofgof): released (mHSC-L) + heldout-tf + degree-matched, seeds 0-4",
+        protocols=("released", "heldout-tf", "degree-matched"), genie3="none", heavy_sizes=(500, 1000),
+        epochs=15),
+}
+
+
+def _settings(reserved: bool, datasets=None, root=None) -> pd.DataFrame:
+    from .data import list_datasets
+
+    table = list_datasets(root)
+    table = table[table["family"] == "beeline"]
+    if datasets is not None:
+        return table[table["id"].isin(list(datasets))]
+    # --reserved runs only the reserved sets: they are for the final chapter, never mixed in.
+    return table[table["reserved"] == bool(reserved)]
+
+
+def make_plan(plan: str | PlanSpec = "reduced", reserved: bool = False, seeds=None, epochs: int | None = None,
+              protocols=None, datasets=None, models=None, root=None) -> list[Cell]:
+    """The cells of a named plan (or a :class:`PlanSpec`), with scorers chosen per setting.
+
+    Rules: expression scorers (correlation, spearman, genie3, phase1, ...) only where the setting
+    has expression; ``released`` only where released splits exist; reserved settings
+    (mHSC-L, Lofgof) only with ``reserved=True`` (and then only those).
+
+    Args:
+        plan: a key of :data:`PLANS` or a PlanSpec.
+        reserved: run the reserved sets instead of the development sets.
+        seeds, epochs, protocols, datasets: override the plan's values.
+        models: replace the plan's scorer list with these names (still filtered by expression).
+    """
+    if isinstance(plan, str):
+        if plan not in PLANS:
+            raise ValueError(f"unknown plan {plan!r}; valid plans: {sorted(PLANS)}")
+        plan = PLANS[plan]
+    seeds = tuple(plan.seeds if seeds is None else seeds)
+    protocols = tuple(plan.protocols if protocols is None else protocols)
+    epochs = plan.epochs if epochs is None else epochs
+    from .protocols import PROTOCOLS
+
+    bad = [p for p in protocols if p not in PROTOCOLS]
+    if bad:
+        raise ValueError(f"unknown protocol(s) {bad}; valid protocols: {sorted(PROTOCOLS)}")
+    if models is not None:
+        resolve_scorers(models)  # fail early on unknown names
+    cells = []
+    for row in _settings(reserved, datasets or plan.datasets, root).itertuples():
+        if plan.only_with_expression and not row.has_expression:
+            continue
+        if models is not None:
+            names = [m for m in models if row.has_expression or not needs_expression(m)]
+        else:
+            names = [b for b in plan.baselines if row.has_expression or b not in EXPRESSION_BASELINES]
+            if row.has_expression and (plan.genie3 == "all" or (plan.genie3 == "500" and row.size == 500)):
+                names.append("genie3")
+            names += [m for m in plan.fast_models if row.has_expression or not needs_expression(m)]
+            if row.size in plan.heavy_sizes:
+                names += [m for m in plan.heavy_models if row.has_expression or not needs_expression(m)]
+        for protocol in protocols:
+            if protocol == "released" and row.n_splits == 0:
+                continue
+            for seed in seeds:
+                if protocol == "released" and seed + 1 > row.n_splits:
+                    continue
+                cells.append(Cell(row.id, protocol, int(seed), 0, tuple(names), epochs))
+    # Seed-major order (then protocol, dataset): a partial run covers every setting evenly.
+    order = {p: i for i, p in enumerate(protocols)}
+    return sorted(cells, key=lambda c: (c.seed, order[c.protocol]))
+
+
+# -- results file ------------------------------------------------------------------------------
+
+def append_jsonl(path: Path, record: dict) -> None:
+    """Append one JSON line and force it to disk, so a crash leaves whole lines only."""
+    from .experiment import _json_default
+
+    line = json.dumps(record, default=_json_default, allow_nan=False) + "\n"
+    with open(path, "a+b") as fh:
+        # A killed writer may have left a torn line without its newline: end it first, so this
+        # record starts a line of its own (the torn one is skipped by read_cells).
+        if fh.tell() > 0:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+        fh.write(line.encode())
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_cells(out_dir) -> list[dict]:
+    """Finished cells of a sweep folder (a torn last line from a killed run is ignored)."""
+    path = Path(out_dir) / CELL_FILE
+    if not path.is_file():
+        return []
+    cells = []
+    with open(path) as fh:
+        for line in fh:
+            try:
+                cells.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # an interrupted append; that cell is simply run again
+    return cells
+
+
+def finished_keys(out_dir) -> set[str]:
+    return {c["key"] for c in read_cells(out_dir)}
+
+
+def results_frame(out_dir) -> pd.DataFrame:
+    """Every record of every finished cell, one row per (cell, scorer)."""
+    rows = [r for c in read_cells(out_dir) for r in c["results"]]
+    return pd.DataFrame(rows)
+
+
+# -- running -----------------------------------------------------------------------------------
+
+def _run_cell_task(cell: Cell, root, device) -> dict:
+    started = time.perf_counter()
+    records = evaluate_cell(cell, root=root, device=device)
+    return {"key": cell.key, "cell": asdict(cell), "results": records,
+            "seconds": round(time.perf_counter() - started, 3), "host": socket.gethostname(), "pid": os.getpid()}
+
+
+def run_sweep(cells: list[Cell], out_dir, *, scheduler: str | None = None, n_workers: int | None = None,
+              processes: bool = True, root=None, device: str | None = "cpu", progress: bool = True,
+              meta: dict | None = None) -> dict:
+    """Run the cells that ``out_dir`` does not hold yet; returns counts (done, skipped, failed, seconds).
+
+    Args:
+        cells: from :func:`make_plan`.
+        out_dir: sweep folder; ``cells.jsonl`` there is appended to, never rewritten.
+        scheduler: address of a running Dask scheduler; None starts a LocalCluster.
+        n_workers: LocalCluster workers (default: CPU cores), one thread each. 0 runs the cells
+            in this process without Dask (debugging, tests).
+        processes: LocalCluster with worker processes (False: threads of this process).
+        device: TrainConfig device for every model (default "cpu").
+        meta: extra fields for ``sweep.json`` (e.g. the command line).
+    """
+    from .experiment import write_json_atomic
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    done = finished_keys(out_dir)
+    todo = [c for c in cells if c.key not in done]
+    started = time.perf_counter()
+    write_json_atomic(out_dir / META_FILE, {**(meta or {}), **environment_info(), "n_cells_planned": len(cells),
+                                            "n_cells_done_before": len(cells) - len(todo),
+                                            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    counts = {"planned": len(cells), "skipped": len(cells) - len(todo), "done": 0, "failed": 0}
+
+    def record(cell: Cell, result: dict | None, error: BaseException | None) -> None:
+        if error is None:
+            append_jsonl(out_dir / CELL_FILE, result)
+            counts["done"] += 1
+        else:
+            append_jsonl(out_dir / ERROR_FILE, {"key": cell.key, "error": f"{type(error).__name__}: {error}"})
+            counts["failed"] += 1
+
+    if todo and n_workers == 0:
+        bar = _bar(len(todo), progress)
+        for cell in todo:
+            try:
+                record(cell, _run_cell_task(cell, root, device), None)
+            except Exception as exc:  # noqa: BLE001 - one bad cell must not stop the sweep
+                record(cell, None, exc)
+            bar.update(1)
+        bar.close()
+    elif todo:
+        _run_on_dask(todo, record, scheduler, n_workers, processes, root, device, progress)
+    counts["seconds"] = round(time.perf_counter() - started, 1)
+    return counts
+
+
+def _bar(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not enabled, desc="cells", unit="cell", smoothing=0.05)
+
+
+def _run_on_dask(todo, record, scheduler, n_workers, processes, root, device, progress) -> None:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        n_workers = n_workers or os.cpu_count() or 1
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
+                               dashboard_address=":0")
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        # Earlier cells get higher priority: with the seed-major order of make_plan an interrupted
+        # sweep holds whole seeds of every setting rather than every seed of a few settings.
+        futures = {client.submit(_run_cell_task, cell, root, device, key=f"cell-{cell.key}-{i}", pure=False,
+                                 priority=len(todo) - i): cell
+                   for i, cell in enumerate(todo)}
+        bar = _bar(len(futures), progress)
+        for future in as_completed(futures):
+            cell = futures[future]
+            try:
+                record(cell, future.result(), None)
+            except Exception as exc:  # noqa: BLE001
+                record(cell, None, exc)
+            future.release()
+            bar.update(1)
+        bar.close()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def environment_info() -> dict:
+    """Git commit, host and library versions, stored beside every result."""
+    from . import __file__ as package_file
+
+    commit = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(package_file).parent, capture_output=True,
+                                text=True, timeout=10).stdout.strip() or None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=Path(package_file).parent,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        if commit and dirty:
+            commit += "-dirty"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    import torch
+
+    return {"git_commit": commit, "host": socket.gethostname(), "platform": platform.platform(),
+            "cpu_count": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__}
+
+
+# -- time estimate -----------------------------------------------------------------------------
+
+# Seconds per scorer per 1000 training pairs at 1 thread, measured on this project's 2-core
+# machine (see the report in results/benchmark/README.md); per epoch for trained models.
+COST_PER_KPAIR = {"baseline": 0.021, "phase1": 0.045, "phase2": 0.09, "phase3": 0.09, "phase4": 0.09,
+                  "hybrid": 0.05, "cross_encoder": 0.04, "genie3": 0.0, "default_model": 0.06}
+FEATURE_SECONDS = 5.0  # PCA features + set-up of an expression model, per cell
+FIXED_COST = {"genie3": 25.0, "correlation": 0.3, "spearman": 0.3, "degree": 0.05, "random": 0.05}
+
+
+def estimate_seconds(cells: list[Cell], n_workers: int = 2, root=None) -> dict:
+    """Rough wall time of ``cells`` on ``n_workers`` single-thread workers from per-pair costs.
+
+    Training pairs per cell are estimated from the dataset's edge count (~1.2 x edges for the TF
+    protocols, ~2 x edges for the released splits).
+    """
+    from .data import list_datasets
+
+    edges = list_datasets(root).set_index("id")["n_edges"]
+    total = 0.0
+    by_model: dict[str, float] = {}
+    for cell in cells:
+        kpairs = edges[cell.dataset] * (2.0 if cell.protocol == "released" else 1.2) / 1000
+        for name in cell.models:
+            if name in FIXED_COST:
+                cost = FIXED_COST[name]
+            else:
+                cost = COST_PER_KPAIR.get(name, COST_PER_KPAIR["default_model"]) * kpairs * (cell.epochs or 40)
+                cost += FEATURE_SECONDS if needs_expression(name) else 0.5
+            by_model[name] = by_model.get(name, 0.0) + cost
+            total += cost
+    return {"cells": len(cells), "cpu_seconds": round(total), "wall_seconds": round(total / max(1, n_workers)),
+            "by_model_cpu_seconds": {k: round(v) for k, v in sorted(by_model.items())}}
+
+
+# -- summaries ---------------------------------------------------------------------------------
+
+def summarize_frame(results: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset x protocol x model: mean and std over seeds/folds of the summary metrics.
+
+    Columns: dataset, network, cell, size, protocol, model, n_seeds, <metric>_mean, <metric>_std.
+    """
+    metrics = [m for m in SUMMARY_METRICS if m in results]
+    grouped = results.groupby(["dataset", "protocol", "model"], sort=True)[metrics]
+    table = grouped.agg(["mean", "std"])
+    table.columns = [f"{m}_{stat}" for m, stat in table.columns]
+    table.insert(0, "n_seeds", grouped.size())
+    table = table.reset_index()
+    parts = [_id_parts(d) for d in table["dataset"]]
+    for position, column in enumerate(("network", "cell", "size"), start=1):
+        table.insert(position, column, [p[position - 1] for p in parts])
+    return table
+
+
+def _id_parts(dataset: str) -> tuple:
+    """(network, cell, size) of a BEELINE id; (family, rest, None) for any other id."""
+    parts = dataset.split("/")
+    if parts[0] == "beeline" and len(parts) == 4:
+        return parts[1], parts[2], int(parts[3])
+    return parts[0], "/".join(parts[1:]), None
+
+
+def aggregate(summary: pd.DataFrame, by=("protocol", "network"), metric: str = "auroc",
+              floor: str = "degree") -> pd.DataFrame:
+    """Mean over settings of per-setting seed means, with a 95 % interval, and the gap to ``floor``.
+
+    The interval is mean ± 1.96 · sem over settings (sem = std of the per-setting means / sqrt(n)),
+    i.e. it describes how much the mean moves between BEELINE settings, not seed noise alone.
+    ``delta_vs_<floor>`` is the paired mean of (model - floor) over the settings where both ran,
+    with its own ± 1.96 · sem.
+
+    Returns:
+        DataFrame[*by, model, n_settings, mean, ci_low, ci_high, delta, delta_ci_low, delta_ci_high].
+    """
+    by = list(by)
+    column = f"{metric}_mean"
+    rows = []
+    base = summary[summary["model"] == floor].set_index(["dataset", "protocol"])[column]
+    for keys, group in summary.groupby(by + ["model"], sort=True):
+        values = group[column].dropna().to_numpy()
+        paired = group.set_index(["dataset", "protocol"])[column]
+        diff = (paired - base.reindex(paired.index)).dropna().to_numpy()
+        row = dict(zip(by + ["model"], keys))
+        row.update(n_settings=len(values), **_mean_ci(values, ""), **_mean_ci(diff, "delta_"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _mean_ci(values: np.ndarray, prefix: str) -> dict:
+    """``{mean|delta, <prefix>ci_low, <prefix>ci_high}``: mean ± 1.96 · sem (NaN half-width for n < 2)."""
+    name = "delta" if prefix else "mean"
+    if len(values) == 0:
+        return {name: np.nan, f"{prefix}ci_low": np.nan, f"{prefix}ci_high": np.nan}
+    mean = float(np.mean(values))
+    half = 1.96 * float(np.std(values, ddof=1)) / np.sqrt(len(values)) if len(values) > 1 else np.nan
+    return {name: mean, f"{prefix}ci_low": mean - half, f"{prefix}ci_high": mean + half}
+
+
+def summarize(raw_dir, out_dir="results/benchmark", name: str | None = None) -> dict[str, Path]:
+    """Write the committed summaries of a sweep folder into ``out_dir``.
+
+    Files (``name`` prefix, default the sweep folder's name):
+        ``<name>_cells.csv.gz``: one row per (cell, scorer) with the key metrics (small);
+        ``<name>_summary.csv``: :func:`summarize_frame`;
+        ``<name>_by_network.csv``: :func:`aggregate` by protocol x network, AUROC and AUPRC;
+        ``<name>_meta.json``: the sweep's command, git commit, host, plan, cell counts.
+    """
+    from .experiment import write_json_atomic
+
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    name = name or raw_dir.name
+    results = results_frame(raw_dir)
+    if results.empty:
+        raise DataError(raw_dir / CELL_FILE, "no finished cells to summarise",
+                        "run `python -m grnlib.sweep run ... --out RAW_DIR` first")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keep = ["dataset", "protocol", "seed", "fold", "model", "kind", "auroc", "auprc", "auprc_ratio",
+            "per_tf_auroc", "early_precision_ratio", "f1", "mcc", "pos_rate", "n_test", "n_train", "seconds"]
+    paths = {"cells": out_dir / f"{name}_cells.csv.gz", "summary": out_dir / f"{name}_summary.csv",
+             "by_network": out_dir / f"{name}_by_network.csv", "meta": out_dir / f"{name}_meta.json"}
+    _write_csv_atomic(results[[c for c in keep if c in results]].round(5), paths["cells"])
+    summary = summarize_frame(results)
+    _write_csv_atomic(summary.round(5), paths["summary"])
+    tables = []
+    for metric in ("auroc", "auprc"):
+        table = aggregate(summary, ("protocol", "network"), metric)
+        table.insert(0, "metric", metric)
+        tables.append(table)
+    _write_csv_atomic(pd.concat(tables, ignore_index=True).round(5), paths["by_network"])
+    meta = json.loads((raw_dir / META_FILE).read_text()) if (raw_dir / META_FILE).is_file() else {}
+    cell_seconds = [c["seconds"] for c in read_cells(raw_dir)]
+    meta.update(summarized=time.strftime("%Y-%m-%dT%H:%M:%S%z"), n_cells=len(cell_seconds),
+                cell_cpu_seconds_total=round(float(np.sum(cell_seconds)), 1),
+                cell_seconds_median=round(float(np.median(cell_seconds)), 2),
+                n_errors=len((raw_dir / ERROR_FILE).read_text().splitlines()) if (raw_dir / ERROR_FILE).is_file() else 0,
+                ci_method="mean ± 1.96·sem over settings of per-setting seed means")
+    write_json_atomic(paths["meta"], meta)
+    return paths
+
+
+def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(tmp, index=False, compression="gzip" if path.suffix == ".gz" else None)
+    os.replace(tmp, path)
+
+
+def load_summary(folder="results/benchmark", name: str = "reduced") -> dict:
+    """The committed summaries of sweep ``name``: dict(cells=, summary=, by_network= DataFrames, meta=dict)."""
+    folder = Path(folder)
+    paths = {"cells": folder / f"{name}_cells.csv.gz", "summary": folder / f"{name}_summary.csv",
+             "by_network": folder / f"{name}_by_network.csv"}
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        raise DataError(missing[0], "benchmark summary not found",
+                        f"run `python -m grnlib.sweep summarize results/sweep/{name} --out {folder}`")
+    out = {key: pd.read_csv(path) for key, path in paths.items()}
+    meta_path = folder / f"{name}_meta.json"
+    out["meta"] = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    return out
+
+
+# -- command line ------------------------------------------------------------------------------
+
+def _csv(text: str | None, cast=str):
+    return None if text is None else tuple(cast(v) for v in text.split(",") if v.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grnlib.sweep", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="action", required=True)
+    for action in ("run", "plan"):
+        p = sub.add_parser(action, help="run the sweep" if action == "run" else "list the cells and estimate time")
+        p.add_argument("--plan", default="reduced", choices=sorted(PLANS))
+        p.add_argument("--reserved", action="store_true",
+                       help="run ONLY the reserved sets (mHSC-L, Lofgof); for the final chapter")
+        p.add_argument("--seeds", help="comma list, e.g. 0,1,2 (default: the plan's)")
+        p.add_argument("--epochs", type=int, help="training epochs of every model (default: the plan's)")
+        p.add_argument("--protocols", help="comma list (default: the plan's)")
+        p.add_argument("--datasets", help="comma list of dataset ids (default: every setting of the plan)")
+        p.add_argument("--models", help="comma list of scorer names replacing the plan's")
+        p.add_argument("--workers", type=int, help="LocalCluster workers (default: CPU cores; 0 = no Dask)")
+        if action == "run":
+            p.add_argument("--out", required=True, help="sweep folder (cells.jsonl is appended to; resumable)")
+            p.add_argument("--scheduler", help="address of a running Dask scheduler (default: a LocalCluster)")
+            p.add_argument("--device", default="cpu", help="torch device for training (default cpu)")
+            p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p = sub.add_parser("summarize", help="write committed summaries of a sweep folder")
+    p.add_argument("raw_dir")
+    p.add_argument("--out", default="results/benchmark")
+    p.add_argument("--name", help="file prefix (default: the sweep folder's name)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.action == "summarize":
+            for path in summarize(args.raw_dir, args.out, args.name).values():
+                print("wrote", path)
+            return 0
+        cells = make_plan(args.plan, reserved=args.reserved, seeds=_csv(args.seeds, int), epochs=args.epochs,
+                          protocols=_csv(args.protocols), datasets=_csv(args.datasets), models=_csv(args.models))
+        workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+        if args.action == "plan":
+            print(json.dumps(estimate_seconds(cells, max(1, workers)), indent=1))
+            frame = pd.DataFrame([asdict(c) for c in cells])
+            if len(frame):
+                frame["models"] = frame["models"].map(",".join)
+                print(frame.groupby(["protocol", "models"]).size().rename("cells").to_string())
+            return 0
+        meta = {"command": " ".join(["python -m grnlib.sweep", *(argv if argv is not None else sys.argv[1:])]),
+                "plan": args.plan, "reserved": args.reserved}
+        counts = run_sweep(cells, args.out, scheduler=args.scheduler, n_workers=args.workers,
+                           device=args.device, progress=not args.quiet, meta=meta)
+        print(json.dumps(counts))
+        return 1 if counts["failed"] else 0
+    except DataError as exc:
+        print(f"grnlib.sweep: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

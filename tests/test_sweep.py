@@ -1,0 +1,175 @@
+"""The sweep runner: plans, scorer names, resuming, Dask execution, summaries (toy data, < ~30 s)."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from grnlib import sweep
+from grnlib.data import DataError, make_toy
+from grnlib.sweep import Cell
+
+
+def _real_data_available() -> bool:
+    try:
+        from grnlib.data import split_samples
+
+        return 1 in split_samples("beeline/Specific/hHEP/500")
+    except Exception:  # no data root on this machine
+        return False
+
+
+@pytest.fixture
+def toy_cells(monkeypatch):
+    """Cells over two toy datasets; evaluate_cell calls are counted in ``calls``."""
+    datasets = {"toy/a": make_toy(n_genes=60, n_tfs=8, n_cells=30, seed=1),
+                "toy/b": make_toy(n_genes=60, n_tfs=8, n_cells=30, seed=2, with_expression=False)}
+    for name, ds in datasets.items():
+        ds.id = name
+    calls = []
+    original = sweep.evaluate_cell
+
+    def counting(cell, *args, **kwargs):
+        calls.append(cell.key)
+        return original(cell, *args, **kwargs)
+
+    monkeypatch.setattr(sweep, "_cached_dataset", lambda dataset, root: datasets[dataset])
+    monkeypatch.setattr(sweep, "evaluate_cell", counting)
+    cells = [Cell(d, p, s, 0, ("degree", "random"), None) for d in datasets for p in ("seed", "heldout-tf")
+             for s in (0, 1)]
+    return cells, calls
+
+
+def test_resolve_scorers_splits_baselines_presets_and_models():
+    baselines, runs = sweep.resolve_scorers(["degree", "baseline", "expression_two_tower", "degree"], epochs=3,
+                                            device="cpu")
+    assert baselines == ["degree"]
+    assert [r["name"] for r in runs] == ["baseline", "expression_two_tower"]
+    assert all(r["train"]["epochs"] == 3 and r["train"]["device"] == "cpu" for r in runs)
+    assert runs[1]["features"] == {"kind": "pca", "n_components": 64}  # bare models that read expression
+    assert not runs[0].get("features")  # the embedding preset reads no expression
+
+
+def test_unknown_scorer_lists_valid_names():
+    with pytest.raises(DataError) as info:
+        sweep.resolve_scorers(["degree", "no_such_model"])
+    text = str(info.value)
+    assert "no_such_model" in text and "genie3" in text and "phase1" in text and "embedding_two_tower" in text
+
+
+def test_expression_check_names_the_models_that_need_it():
+    ds = make_toy(with_expression=False)
+    assert sweep.needs_expression("phase1") and sweep.needs_expression("spearman")
+    assert not sweep.needs_expression("baseline") and not sweep.needs_expression("degree")
+    sweep.check_expression(ds, ["degree", "baseline"])  # fine
+    with pytest.raises(DataError, match="phase1"):
+        sweep.check_expression(ds, ["degree", "phase1"])
+
+
+def test_run_resumes_without_redoing_finished_cells(toy_cells, tmp_path):
+    cells, calls = toy_cells
+    first = sweep.run_sweep(cells[:5], tmp_path, n_workers=0, progress=False)
+    assert first == {**first, "planned": 5, "done": 5, "skipped": 0, "failed": 0}
+    assert len(calls) == 5
+    # A killed run can leave a torn last line: it is ignored and that cell is not counted as done.
+    with open(tmp_path / sweep.CELL_FILE, "a") as fh:
+        fh.write('{"key": "' + cells[5].key + '", "resu')
+    second = sweep.run_sweep(cells, tmp_path, n_workers=0, progress=False)
+    assert second["skipped"] == 5 and second["done"] == 3
+    assert calls[5:] == [c.key for c in cells[5:]]  # only the unfinished cells ran
+    keys = [c["key"] for c in sweep.read_cells(tmp_path)]
+    assert sorted(keys) == sorted(c.key for c in cells)
+    third = sweep.run_sweep(cells, tmp_path, n_workers=0, progress=False)
+    assert third["done"] == 0 and third["skipped"] == len(cells) and len(calls) == 8
+    meta = json.loads((tmp_path / sweep.META_FILE).read_text())
+    assert meta["n_cells_planned"] == len(cells) and "git_commit" in meta and "host" in meta
+
+
+def test_records_hold_every_metric_per_scorer(toy_cells, tmp_path):
+    cells, _ = toy_cells
+    sweep.run_sweep(cells[:1], tmp_path, n_workers=0, progress=False)
+    frame = sweep.results_frame(tmp_path)
+    assert list(frame["model"]) == ["degree", "random"]
+    for column in ("dataset", "protocol", "seed", "fold", "split", "auroc", "auprc", "pos_rate", "n_test", "mcc",
+                   "per_tf_auroc", "early_precision_ratio"):
+        assert column in frame, column
+    assert (frame["split"] == "test").all() and (frame["n_test"] == frame["n"]).all()
+
+
+def test_failed_cell_is_logged_and_retried(toy_cells, tmp_path):
+    cells, _ = toy_cells
+    bad = Cell("toy/b", "seed", 0, 0, ("degree", "correlation"), None)  # toy/b has no expression
+    counts = sweep.run_sweep([bad, cells[0]], tmp_path, n_workers=0, progress=False)
+    assert counts["failed"] == 1 and counts["done"] == 1
+    error = json.loads((tmp_path / sweep.ERROR_FILE).read_text().splitlines()[0])
+    assert error["key"] == bad.key and "expression" in error["error"]
+    assert sweep.run_sweep([bad], tmp_path, n_workers=0, progress=False)["failed"] == 1  # tried again
+
+
+def test_dask_local_cluster_runs_cells(toy_cells, tmp_path):
+    pytest.importorskip("dask.distributed")
+    cells, calls = toy_cells
+    counts = sweep.run_sweep(cells[:3], tmp_path, n_workers=1, processes=False, progress=False)
+    assert counts["done"] == 3 and counts["failed"] == 0
+    assert sorted(calls) == sorted(c.key for c in cells[:3])
+    assert len(sweep.read_cells(tmp_path)) == 3
+
+
+def test_append_jsonl_writes_whole_lines(tmp_path):
+    path = tmp_path / "x.jsonl"
+    sweep.append_jsonl(path, {"a": np.int64(1), "b": [np.float32(0.5)]})
+    sweep.append_jsonl(path, {"a": 2})
+    lines = path.read_text().splitlines()
+    assert [json.loads(line)["a"] for line in lines] == [1, 2]
+    with pytest.raises(ValueError):
+        sweep.append_jsonl(path, {"a": float("nan")})  # strict JSON: NaN never reaches the file
+    assert len(path.read_text().splitlines()) == 2
+
+
+def test_summaries_and_confidence_intervals(toy_cells, tmp_path):
+    cells, _ = toy_cells
+    raw = tmp_path / "raw"
+    sweep.run_sweep(cells, raw, n_workers=0, progress=False)
+    paths = sweep.summarize(raw, tmp_path / "bench", name="toy")
+    summary = pd.read_csv(paths["summary"])
+    assert set(summary["model"]) == {"degree", "random"}
+    assert (summary["n_seeds"] == 2).all()
+    row = summary[(summary["dataset"] == "toy/a") & (summary["protocol"] == "seed") & (summary["model"] == "degree")]
+    cell_rows = pd.read_csv(paths["cells"])
+    expected = cell_rows[(cell_rows["dataset"] == "toy/a") & (cell_rows["protocol"] == "seed")
+                         & (cell_rows["model"] == "degree")]["auroc"].mean()
+    assert row["auroc_mean"].iloc[0] == pytest.approx(expected, abs=1e-4)
+    loaded = sweep.load_summary(tmp_path / "bench", "toy")
+    assert loaded["meta"]["n_cells"] == len(cells)
+    assert loaded["meta"]["ci_method"].startswith("mean ± 1.96")
+
+
+def test_aggregate_ci_is_mean_plus_minus_1_96_sem():
+    summary = pd.DataFrame({"dataset": ["a", "b", "c", "a", "b", "c"], "protocol": ["p"] * 6, "network": ["n"] * 6,
+                            "model": ["degree"] * 3 + ["m"] * 3, "auroc_mean": [0.5, 0.6, 0.7, 0.6, 0.8, 0.7]})
+    table = sweep.aggregate(summary, ("protocol", "network")).set_index("model")
+    values = np.array([0.6, 0.8, 0.7])
+    half = 1.96 * values.std(ddof=1) / np.sqrt(3)
+    assert table.loc["m", "mean"] == pytest.approx(0.7)
+    assert table.loc["m", "ci_high"] - table.loc["m", "mean"] == pytest.approx(half)
+    assert table.loc["m", "delta"] == pytest.approx(0.1)  # paired over settings
+    assert table.loc["degree", "delta"] == pytest.approx(0.0)
+
+
+@pytest.mark.skipif(not _real_data_available(), reason="BEELINE data not available")
+def test_plans_respect_expression_splits_and_reserved_sets():
+    full = sweep.make_plan("full")
+    assert full and not any("mHSC-L" in c.dataset or "Lofgof" in c.dataset for c in full)
+    by_dataset = {}
+    for cell in full:
+        by_dataset.setdefault(cell.dataset, set()).update(cell.models)
+    assert "phase1" not in by_dataset["beeline/Specific/hESC/500"]  # no expression
+    assert {"degree", "baseline", "phase3"} <= by_dataset["beeline/Specific/hESC/500"]
+    assert "genie3" in by_dataset["beeline/Specific/hHEP/500"] and "genie3" not in by_dataset["beeline/Specific/hHEP/1000"]
+    assert "phase3" not in by_dataset["beeline/Specific/hHEP/1000"]
+    assert not any(c.protocol == "released" and "hESC" in c.dataset for c in full)  # no released splits
+    assert {c.protocol for c in full} == {"released", "seed", "heldout-tf", "degree-matched"}
+    reserved = sweep.make_plan("full", reserved=True)
+    assert reserved and all("mHSC-L" in c.dataset or "Lofgof" in c.dataset for c in reserved)
+    assert sweep.estimate_seconds(full)["wall_seconds"] > 0
+    assert [c.seed for c in full] == sorted(c.seed for c in full)  # seed-major
