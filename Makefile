@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.grnlib-installed
 CI_NOTEBOOKS := build/ci/nbval
 
-.PHONY: setup report test unit lab bench clean
+.PHONY: setup report test unit lab bench sweep clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,12 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# The BEELINE sweep (resumable); its summaries land in results/benchmark (committed).
+SWEEP_PLAN ?= reduced
+sweep: $(STAMP)
+	$(PY) -m grnlib.sweep run --plan $(SWEEP_PLAN) --out results/sweep/$(SWEEP_PLAN)
+	$(PY) -m grnlib.sweep summarize results/sweep/$(SWEEP_PLAN) --out results/benchmark
 
 clean:
 	rm -rf build book/_build book/notebooks

@@ -35,12 +35,27 @@ def add_expression_options(parser: argparse.ArgumentParser, inherit: bool = Fals
 
 
 def add_run_options(parser: argparse.ArgumentParser, seed_help: str) -> None:
-    """--seed, --device, --quiet."""
+    """--seed, --device, --threads, --quiet."""
     group = parser.add_argument_group("run")
     group.add_argument("--seed", type=int, default=None, help=seed_help)
     group.add_argument("--device", default="auto", help="auto (a CUDA GPU when present), cpu, cuda, cuda:1 ...")
+    group.add_argument("--threads", type=int, default=None,
+                       help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy shared machine)")
     group.add_argument("--quiet", action="store_true",
                        help="no progress bars or progress messages (warnings and errors still print)")
+
+
+def set_threads(threads: int | None) -> None:
+    """Apply ``--threads`` (a per-process choice the user makes, so the library never does)."""
+    if threads is None:
+        return
+    from .data import DataError
+
+    if threads < 1:
+        raise DataError(None, f"--threads must be at least 1, got {threads}", "pass a positive number of threads")
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def check_device(device: str) -> str:
@@ -58,6 +73,9 @@ def check_device(device: str) -> str:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise DataError(None, f"--device {device} asks for a CUDA GPU but none is available",
                         "pass --device cpu (or auto)")
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise DataError(None, f"--device {device}: this machine has {torch.cuda.device_count()} CUDA GPU(s)",
+                        "pass --device cuda:0 (or auto)")
     return device
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from .cli_common import Console, add_expression_options, add_run_options, check_device
+from .cli_common import Console, add_expression_options, add_run_options, check_device, set_threads
 
 EXAMPLES = """\
 examples:
@@ -31,13 +31,15 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
         description="Score every candidate TF x gene pair (or the pairs of --pairs) with a model "
                     "trained by grnlib train, and write them ranked by score.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, metavar="DIR", help="folder written by grnlib train (or its model.pt)")
+    parser.add_argument("--model", required=True, metavar="DIR",
+                        help="folder written by grnlib train (or its model.pt)")
     add_expression_options(parser, inherit=True)
     group = parser.add_argument_group("candidates")
     group.add_argument("--tfs", metavar="FILE", help="candidate TF symbols, one per line (default: the model's TFs)")
     group.add_argument("--pairs", metavar="FILE",
                        help="score only these pairs: CSV/TSV with source,target (or headerless, source first)")
-    group.add_argument("--priors", metavar="FILE", help="mark in_prior against these edges instead of the training priors")
+    group.add_argument("--priors", metavar="FILE",
+                       help="mark in_prior against these edges instead of the training priors")
     group.add_argument("--refit-features", action="store_true",
                        help="fit the expression features on this matrix when it lacks the training cells "
                             "(the model then reads features it was not trained on: exploratory scores)")
@@ -54,6 +56,7 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from .data import DataError
+    from .data.validate import plain_suffix
     from .userdata import (atomic_file, load_user_model, rank_edges, read_priors, read_tf_list,
                            read_user_expression, OUTPUT_COLUMNS)
 
@@ -63,13 +66,16 @@ def run(args: argparse.Namespace) -> int:
                         "pass a positive number of edges to keep, or use --min-score")
     if args.chunk < 1:
         raise DataError(None, f"--chunk must be at least 1, got {args.chunk}", "pass a positive number of TFs")
+    set_threads(args.threads)
     started = time.perf_counter()
     with console.capturing_warnings(), atomic_file(args.out) as tmp:
         device = check_device(args.device)
         um = load_user_model(args.model, device=device)
         trained = um.params.get("inputs", {})
         genes_as = args.genes_as or trained.get("genes_as") or "auto"
-        layer = args.layer if args.layer is not None else trained.get("layer")
+        # the training layer applies only when this matrix is an .h5ad file too
+        is_h5ad = plain_suffix(args.expression) == ".h5ad"
+        layer = args.layer if args.layer is not None else (trained.get("layer") if is_h5ad else None)
         raw_counts = args.raw_counts if args.raw_counts is not None else bool(trained.get("raw_counts", False))
         adata = read_user_expression(args.expression, genes_as, layer, raw_counts, cli=True)
         console.info(f"expression: {adata.n_obs} cells x {adata.n_vars} genes from {args.expression}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from .cli_common import Console, add_expression_options, add_run_options, check_device
+from .cli_common import Console, add_expression_options, add_run_options, check_device, set_threads
 
 EXAMPLES = """\
 examples:
@@ -20,8 +20,8 @@ examples:
   grnlib train --expression cells.h5ad --layer counts --raw-counts --priors edges.csv \\
                --tfs tfs.txt --model deep_two_tower --params my.yaml --out my_model
 
---model takes a preset (baseline, phase1, hybrid, phase2, phase3, phase4, cross_encoder) or a
-model of the registry (embedding_two_tower, expression_two_tower, ...). --params YAML keys:
+--model takes a preset of grnlib.presets (e.g. phase1, phase4, best) or a registry model (e.g.
+expression_two_tower); an unknown name lists them all. --params YAML keys:
 model_cfg, train (TrainConfig fields), features ({kind: pca|cells, n_components}), split
 ({protocol: seed|heldout-tf|degree-matched, val_fraction, test_fraction, neg_ratio}), seed.
 """
@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console("train", args.quiet)
     if args.epochs is not None and args.epochs < 1:
         raise DataError(None, f"--epochs must be at least 1, got {args.epochs}", "pass a positive number of epochs")
+    set_threads(args.threads)
     started = time.perf_counter()
     with console.capturing_warnings(), atomic_folder(args.out, overwrite=args.overwrite) as tmp:
         params = load_params_file(args.params) if args.params else {}

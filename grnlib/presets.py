@@ -12,6 +12,9 @@ _PHASE3_TRAIN = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay"
                  "scheduler": "warmup_cosine", "warmup_epochs": 10, "clip_norm": 1.0, "early_stopping_patience": 15,
                  "epochs": 80, "batch_size": 256, "loss": "bce"}
 
+_FAST_TRAIN = {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4, "scheduler": "constant",
+               "early_stopping_patience": 4, "epochs": 12, "batch_size": 512, "loss": "bce"}
+
 PRESETS: dict[str, dict] = {
     # The earlier code's baseline: learnable embeddings, plain SGD, BCE.
     "baseline": {"model": "embedding_two_tower",
@@ -38,6 +41,22 @@ PRESETS: dict[str, dict] = {
     "cross_encoder": {"model": "cross_encoder",
                       "train": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "constant",
                                 "early_stopping_patience": None, "epochs": 40, "batch_size": 256, "loss": "bce"}},
+    # Beyond the degree floor (notebook 09, grnlib.beyond_floor, results/beyond_floor/summary.csv):
+    # models that read the training graph through prepare(ds, train_pairs). "_heldout" variants
+    # hide a pair's whole TF in training (hide="tf"), which is what a held-out TF looks like at
+    # test time: use them with the heldout-tf and degree-matched protocols.
+    "pair_evidence": {"model": "pair_evidence", "model_cfg": {"inputs": "none"},
+                      "features": {"kind": "pca", "n_components": 64}, "train": dict(_FAST_TRAIN)},
+    "pair_evidence_heldout": {"model": "pair_evidence", "model_cfg": {"inputs": "none", "hide": "tf"},
+                              "features": {"kind": "pca", "n_components": 64}, "train": dict(_FAST_TRAIN)},
+    "graph_sage": {"model": "graph_sage", "features": {"kind": "pca", "n_components": 64},
+                   "train": dict(_FAST_TRAIN)},
+    # The overall best measured: the MLP over leave-one-out pair evidence (= "pair_evidence");
+    # "best_heldout" is the same for the TF protocols.
+    "best": {"model": "pair_evidence", "model_cfg": {"inputs": "none"},
+             "features": {"kind": "pca", "n_components": 64}, "train": dict(_FAST_TRAIN)},
+    "best_heldout": {"model": "pair_evidence", "model_cfg": {"inputs": "none", "hide": "tf"},
+                     "features": {"kind": "pca", "n_components": 64}, "train": dict(_FAST_TRAIN)},
 }
 
 

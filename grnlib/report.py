@@ -9,6 +9,7 @@ overwrites the full report. ``--prepare-only`` writes parameterised, unexecuted 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -57,6 +58,10 @@ def run_notebooks(root: Path, params: str, out_dir: Path, names: list[str] | Non
                   prepare_only: bool = False) -> list[Path]:
     """Execute (or only parameterise) each notebook in process; stop at the first failure."""
     import papermill as pm
+
+    # The kernel inherits our environment; a headless MPLBACKEND such as Agg would stop it from
+    # choosing the inline backend, and every figure would vanish from the executed notebooks.
+    os.environ.pop("MPLBACKEND", None)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -34,9 +34,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import shutil
 import tempfile
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,8 +146,8 @@ def _looks_headerless(path: Path, genes) -> bool:
     header_words = {name for names in ALIASES.values() for name in names}
     if any(f.lower() in header_words for f in fields):
         return False
-    if len(fields) >= 3 and (fields[2].lower() in SIGN_WORDS and fields[2] or _is_number(fields[2])):
-        return True
+    if len(fields) >= 3 and ((fields[2] and fields[2].lower() in SIGN_WORDS) or _is_number(fields[2])):
+        return True  # a sign word or a number is data, never a column name
     return genes is not None and bool((match_symbols(fields[:2], genes) >= 0).all())
 
 
@@ -173,6 +175,8 @@ def read_tf_list(path) -> list[str]:
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "TF list not found", "check the path")
+    if first_line(path) is None:
+        raise DataError(path, "TF list is empty", "write one TF symbol per line")
     table = read_table(path, header=None, min_columns=1, what="TF list")
     symbols = table[0].dropna().astype(str).str.strip()
     if len(symbols) and symbols.iloc[0].lower() in TF_LIST_HEADERS:
@@ -229,9 +233,12 @@ class FeatureRecipe:
 
     ``kind="pca"``: each gene's profile over the training cells, z-scored across cells, projected
     on the PCA axes fitted at training time (genes are the samples, cells the variables), divided
-    by the standard deviation of the first component — what
-    ``grnlib.features.gene_features(kind="pca")`` computes, with the fit kept. ``kind="cells"``:
-    the z-scored profile itself (width = number of training cells).
+    by the standard deviation of the first component: the recipe of
+    ``grnlib.features.gene_features(kind="pca")``, with the fit kept. The scores are the exact
+    projection on the fitted axes (sklearn's ``PCA.transform``), so any gene's features can be
+    recomputed later; with a randomized solver they differ slightly from ``gene_features``, which
+    returns the solver's own scores. ``kind="cells"``: the z-scored profile itself (width =
+    number of training cells).
 
     Attributes:
         kind, n_components, seed, standardize: the recipe.
@@ -368,6 +375,7 @@ def resolve_spec(model: str | None, params: dict | None = None, *, epochs: int |
     Raises:
         DataError naming ``params_path`` (or the flag) for any unknown name, key or value.
     """
+    from .losses import build_loss
     from .models import MODELS
     from .presets import PRESETS, preset
     from .train import TrainConfig
@@ -398,24 +406,24 @@ def resolve_spec(model: str | None, params: dict | None = None, *, epochs: int |
         train["epochs"] = epochs
     train = {k: v for k, v in train.items() if k not in RUNTIME_TRAIN_KEYS}
     try:
-        TrainConfig.from_dict(train)
+        checked = TrainConfig.from_dict(train)
+        build_loss(checked.loss, **checked.loss_kwargs)  # loss options are only checked when built
     except (ValueError, TypeError) as exc:
         raise DataError(params_path, f"invalid train settings ({_one_line(exc)})", "fix the 'train' section") from None
     inputs = {**MODELS.defaults(model_name), **model_cfg}.get("inputs", "embedding")
     features = params["features"] if "features" in params else base.get("features")
-    if inputs in ("expression", "hybrid"):
-        features = {"kind": "pca", "n_components": 64, "standardize": True, **(features or {})}
+    if features is None and inputs in ("expression", "hybrid"):
+        features = {"kind": "pca", "n_components": 64}
+    if features:
+        if not isinstance(features, dict):
+            raise DataError(params_path, f"features must be a mapping, got {features!r}", "fix the 'features' section")
+        features = {"kind": "pca", "n_components": 64, "standardize": True, **features}
         unknown = sorted(set(features) - {"kind", "n_components", "standardize"})
         if unknown or features["kind"] not in FEATURE_KINDS:
             raise DataError(params_path, f"features must be {{kind: {'|'.join(FEATURE_KINDS)}, n_components, "
                             f"standardize}}, got {features}", "fix the 'features' section")
         if features["kind"] == "cells":
-            features.pop("n_components", None)
-    else:
-        if params.get("features"):
-            warnings.warn(f"{params_path}: model {model_name!r} reads no expression features; the 'features' "
-                          "section is ignored", DataWarning, stacklevel=2)
-        features = None  # an embedding model reads no expression features
+            features.pop("n_components")
     split = {"protocol": "seed", "neg_ratio": 1.0, "val_fraction": 0.15, **(params.get("split") or {})}
     if split["protocol"] not in PROTOCOL_CHOICES:
         raise DataError(params_path, f"split protocol {split['protocol']!r} cannot be used on your own data",
@@ -462,6 +470,8 @@ class UserModel:
         metrics: held-out metrics, one row per scorer (the model and ``degree``), or None.
         history: training history, or None after loading.
         split: the pair tables (train/val/test), or None after loading.
+        test_scores: held-out scores by scorer name (``degree`` and the run), aligned with
+            ``split["test"]`` (logits for the model).
     """
 
     model: object
@@ -516,11 +526,19 @@ def train_user_model(ds: GRNDataset, spec: dict, seed: int = 0, device: str = "a
     except (ValueError, TypeError) as exc:  # ConfigError included
         raise DataError(None, f"cannot build model {spec['model']!r} ({_one_line(exc)})",
                         "fix the model_cfg section of the params") from None
+    if features is not None and not getattr(model, "uses_features", True):
+        # Nothing to store: predict then needs no training cells.
+        warnings.warn(f"model {spec['model']!r} with these settings reads no expression features; the "
+                      "'features' setting is ignored", DataWarning, stacklevel=2)
+        recipe, features = None, None
+    if hasattr(model, "prepare"):  # models that read the training graph (grnlib.models.context)
+        model.prepare(ds, split["train"])
     result = fit(model, split["train"], split["val"], features=features, config=config)
     model = result.model
 
     rows, test_scores = [], {}
-    for name in ("degree", spec["model"]):
+    run_name = spec["preset"] or spec["model"]
+    for name in ("degree", run_name):
         if name == "degree":
             val = score_baseline("degree", ds, split["train"], split["val"], seed=seed)
             test = score_baseline("degree", ds, split["train"], split["test"], seed=seed)
@@ -577,7 +595,8 @@ def atomic_folder(folder, overwrite: bool = False):
     if folder.exists() and not folder.is_dir():
         raise DataError(folder, "exists and is not a folder", "choose another --out folder")
     if folder.is_dir() and any(folder.iterdir()) and not overwrite:
-        raise DataError(folder, "output folder exists and is not empty", "choose a new --out folder or pass --overwrite")
+        raise DataError(folder, "output folder exists and is not empty",
+                        "choose a new --out folder or pass --overwrite")
     try:
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
     except OSError as exc:
@@ -687,11 +706,20 @@ def load_user_model(path, device: str = "cpu") -> UserModel:
     fix = "pass the --out folder of grnlib train (or its model.pt); if the file is damaged, train again"
     if not file.is_file():
         raise DataError(file, "model checkpoint not found", fix)
+    if not zipfile.is_zipfile(file):  # torch.save writes a zip archive; its index sits at the end
+        raise DataError(file, "is not a PyTorch checkpoint (no zip archive: damaged, truncated or another format)",
+                        fix)
     try:
         ckpt = load_checkpoint(file, map_location="cpu")
     except DataError as exc:
         raise DataError(file, exc.problem, fix) from None
-    except Exception as exc:  # torch/pickle/zip raise many types for a damaged or unsafe file
+    except pickle.UnpicklingError as exc:
+        if "weights only load failed" not in str(exc).lower():
+            raise DataError(file, f"is not a readable grnlib checkpoint ({_one_line(exc)})", fix) from None
+        raise DataError(file, "holds Python objects that a weights-only load refuses (nothing in it was run)",
+                        "use a checkpoint written by grnlib train; do not load this file with "
+                        "weights_only=False unless you trust whoever wrote it") from None
+    except Exception as exc:  # torch/zip raise many types for a damaged file
         raise DataError(file, f"is not a readable grnlib checkpoint ({_one_line(exc)})", fix) from None
     if "user_model" not in ckpt:
         raise DataError(file, "checkpoint has no gene list or feature recipe (it was not written by grnlib train)",
@@ -735,7 +763,9 @@ def rank_edges(um: UserModel, expression, *, tfs: list[str] | None = None, pairs
         um: from :func:`train_user_model` or :func:`load_user_model`.
         expression: AnnData (cells x genes). Only genes of the training universe that it measures
             are scored (counts of the others are reported as a :class:`DataWarning`).
-        tfs: candidate TF symbols; default the model's candidate TFs.
+        tfs: candidate TF symbols; default the model's candidate TFs. A TF without prior edges
+            in training is scored too, but models with learned gene embeddings never trained its
+            embedding: trust such scores only from models reading expression.
         pairs: score these ``source, target`` symbol pairs instead of every TF x gene pair.
         priors: ``source, target`` symbols marking ``in_prior``; default the training priors.
         top_k: keep the ``top_k`` best pairs (memory stays O(chunk + k) at genome scale).
@@ -871,3 +901,23 @@ def write_ranked(table: pd.DataFrame, path) -> Path:
     with atomic_file(path) as tmp:
         table[OUTPUT_COLUMNS].to_csv(tmp, sep=sep, index=False, float_format="%.6g")
     return path
+
+
+def prior_roles(um: UserModel, ranked: pd.DataFrame) -> np.ndarray:
+    """What each ranked pair was during training: ``"train"``, ``"val"`` or ``"test"`` for prior
+    edges used as positives of that split, ``"prior, unused"`` for prior edges no split used,
+    ``"not in priors"`` otherwise. Needs ``um.split`` (a freshly trained model).
+
+    Scores of training positives say how well the model fits what it saw; only the held-out
+    ("test") prior edges show how it ranks edges it was not told about.
+    """
+    if um.split is None:
+        raise ValueError("prior_roles needs the split of a freshly trained model (um.split is None)")
+    n = len(um.genes)
+    codes = um.genes.get_indexer(ranked["tf"]).astype(np.int64) * n + um.genes.get_indexer(ranked["target"])
+    roles = np.where(ranked["in_prior"].to_numpy() == 1, "prior, unused", "not in priors").astype(object)
+    for name, table in um.split.items():
+        positives = table[table["label"] == 1]
+        split_codes = positives["tf"].to_numpy(np.int64) * n + positives["target"].to_numpy(np.int64)
+        roles[np.isin(codes, split_codes)] = name
+    return roles

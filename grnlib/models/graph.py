@@ -37,10 +37,13 @@ def _mean_aggregate(messages: torch.Tensor, index: torch.Tensor, n: int) -> torc
 
 
 class GraphSAGEModel(nn.Module):
+    """Directed GraphSAGE encoder over the training graph + MLP pair scorer (see module docstring)."""
+
     is_two_tower = False
 
     def __init__(self, name: str, *, inputs: str, n_genes: int | None, in_features: int | None,
-                 embedding_dim: int, hidden_dim: int, n_layers: int, hidden_dims: Sequence[int], evidence: Sequence[str], hide: str,
+                 embedding_dim: int, hidden_dim: int, n_layers: int, hidden_dims: Sequence[int],
+                 evidence: Sequence[str], hide: str,
                  dropout: float, init: str):
         super().__init__()
         if not n_genes:
@@ -57,8 +60,8 @@ class GraphSAGEModel(nn.Module):
             nn.ModuleDict({"self": nn.Linear(hidden_dim, hidden_dim), "reg": nn.Linear(hidden_dim, hidden_dim),
                            "tgt": nn.Linear(hidden_dim, hidden_dim)}) for _ in range(n_layers))
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.columns = evidence_columns(evidence)  # raises on unknown groups
         self.evidence = [g for g in ("degree", "expression", "transfer", "topology") if g in set(evidence)]
-        self.columns = evidence_columns(self.evidence)
         self.evidence_norm = nn.BatchNorm1d(len(self.columns), affine=False) if self.columns else None
         scorer_hidden = check_dims(hidden_dims, dropout)
         self.scorer = make_mlp([3 * hidden_dim + len(self.columns), *scorer_hidden, 1])
@@ -107,7 +110,8 @@ class GraphSAGEModel(nn.Module):
         h_tf, h_gene = h[tf_idx], h[gene_idx]
         parts = [h_tf, h_gene, h_tf * h_gene]
         if self.columns:
-            parts.append(self.evidence_norm(self.graph.pair_evidence(tf_idx, gene_idx, self.evidence, features, self.hide)))
+            evidence = self.graph.pair_evidence(tf_idx, gene_idx, self.evidence, features, self.hide)
+            parts.append(self.evidence_norm(evidence))
         return self.scorer(torch.cat(parts, dim=-1)).squeeze(-1)
 
     def forward_per_pair(self, tf_idx, gene_idx, features=None):
@@ -118,8 +122,9 @@ class GraphSAGEModel(nn.Module):
 def graph_sage(*, n_genes: int | None = None, in_features: int | None = None, inputs: str = "expression",
                embedding_dim: int = 64, hidden_dim: int = 64, n_layers: int = 2,
                hidden_dims: Sequence[int] = (64,),
-               evidence: Sequence[str] = (), hide: str = "edge", dropout: float = 0.1, init: str = "default") -> GraphSAGEModel:
+               evidence: Sequence[str] = (), hide: str = "edge", dropout: float = 0.1,
+               init: str = "default") -> GraphSAGEModel:
     """Two directed SAGE layers of width 64 over the expression rows; scorer 192 -> 64 -> 1."""
     return GraphSAGEModel("graph_sage", inputs=inputs, n_genes=n_genes, in_features=in_features,
-                          embedding_dim=embedding_dim, hidden_dim=hidden_dim, n_layers=n_layers, hidden_dims=hidden_dims,
-                          evidence=evidence, hide=hide, dropout=dropout, init=init)
+                          embedding_dim=embedding_dim, hidden_dim=hidden_dim, n_layers=n_layers,
+                          hidden_dims=hidden_dims, evidence=evidence, hide=hide, dropout=dropout, init=init)

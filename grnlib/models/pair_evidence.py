@@ -40,8 +40,8 @@ class PairEvidenceModel(nn.Module):
         if not n_genes:
             raise ValueError(f"{name} needs n_genes (size of the gene id space) for its training graph")
         hidden = check_dims(hidden_dims, dropout)
+        self.columns = evidence_columns(evidence)  # raises on unknown groups
         evidence = [g for g in ALL_EVIDENCE if g in set(evidence)]
-        self.columns = evidence_columns(evidence)
         if inputs == "none" and not self.columns:
             raise ValueError("pair_evidence with inputs='none' needs at least one evidence group")
         if hide not in HIDE_MODES:

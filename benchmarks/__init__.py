@@ -1,0 +1,1 @@
+"""Speed and scale benchmarks of grnlib (``make bench`` runs ``benchmarks/run.py``)."""
