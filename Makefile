@@ -34,11 +34,15 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
-# The BEELINE sweep (resumable); its summaries land in results/benchmark (committed).
-SWEEP_PLAN ?= reduced
+# The BEELINE sweeps the book reads (resumable); summaries land in results/benchmark (committed).
+SWEEPS := reduced floor_tf floor_released
 sweep: $(STAMP)
-	$(PY) -m grnlib.sweep run --plan $(SWEEP_PLAN) --out results/sweep/$(SWEEP_PLAN)
-	$(PY) -m grnlib.sweep summarize results/sweep/$(SWEEP_PLAN) --out results/benchmark
+	$(PY) -m grnlib.sweep run --plan reduced --out results/sweep/reduced
+	$(PY) -m grnlib.sweep run --plan reduced --protocols heldout-tf,degree-matched \
+		--models degree,pair_evidence_heldout --epochs 12 --out results/sweep/floor_tf
+	$(PY) -m grnlib.sweep run --plan reduced --protocols released \
+		--models degree,pair_evidence --epochs 12 --out results/sweep/floor_released
+	for name in $(SWEEPS); do $(PY) -m grnlib.sweep summarize results/sweep/$$name --out results/benchmark || exit 1; done
 
 clean:
 	rm -rf build book/_build book/notebooks

@@ -90,7 +90,7 @@ def evaluate_split(ds: GRNDataset, split: dict, runs: list[dict], baselines=("de
     Thresholds for accuracy/F1/MCC are chosen on the validation pairs of each scorer.
     """
     from .baselines import score_baseline
-    from .metrics import choose_threshold, evaluate_scores
+    from .metrics import auprc, auroc, choose_threshold, evaluate_scores
     from .train import predict_logits
 
     evaluation = Evaluation(split=split, metrics=pd.DataFrame())
@@ -112,7 +112,9 @@ def evaluate_split(ds: GRNDataset, split: dict, runs: list[dict], baselines=("de
             kind = "model"
         threshold = choose_threshold(split["val"]["label"].to_numpy(), val)
         metrics = evaluate_scores(split["test"], test, threshold=threshold)
+        y_val = split["val"]["label"].to_numpy()
         rows.append({"name": spec["name"], "kind": kind, "seed": seed, **metrics,
+                     "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val),
                      "threshold": threshold, "seconds": time.perf_counter() - started})
         evaluation.val_scores[spec["name"]] = val
         evaluation.test_scores[spec["name"]] = test

@@ -1,4 +1,4 @@
-"""Run every notebook in order through papermill, then build the Jupyter Book.
+"""Run every notebook through papermill (in order, or several at once), then build the Jupyter Book.
 
 ``python -m grnlib.report --params full`` is what ``make report`` runs: executed notebooks go to
 ``book/notebooks/`` and the HTML to ``book/_build/html``. ``--params ci`` uses the small
@@ -20,6 +20,7 @@ import yaml
 
 from .paths import project_root
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "*.md", "references.bib", "_static")
 
 
@@ -55,28 +56,67 @@ def book_dir(root: Path, params: str) -> Path:
 
 
 def run_notebooks(root: Path, params: str, out_dir: Path, names: list[str] | None = None,
-                  prepare_only: bool = False) -> list[Path]:
-    """Execute (or only parameterise) each notebook in process; stop at the first failure."""
-    import papermill as pm
+                  prepare_only: bool = False, jobs: int = 1) -> list[Path]:
+    """Execute (or only parameterise) each notebook; stop at the first failure.
 
+    ``jobs > 1`` runs that many notebooks at once, each kernel on one CPU thread: the models here
+    are small, so one thread per notebook uses the cores better than two threads on one notebook.
+    """
     # The kernel inherits our environment; a headless MPLBACKEND such as Agg would stop it from
     # choosing the inline backend, and every figure would vanish from the executed notebooks.
     os.environ.pop("MPLBACKEND", None)
-
+    if jobs > 1:
+        for var in THREAD_VARIABLES:
+            os.environ[var] = "1"
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in names or notebook_names(root):
-        started = time.perf_counter()
-        output = out_dir / f"{name}.ipynb"
-        pm.execute_notebook(
-            str(root / "notebooks" / f"{name}.ipynb"), str(output),
-            parameters=load_params(root, name, params), cwd=str(root / "notebooks"),
-            prepare_only=prepare_only, progress_bar=False, kernel_name="python3",
-        )
-        written.append(output)
-        verb = "prepared" if prepare_only else "executed"
-        print(f"[report] {verb} {name} in {time.perf_counter() - started:.1f}s -> {output}", flush=True)
-    return written
+    names = names or notebook_names(root)
+    tasks = [(root, name, params, out_dir, prepare_only) for name in names]
+    if jobs <= 1 or prepare_only:
+        return [run_one(*task) for task in tasks]
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run_one, *task) for task in tasks]
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()
+        for future in futures:  # re-raises the first failure, in notebook order
+            if future in done:
+                future.result()
+    return [f.result() for f in futures]
+
+
+def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: bool) -> Path:
+    import papermill as pm
+
+    started = time.perf_counter()
+    output = out_dir / f"{name}.ipynb"
+    pm.execute_notebook(
+        str(root / "notebooks" / f"{name}.ipynb"), str(output),
+        parameters=load_params(root, name, params), cwd=str(root / "notebooks"),
+        prepare_only=prepare_only, progress_bar=False, kernel_name="python3",
+    )
+    if not prepare_only:
+        tag_for_book(output)
+    verb = "prepared" if prepare_only else "executed"
+    print(f"[report] {verb} {name} in {time.perf_counter() - started:.1f}s -> {output}", flush=True)
+    return output
+
+
+def tag_for_book(path: Path) -> None:
+    """Readers see outputs first: fold every code cell's source and drop the notebook's default
+    parameters cell (the injected one right after it shows the values actually used)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tags = cell.metadata.setdefault("tags", [])
+        extra = "remove-cell" if "parameters" in tags else "hide-input"
+        if extra not in tags:
+            tags.append(extra)
+    nbformat.write(nb, path)
 
 
 def build_book(source: Path) -> Path:
@@ -94,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prepare-only", action="store_true", help="parameterise without executing")
     parser.add_argument("--out", type=Path, help="folder for the notebooks (default: the book's notebooks/)")
     parser.add_argument("--no-book", action="store_true", help="skip the Jupyter Book build")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="notebooks executed at once, one CPU thread each (default: the CPU count; 1 = "
+                             "in order, with torch's default threads)")
     args = parser.parse_args(argv)
 
     root = project_root(Path(__file__).parent)
@@ -101,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     source = book_dir(root, args.params)
     out = args.out or source / "notebooks"
     try:
-        run_notebooks(root, args.params, out, args.only, args.prepare_only)
+        run_notebooks(root, args.params, out, args.only, args.prepare_only, args.jobs)
     except Exception as exc:  # papermill's error already names the failing cell
         print(f"[report] notebook run failed: {exc}", file=sys.stderr)
         return 1

@@ -43,7 +43,7 @@ DEFAULT_FEATURES = {"kind": "pca", "n_components": 64}
 CELL_FILE = "cells.jsonl"
 ERROR_FILE = "errors.jsonl"
 META_FILE = "sweep.json"
-SUMMARY_METRICS = ("auroc", "auprc", "auprc_ratio", "per_tf_auroc", "pos_rate")
+SUMMARY_METRICS = ("auroc", "auprc", "auprc_ratio", "per_tf_auroc", "pos_rate", "val_auroc")
 
 
 # -- scorer names -> run specs ----------------------------------------------------------------
@@ -596,7 +596,8 @@ def summarize(raw_dir, out_dir="results/benchmark", name: str | None = None) -> 
                         "run `python -m grnlib.sweep run ... --out RAW_DIR` first")
     out_dir.mkdir(parents=True, exist_ok=True)
     keep = ["dataset", "protocol", "seed", "fold", "model", "kind", "auroc", "auprc", "auprc_ratio",
-            "per_tf_auroc", "early_precision_ratio", "f1", "mcc", "pos_rate", "n_test", "n_train", "seconds"]
+            "per_tf_auroc", "early_precision_ratio", "f1", "mcc", "pos_rate", "val_auroc", "val_auprc", "n_test",
+            "n_train", "seconds"]
     paths = {"cells": out_dir / f"{name}_cells.csv.gz", "summary": out_dir / f"{name}_summary.csv",
              "by_network": out_dir / f"{name}_by_network.csv", "meta": out_dir / f"{name}_meta.json"}
     _write_csv_atomic(results[[c for c in keep if c in results]].round(5), paths["cells"])
@@ -639,6 +640,21 @@ def load_summary(folder="results/benchmark", name: str = "reduced") -> dict:
     meta_path = folder / f"{name}_meta.json"
     out["meta"] = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     return out
+
+
+def select_by_validation(summary: pd.DataFrame, protocols, candidates) -> pd.Series:
+    """Mean validation AUROC of each candidate over the (dataset, protocol) settings of ``protocols``
+    where every candidate ran, best first. Test metrics play no part in the choice.
+
+    Raises:
+        ValueError when a candidate has no validation AUROC in ``summary``.
+    """
+    part = summary[summary["protocol"].isin(protocols) & summary["model"].isin(candidates)]
+    table = part.pivot_table(index=["dataset", "protocol"], columns="model", values="val_auroc_mean")
+    missing = sorted(set(candidates) - set(table.columns))
+    if missing:
+        raise ValueError(f"no validation AUROC for {missing} under {list(protocols)}: run them in a sweep first")
+    return table.dropna()[list(candidates)].mean().sort_values(ascending=False).rename("val_auroc")
 
 
 def floor_table(aggregated: pd.DataFrame, by=("protocol", "network"), floor: str = "degree") -> pd.DataFrame:

@@ -90,3 +90,10 @@ def test_baseline_chapter_images_all_load(served_book, tmp_path):
     match = re.search(r"images=(\d+) broken=(\d+)", result.stdout)
     assert match, f"probe did not report: {result.stdout[-1500:]} {result.stderr[-1500:]}"
     assert int(match.group(1)) >= 2 and int(match.group(2)) == 0, match.group(0)
+
+
+def test_chapters_fold_code_and_drop_the_default_parameters_cell():
+    html = pages()[1].read_text()
+    assert "tag_hide-input" in html, "code cells should be folded so readers see the results first"
+    assert "tag_parameters" not in html, "the default parameters cell should be removed (the injected one stays)"
+    assert "tag_injected-parameters" in html

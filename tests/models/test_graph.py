@@ -130,16 +130,3 @@ def test_bad_options_are_explained():
         model.prepare(DS, SPLIT["train"])
         model(torch.tensor([0]), torch.tensor([5]))
 
-
-def test_best_presets_are_the_measured_configs():
-    from grnlib.beyond_floor import ablation_runs
-    from grnlib.presets import preset
-
-    for name, protocol in (("best", "released"), ("best_heldout", "heldout-tf")):
-        chosen = preset(name)
-        measured = ablation_runs(protocol, ["pe_evidence"])[0]
-        assert {"hide": "edge", **chosen["model_cfg"]} == measured["model_cfg"]
-        assert chosen["features"] == measured["features"]
-        assert {k: v for k, v in chosen["train"].items() if k != "loss"} == \
-            {k: v for k, v in measured["train"].items() if k != "progress"}
-        assert chosen["model"] == measured["model"]
