@@ -9,6 +9,7 @@ overwrites the full report. ``--prepare-only`` writes parameterised, unexecuted 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -70,23 +71,30 @@ def run_notebooks(root: Path, params: str, out_dir: Path, names: list[str] | Non
             os.environ[var] = "1"
     out_dir.mkdir(parents=True, exist_ok=True)
     names = names or notebook_names(root)
-    tasks = [(root, name, params, out_dir, prepare_only) for name in names]
     if jobs <= 1 or prepare_only:
-        return [run_one(*task) for task in tasks]
+        return [run_one(root, name, params, out_dir, prepare_only)[0] for name in names]
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
+    # Longest first (as timed by the last run): the slowest chapter should not start last.
+    timings_file = root / "build" / f"report_seconds_{params}.json"
+    last = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
+    order = sorted(names, key=lambda name: -last.get(name, 0.0))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run_one, *task) for task in tasks]
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        futures = {name: pool.submit(run_one, root, name, params, out_dir, False) for name in order}
+        done, pending = wait(futures.values(), return_when=FIRST_EXCEPTION)
         for future in pending:
             future.cancel()
-        for future in futures:  # re-raises the first failure, in notebook order
-            if future in done:
-                future.result()
-    return [f.result() for f in futures]
+        for name in names:  # re-raises the first failure, in notebook order
+            if futures[name] in done:
+                futures[name].result()
+    results = {name: futures[name].result() for name in names}
+    timings_file.parent.mkdir(parents=True, exist_ok=True)
+    timings_file.write_text(json.dumps({name: seconds for name, (_, seconds) in results.items()}, indent=1))
+    return [path for path, _ in results.values()]
 
 
-def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: bool) -> Path:
+def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: bool) -> tuple[Path, float]:
+    """Execute (or parameterise) one notebook; returns its output path and the seconds it took."""
     import papermill as pm
 
     started = time.perf_counter()
@@ -98,9 +106,10 @@ def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: boo
     )
     if not prepare_only:
         tag_for_book(output)
+    seconds = time.perf_counter() - started
     verb = "prepared" if prepare_only else "executed"
-    print(f"[report] {verb} {name} in {time.perf_counter() - started:.1f}s -> {output}", flush=True)
-    return output
+    print(f"[report] {verb} {name} in {seconds:.1f}s -> {output}", flush=True)
+    return output, seconds
 
 
 def tag_for_book(path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-HTML = Path(os.environ.get("GRNLIB_BOOK_HTML", ROOT / "build" / "ci" / "book" / "_build" / "html"))
+HTML = Path(os.environ.get("GRNLIB_BOOK_HTML", ROOT / "build" / "ci" / "book" / "_build" / "html")).resolve()
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 # Outside CI a missing browser or book skips; in CI both must be there.

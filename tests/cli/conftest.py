@@ -5,24 +5,13 @@ import torch
 from cli_helpers import train_argv, write_toy
 
 from grnlib import cli
-from grnlib.data import find_shared_data
-from grnlib.data.download import ENV_CACHE_DIR, ENV_DATA_DIR, ENV_DATA_URL
 
 torch.set_num_threads(1)  # a shared 2-core machine: one thread per process is much faster
 
 
 @pytest.fixture(autouse=True)
-def _no_data_env(monkeypatch):
-    for name in (ENV_DATA_DIR, ENV_CACHE_DIR, ENV_DATA_URL):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="session")
-def shared_root():
-    root = find_shared_data()
-    if root is None:
-        pytest.skip("shared reference data folder (../shared/data) is absent")
-    return root
+def _isolated(no_data_env):
+    """Every test here runs without the developer's GRNLIB_* settings."""
 
 
 @pytest.fixture(scope="session")

@@ -1,21 +1,7 @@
-"""Fixtures for the data-layer tests: the shared reference data and a clean environment."""
+"""Fixtures for the data-layer tests: a clean environment (shared ones live in tests/conftest.py)."""
 import pytest
-
-from grnlib.data import find_shared_data
-from grnlib.data.download import ENV_CACHE_DIR, ENV_DATA_DIR, ENV_DATA_URL
 
 
 @pytest.fixture(autouse=True)
-def _no_data_env(monkeypatch):
-    # A developer's own GRNLIB_* settings must not change what these tests resolve.
-    for name in (ENV_DATA_DIR, ENV_CACHE_DIR, ENV_DATA_URL):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="session")
-def shared_root():
-    """The mirrored reference data (../shared/data); tests needing it skip only when it is absent."""
-    root = find_shared_data()
-    if root is None:
-        pytest.skip("shared reference data folder (../shared/data) is absent")
-    return root
+def _isolated(no_data_env):
+    """Every test here runs without the developer's GRNLIB_* settings."""

@@ -1,0 +1,21 @@
+"""Fixtures shared by the test folders."""
+import pytest
+
+from grnlib.data import find_shared_data
+from grnlib.data.download import ENV_CACHE_DIR, ENV_DATA_DIR, ENV_DATA_URL
+
+
+@pytest.fixture
+def no_data_env(monkeypatch):
+    """A developer's own GRNLIB_* settings must not change what a test resolves."""
+    for name in (ENV_DATA_DIR, ENV_CACHE_DIR, ENV_DATA_URL):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def shared_root():
+    """The mirrored reference data (../shared/data); tests needing it skip only when it is absent."""
+    root = find_shared_data()
+    if root is None:
+        pytest.skip("shared reference data folder (../shared/data) is absent")
+    return root
