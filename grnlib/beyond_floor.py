@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from .paths import project_root
+from .presets import FAST_TRAIN
 
 TF_PROTOCOLS = ("heldout-tf", "degree-matched")
 SETTINGS = (  # (dataset id, protocol); "seed" uses grnlib.priors_dataset.seed_dataset (hESC expression)
@@ -39,8 +40,6 @@ SETTINGS = (  # (dataset id, protocol); "seed" uses grnlib.priors_dataset.seed_d
     ("seed/trrust+dorothea/hESC", "heldout-tf"),
     *[("beeline/Specific/mESC/500", p) for p in ("released", "heldout-tf", "degree-matched")],
 )
-FAST_TRAIN = {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4, "scheduler": "constant",
-              "early_stopping_patience": 4, "epochs": 12, "batch_size": 512}
 PCA64 = {"kind": "pca", "n_components": 64}
 
 # direction -> run spec (without hide; ablation_runs adds it per protocol)

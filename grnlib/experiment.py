@@ -110,9 +110,9 @@ def evaluate_split(ds: GRNDataset, split: dict, runs: list[dict], baselines=("de
             evaluation.histories[spec["name"]] = result.history
             evaluation.models[spec["name"]] = model
             kind = "model"
-        threshold = choose_threshold(split["val"]["label"].to_numpy(), val)
-        metrics = evaluate_scores(split["test"], test, threshold=threshold)
         y_val = split["val"]["label"].to_numpy()
+        threshold = choose_threshold(y_val, val)
+        metrics = evaluate_scores(split["test"], test, threshold=threshold)
         rows.append({"name": spec["name"], "kind": kind, "seed": seed, **metrics,
                      "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val),
                      "threshold": threshold, "seconds": time.perf_counter() - started})

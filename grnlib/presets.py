@@ -12,7 +12,7 @@ _PHASE3_TRAIN = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay"
                  "scheduler": "warmup_cosine", "warmup_epochs": 10, "clip_norm": 1.0, "early_stopping_patience": 15,
                  "epochs": 80, "batch_size": 256, "loss": "bce"}
 
-_FAST_TRAIN = {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4, "scheduler": "constant",
+FAST_TRAIN = {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4, "scheduler": "constant",
                "early_stopping_patience": 4, "epochs": 12, "batch_size": 512, "loss": "bce"}
 
 PRESETS: dict[str, dict] = {
@@ -46,11 +46,11 @@ PRESETS: dict[str, dict] = {
     # hide a pair's whole TF in training (hide="tf"), which is what a held-out TF looks like at
     # test time: use them with the heldout-tf and degree-matched protocols.
     "pair_evidence": {"model": "pair_evidence", "model_cfg": {"inputs": "none"},
-                      "features": {"kind": "pca", "n_components": 64}, "train": dict(_FAST_TRAIN)},
+                      "features": {"kind": "pca", "n_components": 64}, "train": dict(FAST_TRAIN)},
     "pair_evidence_heldout": {"model": "pair_evidence", "model_cfg": {"inputs": "none", "hide": "tf"},
-                              "features": {"kind": "pca", "n_components": 64}, "train": dict(_FAST_TRAIN)},
+                              "features": {"kind": "pca", "n_components": 64}, "train": dict(FAST_TRAIN)},
     "graph_sage": {"model": "graph_sage", "features": {"kind": "pca", "n_components": 64},
-                   "train": dict(_FAST_TRAIN)},
+                   "train": dict(FAST_TRAIN)},
 }
 
 # The `best` aliases are chosen on VALIDATION AUROC only (never test): the candidate with the highest

@@ -66,13 +66,12 @@ def run_notebooks(root: Path, params: str, out_dir: Path, names: list[str] | Non
     # The kernel inherits our environment; a headless MPLBACKEND such as Agg would stop it from
     # choosing the inline backend, and every figure would vanish from the executed notebooks.
     os.environ.pop("MPLBACKEND", None)
-    if jobs > 1:
-        for var in THREAD_VARIABLES:
-            os.environ[var] = "1"
     out_dir.mkdir(parents=True, exist_ok=True)
     names = names or notebook_names(root)
-    if jobs <= 1 or prepare_only:
+    if min(jobs, len(names)) <= 1 or prepare_only:
         return [run_one(root, name, params, out_dir, prepare_only)[0] for name in names]
+    for var in THREAD_VARIABLES:
+        os.environ[var] = "1"
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
     # Longest first (as timed by the last run): the slowest chapter should not start last.
@@ -89,7 +88,8 @@ def run_notebooks(root: Path, params: str, out_dir: Path, names: list[str] | Non
                 futures[name].result()
     results = {name: futures[name].result() for name in names}
     timings_file.parent.mkdir(parents=True, exist_ok=True)
-    timings_file.write_text(json.dumps({name: seconds for name, (_, seconds) in results.items()}, indent=1))
+    timings_file.write_text(json.dumps({**last, **{name: seconds for name, (_, seconds) in results.items()}},
+                                       indent=1))
     return [path for path, _ in results.values()]
 
 
