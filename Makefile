@@ -35,8 +35,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 # The BEELINE sweeps the book reads (resumable); summaries land in results/benchmark (committed).
-SWEEPS := reduced floor_tf floor_released
+SWEEPS := full reduced floor_tf floor_released
 sweep: $(STAMP)
+	$(PY) -m grnlib.sweep run --plan full --out results/sweep/full
 	$(PY) -m grnlib.sweep run --plan reduced --out results/sweep/reduced
 	$(PY) -m grnlib.sweep run --plan reduced --protocols heldout-tf,degree-matched \
 		--models degree,pair_evidence_heldout --epochs 12 --out results/sweep/floor_tf
