@@ -11,8 +11,6 @@ A *run spec* is plain data (it comes from a params YAML)::
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,16 +140,12 @@ def summary_table(metrics: pd.DataFrame, columns=METRIC_COLUMNS, by: str = "name
 
 def write_json_atomic(path: str | Path, payload) -> Path:
     """Write JSON to a temporary file beside ``path`` and rename it, so readers never see half a file."""
+    from .userdata import atomic_file
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2, default=_json_default)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, default=_json_default))
     return path
 
 

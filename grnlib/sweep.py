@@ -617,7 +617,6 @@ def summarize(raw_dir, out_dir="results/benchmark", name: str | None = None) -> 
                 n_errors=len((raw_dir / ERROR_FILE).read_text().splitlines()) if (raw_dir / ERROR_FILE).is_file() else 0,
                 ci_method="mean ± 1.96·sem over settings of per-setting seed means")
     write_json_atomic(paths["meta"], meta)
-    os.chmod(paths["meta"], 0o644)  # mkstemp makes it private; these files are committed
     return paths
 
 
