@@ -21,6 +21,7 @@ report: $(STAMP)
 # Unit tests, then every notebook executed by nbval with the small params/ci set, and the
 # rendered CI book opened in headless Chromium.
 test: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(PY) -m grnlib.report --params ci
 	$(PY) -m grnlib.report --params ci --prepare-only --out $(CI_NOTEBOOKS)
 	$(PY) -m pytest tests $(CI_NOTEBOOKS) --nbval-lax -q
@@ -37,13 +38,13 @@ bench: $(STAMP)
 # The BEELINE sweeps the book reads (resumable); summaries land in results/benchmark (committed).
 SWEEPS := full reduced floor_tf floor_released
 sweep: $(STAMP)
-	$(PY) -m grnlib.sweep run --plan full --out results/sweep/full
-	$(PY) -m grnlib.sweep run --plan reduced --out results/sweep/reduced
-	$(PY) -m grnlib.sweep run --plan reduced --protocols heldout-tf,degree-matched \
+	$(PY) -m grnlib.benchmark.sweep run --plan full --out results/sweep/full
+	$(PY) -m grnlib.benchmark.sweep run --plan reduced --out results/sweep/reduced
+	$(PY) -m grnlib.benchmark.sweep run --plan reduced --protocols heldout-tf,degree-matched \
 		--models degree,pair_evidence_heldout --epochs 12 --out results/sweep/floor_tf
-	$(PY) -m grnlib.sweep run --plan reduced --protocols released \
+	$(PY) -m grnlib.benchmark.sweep run --plan reduced --protocols released \
 		--models degree,pair_evidence --epochs 12 --out results/sweep/floor_released
-	for name in $(SWEEPS); do $(PY) -m grnlib.sweep summarize results/sweep/$$name --out results/benchmark || exit 1; done
+	for name in $(SWEEPS); do $(PY) -m grnlib.benchmark.sweep summarize results/sweep/$$name --out results/benchmark || exit 1; done
 
 clean:
 	rm -rf build book/_build book/notebooks

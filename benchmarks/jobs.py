@@ -22,7 +22,7 @@ SMOKE_DATASET = "toy"
 PRIMARY_DATASET = "beeline/Specific/hHEP/500"
 # Which preset trains each registered model (the first preset naming the model otherwise).
 PREFERRED_PRESET = {"deep_two_tower": "phase4"}
-DEFAULT_FEATURES = {"kind": "pca", "n_components": 64}
+from grnlib.features import DEFAULT_FEATURES
 TF_LIST = "tf-lists/human_tfs_lambert2018.csv"
 
 
@@ -76,7 +76,7 @@ def load(dataset: str, seed: int = 0):
     toy dataset (``"toy"``, used by ``--smoke``: no data files needed)."""
     if dataset == SMOKE_DATASET:
         from grnlib.data import make_toy
-        from grnlib.protocols import make_split
+        from grnlib.evaluation.protocols import make_split
 
         ds = make_toy(n_genes=120, n_tfs=12, n_cells=80, seed=seed)
         return ds, make_split(ds, "seed", seed=seed)
@@ -88,7 +88,7 @@ def load(dataset: str, seed: int = 0):
 def spec_for(model_name: str, epochs: int) -> tuple[str, dict]:
     """``(preset name, run spec)`` that trains ``model_name``: its preset (phase 4 for
     deep_two_tower), or plain AdamW on PCA-64 features when no preset names the model."""
-    from grnlib.presets import PRESETS, preset
+    from grnlib.evaluation.presets import PRESETS, preset
 
     name = PREFERRED_PRESET.get(model_name) or next(
         (p for p, spec in PRESETS.items() if spec["model"] == model_name), None)
@@ -126,7 +126,7 @@ def build(ds, split, spec: dict, seed: int, device):
 
 def _fit_epochs(model, split, features, spec: dict, seed: int, device) -> dict:
     """Train for spec's epochs without validation; wall and CPU seconds of every epoch."""
-    from grnlib.train import TrainConfig, fit
+    from grnlib.training.loop import TrainConfig, fit
 
     config = TrainConfig(**{**spec["train"], "seed": seed, "progress": False, "device": str(device),
                             "early_stopping_patience": None, "checkpoint_dir": None})
@@ -149,7 +149,7 @@ def train_job(dataset: str, model: str, epochs: int = 3, seed: int = 0, naive: b
     """Epoch time and labelled pairs per second of one registered model on one split; for
     two-tower models also the same training with ``forward_per_pair`` (towers run per pair)."""
     from grnlib.models import count_parameters
-    from grnlib.train import resolve_device
+    from grnlib.training.loop import resolve_device
 
     device = resolve_device("auto")
     ds, split = load(dataset, seed)
@@ -177,7 +177,7 @@ def genelink_job(dataset: str, epochs: int = 1, seed: int = 0) -> dict:
     """Epoch time of the GENELink-style reference on the same split (cells features)."""
     from benchmarks.genelink_ref import time_epochs
     from grnlib.features import gene_features
-    from grnlib.train import resolve_device
+    from grnlib.training.loop import resolve_device
 
     device = resolve_device("auto")
     ds, split = load(dataset, seed)
@@ -192,18 +192,18 @@ def genelink_job(dataset: str, epochs: int = 1, seed: int = 0) -> dict:
 
 def phase4_job(dataset: str, epochs: int | None = None, seed: int = 0) -> dict:
     """Time to convergence of ``preset('phase4')``: the full run with early stopping, as
-    ``grnlib.experiment.train_run`` does it; the degree baseline's validation AUROC beside it."""
-    from grnlib.baselines import score_baseline
-    from grnlib.experiment import train_run
-    from grnlib.metrics import auroc
-    from grnlib.presets import preset
-    from grnlib.train import resolve_device
+    ``grnlib.evaluation.experiment.train_run`` does it; the degree baseline's validation AUROC beside it."""
+    from grnlib.evaluation.baselines import score_baseline
+    from grnlib.evaluation.experiment import train_run
+    from grnlib.evaluation.metrics import auroc
+    from grnlib.evaluation.presets import preset
+    from grnlib.training.loop import resolve_device
 
     device = resolve_device("auto")
     ds, split = load(dataset, seed)
     spec = preset("phase4", epochs=epochs)
     clock = Clock(device)
-    _, result, _ = train_run(ds, split, spec, seed=seed)
+    result = train_run(ds, split, spec, seed=seed).result
     wall, cpu = clock.stop()
     history = result.history
     best = result.best_epoch or len(history)
@@ -220,7 +220,7 @@ def profile_job(dataset: str, seed: int = 0, rows: int = 12) -> dict:
     """Where one phase-4 training epoch spends its time (torch profiler, self CPU time per op)."""
     from torch.profiler import ProfilerActivity, profile
 
-    from grnlib.train import resolve_device
+    from grnlib.training.loop import resolve_device
 
     device = resolve_device("auto")
     ds, split = load(dataset, seed)
@@ -255,7 +255,7 @@ def scoring_job(n_genes: int, n_tfs: int | None = None, top_k: int = 100_000, ch
     import torch
 
     from grnlib.models import build_model, count_parameters
-    from grnlib.train import resolve_device, score_all_pairs
+    from grnlib.training.loop import resolve_device, score_all_pairs
 
     device = resolve_device("auto")
     tfs = tf_symbols(n_tfs, smoke)

@@ -9,7 +9,7 @@ What it measures (each job in its own Python process, so every peak RSS is indep
   pair: the naive reference);
 - ``genelink``: one epoch of a GENELink-style graph-attention reference on the same split
   (``benchmarks/genelink_ref.py``; grnlib has no GAT model);
-- ``phase4``: time to convergence of ``grnlib.presets.preset("phase4")`` (early stopping);
+- ``phase4``: time to convergence of ``grnlib.evaluation.presets.preset("phase4")`` (early stopping);
 - ``profile``: where a phase-4 epoch spends its time (torch profiler);
 - ``scoring``: every TF (1,639 Lambert 2018 human TFs) x every gene of a 20,000-gene universe
   scored in chunks with a running top-k, the top-k written as TSV; the same at fewer genes for
@@ -129,7 +129,7 @@ def log(message: str) -> None:
 def host_info(threads: int) -> dict:
     import torch
 
-    from grnlib.train import resolve_device
+    from grnlib.training.loop import resolve_device
 
     device = resolve_device("auto")
     cpu_model = None
@@ -402,9 +402,9 @@ def main(argv=None) -> int:
     out = run_suite(args, p)
     payload = summarise(host, p, out, args.smoke, time.perf_counter() - started)
     payload["sections"] = sorted(p["sections"])
-    from grnlib.experiment import write_json_atomic
+    from grnlib.io import write_json
 
-    path = write_json_atomic(args.out / "bench.json", payload)
+    path = write_json(args.out / "bench.json", payload)
     print_tables(payload)
     print(f"\nwrote {path}")
     return 1 if payload["errors"] else 0

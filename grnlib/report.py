@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from .paths import project_root
+from grnlib.paths import project_root
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "*.md", "references.bib", "_static")

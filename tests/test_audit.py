@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from grnlib import data
-from grnlib.audit import AUDIT_COLUMNS, audit_split, split_summary
+from grnlib.evaluation.audit import AUDIT_COLUMNS, audit_split, split_summary
 from grnlib.data import make_toy
-from grnlib.protocols import make_split
+from grnlib.evaluation.protocols import make_split
 
 
 SILENT_TF = 29

@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from grnlib.baselines import BASELINES, score_baseline
+from grnlib.evaluation.baselines import BASELINES, score_baseline
 from grnlib.data import DataError, make_toy
-from grnlib.metrics import auroc
-from grnlib.protocols import make_split
+from grnlib.evaluation.metrics import auroc
+from grnlib.evaluation.protocols import make_split
 
 
 @pytest.fixture(scope="module")

@@ -70,7 +70,7 @@ def test_scoring_job_writes_the_true_top_k_without_self_pairs(tmp_path):
     import torch
 
     from grnlib.models import build_model
-    from grnlib.train import score_all_pairs
+    from grnlib.training.loop import score_all_pairs
 
     torch.manual_seed(0)
     model = build_model("deep_two_tower", n_genes=60).eval()

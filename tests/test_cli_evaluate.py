@@ -32,7 +32,8 @@ def test_evaluate_writes_every_metric_per_model_seed_and_fold(tmp_path, capsys):
     payload = json.loads(out.read_text())
     assert payload["config"]["dataset"] == SMALL and payload["config"]["protocol"] == "heldout-tf"
     assert payload["config"]["models"] == ["degree", "random", "embedding_two_tower"]
-    assert payload["config"]["runs"][0]["train"]["epochs"] == 1
+    trained = [s for s in payload["config"]["specs"] if s["kind"] == "model"]
+    assert [s["name"] for s in trained] == ["embedding_two_tower"] and trained[0]["train"]["epochs"] == 1
     records = payload["results"]
     assert len(records) == 3 * 2 * 2
     assert {(r["model"], r["seed"], r["fold"]) for r in records} == {

@@ -1,8 +1,8 @@
-"""grnlib.beyond_floor.goal_table: the issue's goals judged from summaries for the chosen models."""
+"""grnlib.benchmark.beyond_floor.goal_table: the issue's goals judged from summaries for the chosen models."""
 import pandas as pd
 import pytest
 
-from grnlib.beyond_floor import goal_table
+from grnlib.benchmark.beyond_floor import goal_table
 
 
 def sweep_rows():

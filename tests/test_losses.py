@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grnlib.losses import LOSSES, build_loss
+from grnlib.training.losses import LOSSES, build_loss
 from grnlib.models import ConfigError
 
 LOGITS = [-3.0, -0.5, 0.0, 0.5, 3.0, 1.2]

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from grnlib import metrics
+from grnlib.evaluation import metrics
 
 
 def _tied_data(seed: int, n: int = 400):

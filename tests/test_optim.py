@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 
 from grnlib.models import ConfigError
-from grnlib.optim import (build_optimizer, build_scheduler, clip_gradients, parameter_groups,
+from grnlib.training.optim import (build_optimizer, build_scheduler, clip_gradients, parameter_groups,
                           warmup_cosine_factor)
 
 

@@ -4,11 +4,11 @@ import pandas as pd
 import pytest
 
 from grnlib import data
-from grnlib.audit import audit_split
-from grnlib.baselines import score_baseline
+from grnlib.evaluation.audit import audit_split
+from grnlib.evaluation.baselines import score_baseline
 from grnlib.data import DataError, GRNDataset, make_toy
-from grnlib.metrics import auroc
-from grnlib.protocols import PROTOCOLS, make_split, tf_folds
+from grnlib.evaluation.metrics import auroc
+from grnlib.evaluation.protocols import PROTOCOLS, make_split, tf_folds
 
 GENERATED = ("seed", "heldout-tf", "degree-matched")
 
@@ -209,7 +209,7 @@ def _priors_available() -> bool:
 
 @pytest.mark.skipif(not _priors_available(), reason="human priors not available")
 def test_seed_dataset_reproduces_the_degree_shortcut():
-    from grnlib.priors_dataset import seed_dataset
+    from grnlib.data.seed import seed_dataset
 
     ds = seed_dataset(expression="hESC")
     assert ds.has_expression and list(ds.expression.var_names) == list(ds.genes)

@@ -5,9 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grnlib import sweep
+from grnlib.benchmark import sweep
 from grnlib.data import DataError, make_toy
-from grnlib.sweep import Cell
+from grnlib.evaluation import cells as cells_module
+from grnlib.evaluation.cells import Cell
 
 
 def _real_data_available() -> bool:
@@ -33,37 +34,11 @@ def toy_cells(monkeypatch):
         calls.append(cell.key)
         return original(cell, *args, **kwargs)
 
-    monkeypatch.setattr(sweep, "_cached_dataset", lambda dataset, root: datasets[dataset])
+    monkeypatch.setattr(cells_module, "cached_dataset", lambda dataset, root: datasets[dataset])
     monkeypatch.setattr(sweep, "evaluate_cell", counting)
     cells = [Cell(d, p, s, 0, ("degree", "random"), None) for d in datasets for p in ("seed", "heldout-tf")
              for s in (0, 1)]
     return cells, calls
-
-
-def test_resolve_scorers_splits_baselines_presets_and_models():
-    baselines, runs = sweep.resolve_scorers(["degree", "baseline", "expression_two_tower", "degree"], epochs=3,
-                                            device="cpu")
-    assert baselines == ["degree"]
-    assert [r["name"] for r in runs] == ["baseline", "expression_two_tower"]
-    assert all(r["train"]["epochs"] == 3 and r["train"]["device"] == "cpu" for r in runs)
-    assert runs[1]["features"] == {"kind": "pca", "n_components": 64}  # bare models that read expression
-    assert not runs[0].get("features")  # the embedding preset reads no expression
-
-
-def test_unknown_scorer_lists_valid_names():
-    with pytest.raises(DataError) as info:
-        sweep.resolve_scorers(["degree", "no_such_model"])
-    text = str(info.value)
-    assert "no_such_model" in text and "genie3" in text and "phase1" in text and "embedding_two_tower" in text
-
-
-def test_expression_check_names_the_models_that_need_it():
-    ds = make_toy(with_expression=False)
-    assert sweep.needs_expression("phase1") and sweep.needs_expression("spearman")
-    assert not sweep.needs_expression("baseline") and not sweep.needs_expression("degree")
-    sweep.check_expression(ds, ["degree", "baseline"])  # fine
-    with pytest.raises(DataError, match="phase1"):
-        sweep.check_expression(ds, ["degree", "phase1"])
 
 
 def test_run_resumes_without_redoing_finished_cells(toy_cells, tmp_path):

@@ -6,11 +6,11 @@ import torch
 import torch.nn as nn
 from sklearn.metrics import roc_auc_score
 
-from grnlib.checkpoint import load_checkpoint, load_model
+from grnlib.training.checkpoint import load_checkpoint, load_model
 from grnlib.data import make_toy
 from grnlib.features import gene_features
 from grnlib.models import ConfigError, build_model
-from grnlib.train import (EarlyStopping, TrainConfig, fit, predict_logits, predict_proba,
+from grnlib.training.loop import (EarlyStopping, TrainConfig, fit, predict_logits, predict_proba,
                           progress_enabled, score_all_pairs)
 
 torch.set_num_threads(1)

@@ -4,19 +4,19 @@
 >>> ds = load_dataset("beeline/Specific/hHEP/500")        # doctest: +SKIP
 >>> split = load_split("beeline/Specific/hHEP/500", sample=1)  # doctest: +SKIP
 """
-from .beeline import read_beeline_folder
-from .catalog import (DatasetId, is_reserved, known_ids, list_datasets, load_dataset, load_split,
+from grnlib.data.beeline import read_beeline_folder
+from grnlib.data.catalog import (DatasetId, is_reserved, known_ids, list_datasets, load_dataset, load_split,
                       parse_id, split_samples)
-from .dataset import PAIR_COLUMNS, GRNDataset
-from .dream4 import read_dream4_folder
-from .edges import dataset_from_edges, read_edges
-from .errors import DataError, DataWarning
-from .expression import align_expression, read_expression
-from .download import cache_dir, content_sha256, data_root, fetch, find_shared_data
-from .priors import COMPLEXES, PRIOR_COLUMNS, load_priors
-from .stoneroy import read_stone_roy
-from .symbols import match_symbols, normalise_symbols
-from .toy import make_toy
+from grnlib.data.dataset import PAIR_COLUMNS, GRNDataset
+from grnlib.data.dream4 import read_dream4_folder
+from grnlib.data.edges import dataset_from_edges, read_edges
+from grnlib.data.errors import DataError, DataWarning
+from grnlib.data.expression import align_expression, read_expression
+from grnlib.data.download import cache_dir, content_sha256, data_root, fetch, find_shared_data
+from grnlib.data.priors import COMPLEXES, PRIOR_COLUMNS, load_priors
+from grnlib.data.stoneroy import read_stone_roy
+from grnlib.data.symbols import match_symbols, normalise_symbols
+from grnlib.data.toy import make_toy
 
 __all__ = [
     "PAIR_COLUMNS", "PRIOR_COLUMNS", "COMPLEXES",

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import GRNDataset
-from .errors import DataError, DataWarning
-from .expression import align_expression, read_expression
-from .validate import ids_in_range, integer_ids, read_table, require_no_missing, unique_symbols
+from grnlib.data.dataset import GRNDataset
+from grnlib.data.errors import DataError, DataWarning
+from grnlib.data.expression import align_expression, read_expression
+from grnlib.data.validate import ids_in_range, integer_ids, read_table, require_no_missing, unique_symbols
 
 NETWORKS = ("Specific", "Non-Specific", "STRING", "Lofgof")
 CELLS = ("hESC", "hHEP", "mDC", "mESC", "mHSC-E", "mHSC-GM", "mHSC-L")

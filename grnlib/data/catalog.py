@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import beeline, dream4, stoneroy
-from .dataset import GRNDataset
-from .errors import DataError
-from .download import _resolve, fetch
-from .registry import load_registry
+from grnlib.data import beeline, dream4, stoneroy
+from grnlib.data.dataset import GRNDataset
+from grnlib.data.errors import DataError
+from grnlib.data.download import _resolve, fetch
+from grnlib.data.registry import load_registry
 
 RESERVED_CELLS = ("mHSC-L",)
 RESERVED_NETWORKS = ("Lofgof",)
@@ -174,7 +174,7 @@ def load_split(id: str | DatasetId, sample: int = 1, root=None) -> dict[str, pd.
     did = parse_id(id)
     if did.family != "beeline":
         raise DataError(None, f"{did} has no released splits (only BEELINE settings do)",
-                        "make a split with grnlib.protocols.make_split instead")
+                        "make a split with grnlib.evaluation.protocols.make_split instead")
     samples = split_samples(did, root)
     if sample not in samples:
         have = f"samples {samples}" if samples else "no released splits (only settings with expression have them)"

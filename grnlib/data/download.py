@@ -26,8 +26,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
-from .errors import DataError
-from .registry import load_registry
+from grnlib.data.errors import DataError
+from grnlib.data.registry import load_registry
 
 ENV_DATA_DIR = "GRNLIB_DATA_DIR"
 ENV_CACHE_DIR = "GRNLIB_CACHE_DIR"

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import GRNDataset
-from .errors import DataError
-from .validate import read_table, require_no_missing, unique_symbols
+from grnlib.data.dataset import GRNDataset
+from grnlib.data.errors import DataError
+from grnlib.data.validate import read_table, require_no_missing, unique_symbols
 
 # Steady-state experiments stacked as "cells". Time series and the single wild-type row
 # are left out: they are not independent samples of the same kind.

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import GRNDataset
-from .errors import DataError, DataWarning
-from .symbols import match_symbols
-from .validate import read_table, require_no_missing, shown
+from grnlib.data.dataset import GRNDataset
+from grnlib.data.errors import DataError, DataWarning
+from grnlib.data.symbols import match_symbols
+from grnlib.data.validate import read_table, require_no_missing, shown
 
 # Accepted header spellings (matched case-insensitively) for each column.
 ALIASES = {

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import DataError, DataWarning
-from .symbols import match_symbols
-from .validate import plain_suffix, read_table, unique_symbols
+from grnlib.data.errors import DataError, DataWarning
+from grnlib.data.symbols import match_symbols
+from grnlib.data.validate import plain_suffix, read_table, unique_symbols
 
 GENES_AS = ("auto", "rows", "columns")
 MISSING_GENES = ("zeros", "raise")

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from .download import fetch
-from .symbols import normalise_symbols
-from .validate import read_table, require_no_missing
+from grnlib.data.errors import DataError
+from grnlib.data.download import fetch
+from grnlib.data.symbols import normalise_symbols
+from grnlib.data.validate import read_table, require_no_missing
 
 RESOURCES = {
     "trrust": "priors/human/trrust_rawdata.human.tsv.gz",

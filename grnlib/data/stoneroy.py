@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import GRNDataset
-from .errors import DataError
-from .expression import align_expression, read_expression
-from .symbols import match_symbols
-from .validate import read_table, require_no_missing, unique_symbols
+from grnlib.data.dataset import GRNDataset
+from grnlib.data.errors import DataError
+from grnlib.data.expression import align_expression, read_expression
+from grnlib.data.symbols import match_symbols
+from grnlib.data.validate import read_table, require_no_missing, unique_symbols
 
 # cell -> (prefix of the universe files, expression file)
 SETTINGS = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .dataset import GRNDataset
+from grnlib.data.dataset import GRNDataset
 
 
 def make_toy(n_genes: int = 120, n_tfs: int = 12, n_cells: int = 80, mean_targets: int = 8,

@@ -2,7 +2,7 @@
 
 Some models read the network the labels come from: per-gene degrees, the regulators of a
 target, the targets of a TF. They get it through one hook, ``model.prepare(ds, train_pairs)``,
-which :func:`grnlib.experiment.train_run` calls before training when a model defines it. The
+which :func:`grnlib.evaluation.experiment.train_run` calls before training when a model defines it. The
 hook keeps the *positive rows of the training table only* (validation and test pairs never
 enter), stored as buffers, so ``state_dict()`` carries them and ``build_model(**config)`` +
 ``load_state_dict`` rebuilds a prepared model (the buffers resize to the saved graph).

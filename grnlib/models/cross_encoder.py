@@ -12,8 +12,8 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from .layers import GeneInput, check_dims, init_weights, make_mlp
-from .registry import MODELS
+from grnlib.models.layers import GeneInput, check_dims, init_weights, make_mlp
+from grnlib.models.registry import MODELS
 
 
 class CrossEncoder(nn.Module):

@@ -23,9 +23,9 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from .context import HIDE_MODES, TrainingGraph, evidence_columns, positive_edges_of
-from .layers import GeneInput, check_dims, init_weights, make_mlp
-from .registry import MODELS
+from grnlib.models.context import HIDE_MODES, TrainingGraph, evidence_columns, positive_edges_of
+from grnlib.models.layers import GeneInput, check_dims, init_weights, make_mlp
+from grnlib.models.registry import MODELS
 
 
 def _mean_aggregate(messages: torch.Tensor, index: torch.Tensor, n: int) -> torch.Tensor:

@@ -47,8 +47,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .layers import GeneInput, check_dims, init_weights, make_mlp
-from .registry import MODELS
+from grnlib.models.layers import GeneInput, check_dims, init_weights, make_mlp
+from grnlib.models.registry import MODELS
 
 SIMILARITIES = ("dot", "cosine")
 

@@ -14,7 +14,7 @@ import torch
 from cli_helpers import TINY_PARAMS, run, train_argv, write_toy
 
 from grnlib import cli
-from grnlib.checkpoint import save_checkpoint
+from grnlib.training.checkpoint import save_checkpoint
 from grnlib.models import build_model
 
 
@@ -225,7 +225,7 @@ ERRORS = {
         ["model.pt: holds Python objects that a weights-only load refuses (nothing in it was run)"]),
     "checkpoint: grnlib model without gene list": lambda i, o, f, m: (
         predict(m, f, o, model=fit_checkpoint(i)),
-        ["last.pt: checkpoint has no gene list or feature recipe", "grnlib.checkpoint.load_model"]),
+        ["last.pt: checkpoint has no gene list or feature recipe", "grnlib.training.checkpoint.load_model"]),
     "checkpoint: folder without model.pt": lambda i, o, f, m: (
         predict(m, f, o, model=i), ["model.pt: model checkpoint not found"]),
     "checkpoint: config does not match its recipe": lambda i, o, f, m: (

@@ -7,11 +7,12 @@ import pytest
 import yaml
 
 from grnlib import cli
-from grnlib.checkpoint import load_checkpoint
+from grnlib.training.checkpoint import load_checkpoint
 from grnlib.data import DataWarning
 from grnlib.features import gene_features
-from grnlib.userdata import (FeatureRecipe, load_user_model, rank_edges, read_priors, read_tf_list,
-                             resolve_spec, save_user_model, train_user_model, user_dataset)
+from grnlib.features import FeatureRecipe
+from grnlib.user import (load_user_model, rank_edges, read_priors, read_tf_list,
+                             resolve_user_spec, save_user_model, train_user_model, user_dataset)
 
 from cli_helpers import run, sha256, train_argv
 
@@ -30,7 +31,7 @@ def test_every_subcommand_has_help(command, capsys):
 
 
 def test_train_writes_model_params_and_heldout_metrics(trained):
-    assert sorted(p.name for p in trained.iterdir()) == ["history.tsv", "metrics.tsv", "model.pt",
+    assert sorted(p.name for p in trained.iterdir()) == [".grnlib-model", "history.tsv", "metrics.tsv", "model.pt",
                                                           "pairs.tsv", "params.yaml"]
     metrics = pd.read_csv(trained / "metrics.tsv", sep="\t")
     assert list(metrics["name"]) == ["degree", "expression_two_tower"]
@@ -130,7 +131,7 @@ def test_loaded_model_reproduces_heldout_scores(model, toy_files, tmp_path):
     params = yaml.safe_load(toy_files["params"].read_text())
     if model == "best":
         params.pop("model_cfg")
-    um = train_user_model(ds, resolve_spec(model, params), seed=1, progress=False)
+    um = train_user_model(ds, resolve_user_spec(model, params), seed=1, progress=False)
     save_user_model(tmp_path / "m", um)
     loaded = load_user_model(tmp_path / "m")
     test = um.split["test"]
@@ -202,10 +203,10 @@ def test_trrust_raw_table_reads_without_a_header(shared_root):
 
 def test_overwrite_replaces_a_model_folder(trained, toy_files, tmp_path, capsys):
     out = tmp_path / "m"
-    out.mkdir()
-    (out / "old.txt").write_text("x")
+    assert run(train_argv(toy_files, out), capsys)[0] == 0
+    (out / "stale.txt").write_text("x")  # a file inside an earlier model folder goes with it
     assert run(train_argv(toy_files, out, extra=["--overwrite"]), capsys)[0] == 0
-    assert not (out / "old.txt").exists() and (out / "model.pt").is_file()
+    assert not (out / "stale.txt").exists() and (out / "model.pt").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temporary or backup folder left
 
 

@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 import torch
 
-from grnlib.checkpoint import load_model, save_checkpoint
+from grnlib.training.checkpoint import load_model, save_checkpoint
 from grnlib.data import make_toy
-from grnlib.experiment import train_run
+from grnlib.evaluation.experiment import train_run
 from grnlib.features import gene_features
 from grnlib.models import build_model
 from grnlib.models.context import evidence_columns
-from grnlib.protocols import make_split
+from grnlib.evaluation.protocols import make_split
 
 torch.set_num_threads(1)
 
@@ -114,7 +114,8 @@ def test_checkpoint_restores_the_graph(name, tmp_path):
 def test_train_run_calls_prepare_and_learns():
     spec = {"model": "pair_evidence", "features": {"kind": "cells"},
             "train": {"epochs": 15, "batch_size": 64, "lr": 3e-3, "early_stopping_patience": None}}
-    model, result, _ = train_run(DS, SPLIT, spec, seed=0)
+    trained = train_run(DS, SPLIT, spec, seed=0)
+    model, result = trained.model, trained.result
     pos = SPLIT["train"][SPLIT["train"]["label"] == 1]
     assert edge_set(model) == set(zip(pos["tf"], pos["target"]))
     assert result.history["val_auroc"].max() > 0.6  # chance is 0.5

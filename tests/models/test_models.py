@@ -8,12 +8,12 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from grnlib.checkpoint import load_checkpoint, load_model, save_checkpoint
+from grnlib.training.checkpoint import load_checkpoint, load_model, save_checkpoint
 from grnlib.data import make_toy
 from grnlib.features import gene_features
 from grnlib.models import MODELS, ConfigError, build_model, count_parameters
-from grnlib.optim import build_optimizer
-from grnlib.train import TrainConfig, fit, predict_logits, predict_proba
+from grnlib.training.optim import build_optimizer
+from grnlib.training.loop import TrainConfig, fit, predict_logits, predict_proba
 
 torch.set_num_threads(1)
 

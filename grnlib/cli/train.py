@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from .cli_common import Console, add_expression_options, add_run_options, check_device, set_threads
+from grnlib.cli.common import Console, add_expression_options, add_run_options, check_device, set_threads
 
 EXAMPLES = """\
 examples:
@@ -20,7 +20,7 @@ examples:
   grnlib train --expression cells.h5ad --layer counts --raw-counts --priors edges.csv \\
                --tfs tfs.txt --model deep_two_tower --params my.yaml --out my_model
 
---model takes a preset of grnlib.presets (e.g. phase1, phase4, best) or a registry model (e.g.
+--model takes a preset of grnlib.evaluation.presets (e.g. phase1, phase4, best) or a registry model (e.g.
 expression_two_tower); an unknown name lists them all. --params YAML keys:
 model_cfg, train (TrainConfig fields), features ({kind: pca|cells, n_components}), split
 ({protocol: seed|heldout-tf|degree-matched, val_fraction, test_fraction, neg_ratio}), seed.
@@ -49,16 +49,17 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     group.add_argument("--epochs", type=int, help="override the number of training epochs")
     group = parser.add_argument_group("output")
     group.add_argument("--out", required=True, metavar="DIR", help="folder to write (must not exist, or be empty)")
-    group.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    group.add_argument("--overwrite", action="store_true", help="replace an earlier grnlib model in --out (never a folder of other files)")
     add_run_options(parser, "seeds the split, the features, model init and shuffling (default: params' seed, else 0)")
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from .data import DataError
-    from .userdata import (atomic_folder, load_params_file, read_priors, read_tf_list, read_user_expression,
-                           resolve_spec, train_user_model, user_dataset, write_user_model)
+    from grnlib.data import DataError
+    from grnlib.io import atomic_folder
+    from grnlib.user import (load_params_file, read_priors, read_tf_list, read_user_expression, resolve_user_spec,
+                             train_user_model, user_dataset, write_user_model)
 
     console = Console("train", args.quiet)
     if args.epochs is not None and args.epochs < 1:
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with console.capturing_warnings(), atomic_folder(args.out, overwrite=args.overwrite) as tmp:
         params = load_params_file(args.params) if args.params else {}
-        spec = resolve_spec(args.model, params, epochs=args.epochs, params_path=args.params)
+        spec = resolve_user_spec(args.model, params, epochs=args.epochs, params_path=args.params)
         seed = args.seed if args.seed is not None else int(spec["seed"] or 0)
         device = check_device(args.device)
         adata = read_user_expression(args.expression, args.genes_as, args.layer, args.raw_counts, cli=True)

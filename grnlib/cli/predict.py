@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from .cli_common import Console, add_expression_options, add_run_options, check_device, set_threads
+from grnlib.cli.common import Console, add_expression_options, add_run_options, check_device, set_threads
 
 EXAMPLES = """\
 examples:
@@ -47,7 +47,9 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
     keep = group.add_mutually_exclusive_group()
     keep.add_argument("--top-k", type=int, metavar="K", help="keep the K best pairs (recommended at genome scale)")
     keep.add_argument("--min-score", type=float, metavar="S", help="keep pairs with score >= S (logit; 0 = p 0.5)")
-    group.add_argument("--out", required=True, metavar="FILE", help="ranked table to write (.tsv; .csv for commas)")
+    group.add_argument("--out", required=True, metavar="FILE",
+                       help="ranked table to write (.tsv; .csv for commas; add .gz to compress)")
+    group.add_argument("--overwrite", action="store_true", help="replace an existing --out file (never an input)")
     group.add_argument("--chunk", type=int, default=256, help="TFs scored per step (memory: chunk x genes scores)")
     add_run_options(parser, "seeds a refit of the features (default: the training seed)")
     parser.set_defaults(func=run)
@@ -55,10 +57,10 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .data import DataError
-    from .data.validate import plain_suffix
-    from .userdata import (atomic_file, load_user_model, rank_edges, read_priors, read_tf_list,
-                           read_user_expression, OUTPUT_COLUMNS)
+    from grnlib.data import DataError
+    from grnlib.data.validate import plain_suffix
+    from grnlib.io import check_output_file
+    from grnlib.user import load_user_model, rank_edges, read_priors, read_tf_list, read_user_expression, write_ranked
 
     console = Console("predict", args.quiet)
     if args.top_k is not None and args.top_k < 1:
@@ -68,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(None, f"--chunk must be at least 1, got {args.chunk}", "pass a positive number of TFs")
     set_threads(args.threads)
     started = time.perf_counter()
-    with console.capturing_warnings(), atomic_file(args.out) as tmp:
+    check_output_file(args.out, overwrite=args.overwrite,
+                      inputs=(args.expression, args.model, args.tfs, args.pairs, args.priors))
+    with console.capturing_warnings():
         device = check_device(args.device)
         um = load_user_model(args.model, device=device)
         trained = um.params.get("inputs", {})
@@ -88,8 +92,7 @@ def run(args: argparse.Namespace) -> int:
                             min_score=args.min_score, refit_features=args.refit_features,
                             progress=not args.quiet, chunk_tfs=args.chunk, expression_path=args.expression,
                             tfs_path=args.tfs, pairs_path=args.pairs)
-        sep = "," if str(args.out).lower().endswith(".csv") else "\t"
-        ranked[OUTPUT_COLUMNS].to_csv(tmp, sep=sep, index=False, float_format="%.6g")
+        write_ranked(ranked, args.out)
     console.info(f"wrote {len(ranked)} ranked pairs ({int(ranked['in_prior'].sum())} in the priors) to "
                  f"{args.out} in {time.perf_counter() - started:.1f} s")
     if not args.quiet and len(ranked):

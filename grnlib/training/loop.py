@@ -35,12 +35,12 @@ from scipy.special import expit
 from sklearn.metrics import average_precision_score, roc_auc_score
 from tqdm import tqdm
 
-from .checkpoint import load_checkpoint, save_checkpoint
-from .data.errors import DataError
-from .losses import LOSSES, build_loss
-from .models import build_model
-from .models.registry import ConfigError
-from .optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler, clip_gradients
+from grnlib.training.checkpoint import load_checkpoint, save_checkpoint
+from grnlib.data.errors import DataError
+from grnlib.training.losses import LOSSES, build_loss
+from grnlib.models import build_model
+from grnlib.registry import ConfigError
+from grnlib.training.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler, clip_gradients
 
 METRIC_MODES = {"val_auroc": "max", "val_auprc": "max", "val_loss": "min"}
 HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "val_auroc", "val_auprc", "lr", "time_s"]
@@ -57,7 +57,7 @@ class TrainConfig:
         epochs: maximum number of passes over the training pairs.
         batch_size: pairs per optimizer step.
         lr: peak learning rate.
-        optimizer: ``"adamw"``, ``"sgd"`` or ``"sgd_momentum"`` (see grnlib.optim).
+        optimizer: ``"adamw"``, ``"sgd"`` or ``"sgd_momentum"`` (see grnlib.training.optim).
         momentum: passed to SGD optimizers when set; None keeps the optimizer's default
             (0 for ``sgd``, 0.9 for ``sgd_momentum``). An error for ``adamw``.
         weight_decay: applied to weight matrices and embeddings only.

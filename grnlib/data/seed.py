@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 
-from .data import DataError, DataWarning, GRNDataset, dataset_from_edges, fetch, load_priors, read_expression
+from grnlib.data import DataError, DataWarning, GRNDataset, dataset_from_edges, fetch, load_priors, read_expression
 
 # Human expression matrices the priors can be paired with (relpaths under the data root).
 EXPRESSION_SOURCES = {

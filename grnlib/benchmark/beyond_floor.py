@@ -9,14 +9,14 @@ training edges, so they train with ``hide="tf"``; under ``seed``/``released`` wi
 
 Heavy grid, once (writes ``results/beyond_floor/metrics.csv`` and ``summary.csv``)::
 
-    python -m grnlib.beyond_floor --out results/beyond_floor --seeds 0,1,2,3,4 \
+    python -m grnlib.benchmark.beyond_floor --out results/beyond_floor --seeds 0,1,2,3,4 \
         --only beeline/Specific/hHEP/500 --directions pe_evidence,pe_no_degree
-    python -m grnlib.beyond_floor --out results/beyond_floor --seeds 0,1,2,3,4 --append \
+    python -m grnlib.benchmark.beyond_floor --out results/beyond_floor --seeds 0,1,2,3,4 --append \
         --only beeline/Non-Specific/mDC/500,beeline/STRING/hHEP/500,seed/trrust+dorothea/hESC \
         --protocols released,heldout-tf,degree-matched,seed --directions pe_evidence
-    python -m grnlib.beyond_floor --out results/beyond_floor --seeds 0,1,2,3,4 --append \
+    python -m grnlib.benchmark.beyond_floor --out results/beyond_floor --seeds 0,1,2,3,4 --append \
         --only beeline/Specific/hHEP/500 --directions graph_sage
-    python -m grnlib.beyond_floor --out results/beyond_floor --seeds 0,1,2,3,4 --append \
+    python -m grnlib.benchmark.beyond_floor --out results/beyond_floor --seeds 0,1,2,3,4 --append \
         --only seed/trrust+dorothea/hESC --protocols heldout-tf --directions pe_evidence
 """
 from __future__ import annotations
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .paths import project_root
-from .presets import FAST_TRAIN
+from grnlib.paths import project_root
+from grnlib.evaluation.presets import FAST_TRAIN
 
 TF_PROTOCOLS = ("heldout-tf", "degree-matched")
-SETTINGS = (  # (dataset id, protocol); "seed" uses grnlib.priors_dataset.seed_dataset (hESC expression)
+SETTINGS = (  # (dataset id, protocol); "seed" uses grnlib.data.seed.seed_dataset (hESC expression)
     *[("beeline/Specific/hHEP/500", p) for p in ("released", "heldout-tf", "degree-matched")],
     *[("beeline/Non-Specific/mDC/500", p) for p in ("released", "heldout-tf", "degree-matched")],
     *[("beeline/STRING/hHEP/500", p) for p in ("released", "heldout-tf", "degree-matched")],
@@ -75,10 +75,10 @@ def ablation_runs(protocol: str, directions=tuple(DIRECTIONS), train: dict | Non
 def load_setting(dataset_id: str):
     """A dataset by id; ``seed/...`` ids build the human-priors dataset."""
     if dataset_id.startswith("seed/"):
-        from .priors_dataset import seed_dataset
+        from grnlib.data.seed import seed_dataset
 
         return seed_dataset(expression=dataset_id.rsplit("/", 1)[1])
-    from .data import load_dataset
+    from grnlib.data import load_dataset
 
     return load_dataset(dataset_id)
 
@@ -86,8 +86,8 @@ def load_setting(dataset_id: str):
 def run_setting(dataset_id: str, protocol: str, seeds=(0,), directions=tuple(DIRECTIONS),
                 baselines=("degree", "correlation"), train: dict | None = None) -> pd.DataFrame:
     """Metrics rows (one per scorer and seed) of one (dataset, protocol) setting."""
-    from .experiment import evaluate_split
-    from .protocols import make_split
+    from grnlib.evaluation.experiment import evaluate_split
+    from grnlib.evaluation.protocols import make_split
 
     ds = load_setting(dataset_id)
     frames = []
@@ -123,7 +123,7 @@ def goal_table(sweep_summary: pd.DataFrame, grid: pd.DataFrame, released_model: 
                tf_model: str | None = None) -> pd.DataFrame:
     """The issue's three goals against what was measured.
 
-    Goals 1 and 2 are judged on the models chosen on validation (``grnlib.presets.BEST_SELECTED``:
+    Goals 1 and 2 are judged on the models chosen on validation (``grnlib.evaluation.presets.BEST_SELECTED``:
     ``best_heldout`` for the TF protocols, ``best`` for the released splits, unless given), so no
     test number takes part in choosing what is reported.
 
@@ -138,7 +138,7 @@ def goal_table(sweep_summary: pd.DataFrame, grid: pd.DataFrame, released_model: 
         One row per goal and scope: model, measured, floor (degree on the same pairs), target,
         met, and ``short_by`` (target minus measured where missed).
     """
-    from .presets import BEST_SELECTED
+    from grnlib.evaluation.presets import BEST_SELECTED
 
     released_model = released_model or BEST_SELECTED["best"]
     tf_model = tf_model or BEST_SELECTED["best_heldout"]

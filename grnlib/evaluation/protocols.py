@@ -53,19 +53,37 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .data import DataError, GRNDataset
+from grnlib.data import DataError, GRNDataset
+from grnlib.registry import Registry
 
 SPLIT_NAMES = ("train", "val", "test")
 ProtocolFn = Callable[..., dict]
-PROTOCOLS: dict[str, ProtocolFn] = {}
+PROTOCOLS = Registry("protocol")
+"""Every split protocol by name; each entry's data says what it needs and hides:
+
+- ``hides_tfs``: test TFs are never TFs of training (the TF protocols);
+- ``degree_matched``: negatives drawn so the degree score is at chance;
+- ``released_splits``: reads the published split files (seeds 0-4 = samples 1-5), so it needs a
+  dataset that ships them;
+- ``user_data``: can split a user's own priors (``grnlib train``).
+"""
+register_protocol = PROTOCOLS.register
+RELEASED_SEEDS = range(5)
 
 
-def register_protocol(name: str) -> Callable[[ProtocolFn], ProtocolFn]:
-    """Decorator adding a protocol function to :data:`PROTOCOLS` under ``name``."""
-    def add(fn: ProtocolFn) -> ProtocolFn:
-        PROTOCOLS[name] = fn
-        return fn
-    return add
+def tf_protocols() -> list[str]:
+    """Protocols whose test TFs are unseen in training."""
+    return PROTOCOLS.where(hides_tfs=True)
+
+
+def check_protocol_seed(protocol: str, seed: int, source=None) -> None:
+    """DataError unless ``seed`` is valid for ``protocol``: 0 <= seed < 2**32, and 0-4 for the
+    released splits (the five published samples)."""
+    if not 0 <= int(seed) < 2**32:
+        raise DataError(source, f"seed {seed} is out of range", "pass a seed from 0 to 4294967295")
+    if PROTOCOLS.info(protocol).get("released_splits") and int(seed) not in RELEASED_SEEDS:
+        raise DataError(source, f"seed {seed} does not name a released split: the released splits are the five "
+                        "published samples, seeds 0-4", "pass seeds from 0 to 4 with --protocol released")
 
 
 def check_pairs(pairs: pd.DataFrame, n_genes: int | None = None, name: str = "pairs",
@@ -82,7 +100,7 @@ def check_pairs(pairs: pd.DataFrame, n_genes: int | None = None, name: str = "pa
     missing = [c for c in columns if c not in pairs.columns]
     if missing:
         raise DataError(None, f"{name} lacks column(s) {missing} (has {list(pairs.columns)})",
-                        "build pair tables with grnlib.protocols.make_split or give them columns tf, target, label")
+                        "build pair tables with grnlib.evaluation.protocols.make_split or give them columns tf, target, label")
     for column in columns:
         if not pd.api.types.is_integer_dtype(pairs[column]):
             raise DataError(None, f"{name}[{column!r}] has dtype {pairs[column].dtype}, expected integers",
@@ -119,7 +137,7 @@ def make_split(ds: GRNDataset, protocol: str, seed: int = 0, fold: int = 0, n_fo
         dict(train=, val=, test=) of pair tables (int64 tf, target, label).
     """
     if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; valid protocols: {sorted(PROTOCOLS)}")
+        raise ValueError(f"unknown protocol {protocol!r}; valid protocols: {PROTOCOLS.names()}")
     if neg_ratio <= 0:
         raise ValueError(f"neg_ratio must be positive, got {neg_ratio}")
     if val_fraction is not None and not 0 < val_fraction < 1:
@@ -170,7 +188,7 @@ def _sample_uniform_negatives(ds: GRNDataset, positive_codes: np.ndarray, n: int
     return chosen // n_genes, chosen % n_genes
 
 
-@register_protocol("seed")
+@register_protocol("seed", user_data=True, hides_tfs=False, degree_matched=False, released_splits=False)
 def seed_protocol(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int = 5, neg_ratio: float = 1.0,
                   val_fraction: float | None = None, test_fraction: float = 0.15) -> dict:
     """Uniform random negatives, random split stratified by label (see the module docstring)."""
@@ -193,11 +211,11 @@ def seed_protocol(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int = 5
             for name in SPLIT_NAMES}
 
 
-@register_protocol("released")
+@register_protocol("released", user_data=False, hides_tfs=False, degree_matched=False, released_splits=True)
 def released_protocol(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int = 5, neg_ratio: float = 1.0,
                       val_fraction: float | None = None, root=None) -> dict:
     """The published split ``sample = seed + 1`` of a BEELINE dataset (seed 0..4)."""
-    from . import data
+    from grnlib import data
 
     if not ds.id.startswith("beeline/"):
         raise DataError(ds.source or ds.id, f"dataset {ds.id!r} has no released splits",
@@ -338,14 +356,14 @@ def _heldout_split(ds: GRNDataset, seed: int, fold: int, n_folds: int, neg_ratio
     return split
 
 
-@register_protocol("heldout-tf")
+@register_protocol("heldout-tf", user_data=True, hides_tfs=True, degree_matched=False, released_splits=False)
 def heldout_tf_protocol(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int = 5, neg_ratio: float = 1.0,
                         val_fraction: float | None = None) -> dict:
     """TF k-fold with uniform per-TF negatives (see the module docstring)."""
     return _heldout_split(ds, seed, fold, n_folds, neg_ratio, val_fraction)
 
 
-@register_protocol("degree-matched")
+@register_protocol("degree-matched", user_data=True, hides_tfs=True, degree_matched=True, released_splits=False)
 def degree_matched_protocol(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int = 5,
                             neg_ratio: float = 1.0, val_fraction: float | None = None,
                             matching: str = "stratified", bin_width: float = 0.1,

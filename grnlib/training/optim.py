@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 from torch.optim.lr_scheduler import LambdaLR
 
-from .models.registry import Registry
+from grnlib.registry import Registry
 
 OPTIMIZERS = Registry("optimizer", fixed=("model",))
 SCHEDULERS = Registry("scheduler", fixed=("optimizer",))

@@ -49,7 +49,7 @@ def set_threads(threads: int | None) -> None:
     """Apply ``--threads`` (a per-process choice the user makes, so the library never does)."""
     if threads is None:
         return
-    from .data import DataError
+    from grnlib.data import DataError
 
     if threads < 1:
         raise DataError(None, f"--threads must be at least 1, got {threads}", "pass a positive number of threads")
@@ -62,7 +62,7 @@ def check_device(device: str) -> str:
     """The device string, or a DataError when torch cannot use it here."""
     import torch
 
-    from .data import DataError
+    from grnlib.data import DataError
 
     try:
         resolved = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
@@ -92,7 +92,7 @@ class Console:
     @contextlib.contextmanager
     def capturing_warnings(self):
         """Inside, every DataWarning prints as ``grnlib <command>: warning: <message>``."""
-        from .data import DataWarning
+        from grnlib.data import DataWarning
 
         original = warnings.showwarning
 

@@ -8,26 +8,21 @@ yet. A failed cell is logged to ``<out>/errors.jsonl`` and retried on the next r
 
 Command line::
 
-    python -m grnlib.sweep plan --plan full                      # list cells + time estimate
-    python -m grnlib.sweep run --plan reduced --out results/sweep/reduced [--workers 2]
-    python -m grnlib.sweep run --plan full --scheduler tcp://host:8786 --out ...
-    python -m grnlib.sweep summarize results/sweep/reduced --out results/benchmark
+    python -m grnlib.benchmark.sweep plan --plan full                      # list cells + time estimate
+    python -m grnlib.benchmark.sweep run --plan reduced --out results/sweep/reduced [--workers 2]
+    python -m grnlib.benchmark.sweep run --plan full --scheduler tcp://host:8786 --out ...
+    python -m grnlib.benchmark.sweep summarize results/sweep/reduced --out results/benchmark
 
 Scorer names (the same ones ``grnlib evaluate --models`` takes) are resolved by
-:func:`resolve_scorers`: a baseline of :data:`grnlib.baselines.BASELINES`, a preset of
-:data:`grnlib.presets.PRESETS` (``best`` too once it is a preset) or a model of
-:data:`grnlib.models.MODELS` (trained with the default ``TrainConfig``, PCA-64 expression
-features when it reads expression).
+:func:`grnlib.evaluation.spec.resolve_spec`; each cell runs through
+:func:`grnlib.evaluation.cells.evaluate_cell`, the function ``grnlib evaluate`` uses.
 """
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
-import platform
 import socket
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -36,170 +31,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import DataError
+from grnlib.data import DataError
+from grnlib.evaluation.cells import Cell, environment_info, evaluate_cell
+from grnlib.evaluation.spec import needs_expression, resolve_specs
+from grnlib.io import append_jsonl, write_json, write_table
 
-EXPRESSION_BASELINES = ("correlation", "spearman", "genie3")
-DEFAULT_FEATURES = {"kind": "pca", "n_components": 64}
 CELL_FILE = "cells.jsonl"
 ERROR_FILE = "errors.jsonl"
 META_FILE = "sweep.json"
 SUMMARY_METRICS = ("auroc", "auprc", "auprc_ratio", "per_tf_auroc", "pos_rate", "val_auroc")
 
 
-# -- scorer names -> run specs ----------------------------------------------------------------
-
-def valid_scorer_names() -> list[str]:
-    """Every name :func:`resolve_scorers` accepts: baselines, presets, registered models."""
-    from .baselines import BASELINES
-    from .models import MODELS
-    from .presets import PRESETS
-
-    return sorted(set(BASELINES) | set(PRESETS) | set(MODELS))
-
-
-def _model_reads_expression(model: str) -> bool:
-    from .models import MODELS
-
-    return MODELS.defaults(model).get("inputs") in ("expression", "hybrid")
-
-
-def resolve_scorers(names, epochs: int | None = None, device: str | None = None) -> tuple[list[str], list[dict]]:
-    """Split scorer ``names`` into baseline names and training run specs.
-
-    Args:
-        names: iterable of names (baseline, preset or model); order is kept.
-        epochs: overrides the training epochs of every run.
-        device: TrainConfig device of every run (None keeps the default "auto").
-
-    Returns:
-        ``(baselines, runs)``: baseline names, and run specs for
-        :func:`grnlib.experiment.evaluate_split` (``name`` = the name asked for).
-
-    Raises:
-        DataError listing the valid names when one is unknown.
-    """
-    from .baselines import BASELINES
-    from .models import MODELS
-    from .presets import PRESETS, preset
-
-    baselines, runs = [], []
-    unknown = [n for n in names if n not in BASELINES and n not in PRESETS and n not in MODELS]
-    if unknown:
-        raise DataError(None, f"unknown model name(s) {unknown}",
-                        f"use baselines {sorted(BASELINES)}, presets {sorted(PRESETS)} "
-                        f"or models {sorted(MODELS)}")
-    for name in dict.fromkeys(names):  # drop repeats, keep order
-        if name in BASELINES:
-            baselines.append(name)
-            continue
-        if name in PRESETS:
-            spec = preset(name, epochs=epochs)
-        else:
-            spec = {"name": name, "model": name, "model_cfg": {}, "train": {},
-                    "features": dict(DEFAULT_FEATURES) if _model_reads_expression(name) else None}
-            if epochs is not None:
-                spec["train"]["epochs"] = epochs
-        if device is not None:
-            spec["train"]["device"] = device
-        runs.append(spec)
-    return baselines, runs
-
-
-def needs_expression(name: str) -> bool:
-    """True when scorer ``name`` cannot run on a dataset without expression."""
-    from .presets import PRESETS
-
-    if name in EXPRESSION_BASELINES:
-        return True
-    if name in PRESETS:
-        spec = PRESETS[name]
-        return bool(spec.get("features")) or _model_reads_expression(spec["model"])
-    from .models import MODELS
-
-    return name in MODELS and _model_reads_expression(name)
-
-
-def check_expression(ds, names) -> None:
-    """DataError naming the scorers that need expression when ``ds`` has none."""
-    needing = [n for n in names if needs_expression(n)]
-    if needing and not ds.has_expression:
-        raise DataError(ds.source or ds.id, f"dataset {ds.id!r} has no expression data, which "
-                        f"{needing} need", "drop those models (degree, random and embedding models such "
-                        "as baseline/phase2/phase3/phase4 run anywhere) or pick a dataset with "
-                        "has_expression=True in `grnlib datasets`")
-
-
-# -- one cell ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Cell:
-    """One split of the sweep and the scorers to run on it."""
-
-    dataset: str
-    protocol: str
-    seed: int
-    fold: int = 0
-    models: tuple = ()
-    epochs: int | None = None
-    n_folds: int = 5
-
-    @property
-    def key(self) -> str:
-        """Identity of the split (not of the scorers): what resuming matches on."""
-        return f"{self.dataset}|{self.protocol}|{self.seed}|{self.fold}"
-
-
-@functools.lru_cache(maxsize=4)
-def _cached_dataset(dataset: str, root: str | None):
-    from .data import load_dataset
-
-    return load_dataset(dataset, root)
-
-
-def evaluate_cell(cell: Cell, root=None, device: str | None = None, single_thread: bool = True) -> list[dict]:
-    """Make the cell's split, score every scorer on it; one record per scorer.
-
-    Each record: dataset, protocol, seed, fold, split ("test"), model, kind, every metric of
-    :func:`grnlib.metrics.evaluate_scores` (auroc, auprc, pos_rate, n, ...), ``n_test``,
-    ``n_train``, threshold, seconds.
-
-    ``single_thread`` pins torch to one thread: the sweep runs one cell per core.
-    """
-    if single_thread:
-        import torch
-
-        torch.set_num_threads(1)
-    from .experiment import evaluate_split
-    from .protocols import make_split
-
-    ds = _cached_dataset(cell.dataset, None if root is None else str(root))
-    check_expression(ds, cell.models)
-    baselines, runs = resolve_scorers(cell.models, epochs=cell.epochs, device=device)
-    split = make_split(ds, cell.protocol, seed=cell.seed, fold=cell.fold, n_folds=cell.n_folds)
-    evaluation = evaluate_split(ds, split, runs, baselines=tuple(baselines), seed=cell.seed)
-    records = []
-    for row in evaluation.metrics.to_dict(orient="records"):
-        name = row.pop("name")
-        records.append({"dataset": cell.dataset, "protocol": cell.protocol, "seed": cell.seed, "fold": cell.fold,
-                        "split": "test", "model": name, **row, "n_test": len(split["test"]),
-                        "n_train": len(split["train"])})
-    return [{k: _plain(v) for k, v in r.items()} for r in records]
-
-
-def _plain(value):
-    """numpy scalars -> Python, NaN -> None (strict JSON)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
 # -- plans -------------------------------------------------------------------------------------
 
 FAST_MODELS = ("baseline", "phase1")
 HEAVY_MODELS = ("phase3", "phase4")
-TF_PROTOCOLS = ("heldout-tf", "degree-matched")
 
 
 @dataclass
@@ -215,7 +61,7 @@ class PlanSpec:
     fast_models: tuple = FAST_MODELS
     heavy_models: tuple = HEAVY_MODELS
     heavy_sizes: tuple = (500,)
-    optional_presets: tuple = ("best",)  # run like fast models when grnlib.presets defines them
+    optional_presets: tuple = ("best",)  # run like fast models when grnlib.evaluation.presets defines them
     only_with_expression: bool = False
     epochs: int | None = 8
     datasets: tuple | None = None     # explicit ids (None = every BEELINE setting)
@@ -240,13 +86,13 @@ PLANS: dict[str, PlanSpec] = {
 
 
 def _defined_presets(names) -> tuple:
-    from .presets import PRESETS
+    from grnlib.evaluation.presets import PRESETS
 
     return tuple(n for n in names if n in PRESETS)
 
 
 def _settings(reserved: bool, datasets=None, root=None) -> pd.DataFrame:
-    from .data import list_datasets
+    from grnlib.data import list_datasets
 
     table = list_datasets(root)
     table = table[table["family"] == "beeline"]
@@ -277,13 +123,13 @@ def make_plan(plan: str | PlanSpec = "reduced", reserved: bool = False, seeds=No
     seeds = tuple(plan.seeds if seeds is None else seeds)
     protocols = tuple(plan.protocols if protocols is None else protocols)
     epochs = plan.epochs if epochs is None else epochs
-    from .protocols import PROTOCOLS
+    from grnlib.evaluation.protocols import PROTOCOLS
 
     bad = [p for p in protocols if p not in PROTOCOLS]
     if bad:
         raise ValueError(f"unknown protocol(s) {bad}; valid protocols: {sorted(PROTOCOLS)}")
     if models is not None:
-        resolve_scorers(models)  # fail early on unknown names
+        resolve_specs(models)  # fail early on unknown names
     cells = []
     for row in _settings(reserved, datasets or plan.datasets, root).itertuples():
         if plan.only_with_expression and not row.has_expression:
@@ -291,7 +137,7 @@ def make_plan(plan: str | PlanSpec = "reduced", reserved: bool = False, seeds=No
         if models is not None:
             names = [m for m in models if row.has_expression or not needs_expression(m)]
         else:
-            names = [b for b in plan.baselines if row.has_expression or b not in EXPRESSION_BASELINES]
+            names = [b for b in plan.baselines if row.has_expression or not needs_expression(b)]
             with_genie3 = row.has_expression and (plan.genie3 == "all" or (plan.genie3 == "500" and row.size == 500))
             names += [m for m in plan.fast_models + _defined_presets(plan.optional_presets)
                       if row.has_expression or not needs_expression(m)]
@@ -313,23 +159,6 @@ def make_plan(plan: str | PlanSpec = "reduced", reserved: bool = False, seeds=No
 
 
 # -- results file ------------------------------------------------------------------------------
-
-def append_jsonl(path: Path, record: dict) -> None:
-    """Append one JSON line and force it to disk, so a crash leaves whole lines only."""
-    from .experiment import _json_default
-
-    line = json.dumps(record, default=_json_default, allow_nan=False) + "\n"
-    with open(path, "a+b") as fh:
-        # A killed writer may have left a torn line without its newline: end it first, so this
-        # record starts a line of its own (the torn one is skipped by read_cells).
-        if fh.tell() > 0:
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) != b"\n":
-                fh.write(b"\n")
-        fh.write(line.encode())
-        fh.flush()
-        os.fsync(fh.fileno())
-
 
 def read_cells(out_dir) -> list[dict]:
     """Finished cells of a sweep folder (a torn last line from a killed run is ignored)."""
@@ -380,14 +209,13 @@ def run_sweep(cells: list[Cell], out_dir, *, scheduler: str | None = None, n_wor
         device: TrainConfig device for every model (default "cpu").
         meta: extra fields for ``sweep.json`` (e.g. the command line).
     """
-    from .experiment import write_json_atomic
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     done = finished_keys(out_dir)
     todo = [c for c in cells if c.key not in done]
     started = time.perf_counter()
-    write_json_atomic(out_dir / META_FILE, {**(meta or {}), **environment_info(), "n_cells_planned": len(cells),
+    write_json(out_dir / META_FILE, {**(meta or {}), **environment_info(), "n_cells_planned": len(cells),
                                             "n_cells_done_before": len(cells) - len(todo),
                                             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     counts = {"planned": len(cells), "skipped": len(cells) - len(todo), "done": 0, "failed": 0}
@@ -413,7 +241,7 @@ def run_sweep(cells: list[Cell], out_dir, *, scheduler: str | None = None, n_wor
         _run_on_dask(todo, record, scheduler, n_workers, processes, root, device, progress)
     counts["seconds"] = round(time.perf_counter() - started, 1)
     info = json.loads((out_dir / META_FILE).read_text())
-    write_json_atomic(out_dir / META_FILE, {**info, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    write_json(out_dir / META_FILE, {**info, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                             "last_run": counts})
     return counts
 
@@ -457,26 +285,6 @@ def _run_on_dask(todo, record, scheduler, n_workers, processes, root, device, pr
             cluster.close()
 
 
-def environment_info() -> dict:
-    """Git commit, host and library versions, stored beside every result."""
-    from . import __file__ as package_file
-
-    commit = None
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(package_file).parent, capture_output=True,
-                                text=True, timeout=10).stdout.strip() or None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=Path(package_file).parent,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        if commit and dirty:
-            commit += "-dirty"
-    except (OSError, subprocess.SubprocessError):
-        pass
-    import torch
-
-    return {"git_commit": commit, "host": socket.gethostname(), "platform": platform.platform(),
-            "cpu_count": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__}
-
-
 # -- time estimate -----------------------------------------------------------------------------
 
 # Seconds per scorer per 1000 training pairs per epoch at 1 thread, measured on this project's
@@ -495,7 +303,7 @@ def estimate_seconds(cells: list[Cell], n_workers: int = 2, root=None) -> dict:
     Training pairs per cell are estimated from the dataset's edge count (~1.2 x edges for the TF
     protocols, ~2 x edges for the released splits).
     """
-    from .data import list_datasets
+    from grnlib.data import list_datasets
 
     edges = list_datasets(root).set_index("id")["n_edges"]
     total = 0.0
@@ -586,29 +394,28 @@ def summarize(raw_dir, out_dir="results/benchmark", name: str | None = None) -> 
         ``<name>_by_network.csv``: :func:`aggregate` by protocol x network, AUROC and AUPRC;
         ``<name>_meta.json``: the sweep's command, git commit, host, plan, cell counts.
     """
-    from .experiment import write_json_atomic
 
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     name = name or raw_dir.name
     results = results_frame(raw_dir)
     if results.empty:
         raise DataError(raw_dir / CELL_FILE, "no finished cells to summarise",
-                        "run `python -m grnlib.sweep run ... --out RAW_DIR` first")
+                        "run `python -m grnlib.benchmark.sweep run ... --out RAW_DIR` first")
     out_dir.mkdir(parents=True, exist_ok=True)
     keep = ["dataset", "protocol", "seed", "fold", "model", "kind", "auroc", "auprc", "auprc_ratio",
             "per_tf_auroc", "early_precision_ratio", "f1", "mcc", "pos_rate", "val_auroc", "val_auprc", "n_test",
             "n_train", "seconds"]
     paths = {"cells": out_dir / f"{name}_cells.csv.gz", "summary": out_dir / f"{name}_summary.csv",
              "by_network": out_dir / f"{name}_by_network.csv", "meta": out_dir / f"{name}_meta.json"}
-    _write_csv_atomic(results[[c for c in keep if c in results]].round(5), paths["cells"])
+    write_table(results[[c for c in keep if c in results]].round(5), paths["cells"], sep=",", float_format=None)
     summary = summarize_frame(results)
-    _write_csv_atomic(summary.round(5), paths["summary"])
+    write_table(summary.round(5), paths["summary"], sep=",", float_format=None)
     tables = []
     for metric in ("auroc", "auprc"):
         table = aggregate(summary, ("protocol", "network"), metric)
         table.insert(0, "metric", metric)
         tables.append(table)
-    _write_csv_atomic(pd.concat(tables, ignore_index=True).round(5), paths["by_network"])
+    write_table(pd.concat(tables, ignore_index=True).round(5), paths["by_network"], sep=",", float_format=None)
     meta = json.loads((raw_dir / META_FILE).read_text()) if (raw_dir / META_FILE).is_file() else {}
     cell_seconds = [c["seconds"] for c in read_cells(raw_dir)]
     meta.update(summarized=time.strftime("%Y-%m-%dT%H:%M:%S%z"), n_cells=len(cell_seconds),
@@ -616,14 +423,8 @@ def summarize(raw_dir, out_dir="results/benchmark", name: str | None = None) -> 
                 cell_seconds_median=round(float(np.median(cell_seconds)), 2),
                 n_errors=len((raw_dir / ERROR_FILE).read_text().splitlines()) if (raw_dir / ERROR_FILE).is_file() else 0,
                 ci_method="mean ± 1.96·sem over settings of per-setting seed means")
-    write_json_atomic(paths["meta"], meta)
+    write_json(paths["meta"], meta)
     return paths
-
-
-def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False, compression="gzip" if path.suffix == ".gz" else None)
-    os.replace(tmp, path)
 
 
 def load_summary(folder="results/benchmark", name: str = "reduced") -> dict:
@@ -634,7 +435,7 @@ def load_summary(folder="results/benchmark", name: str = "reduced") -> dict:
     missing = [str(p) for p in paths.values() if not p.is_file()]
     if missing:
         raise DataError(missing[0], "benchmark summary not found",
-                        f"run `python -m grnlib.sweep summarize results/sweep/{name} --out {folder}`")
+                        f"run `python -m grnlib.benchmark.sweep summarize results/sweep/{name} --out {folder}`")
     out = {key: pd.read_csv(path) for key, path in paths.items()}
     meta_path = folder / f"{name}_meta.json"
     out["meta"] = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
@@ -706,7 +507,7 @@ def _csv(text: str | None, cast=str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m grnlib.sweep", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m grnlib.benchmark.sweep", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="action", required=True)
     for action in ("run", "plan"):
         p = sub.add_parser(action, help="run the sweep" if action == "run" else "list the cells and estimate time")
@@ -748,14 +549,14 @@ def main(argv: list[str] | None = None) -> int:
                 frame["models"] = frame["models"].map(",".join)
                 print(frame.groupby(["protocol", "models"]).size().rename("cells").to_string())
             return 0
-        meta = {"command": " ".join(["python -m grnlib.sweep", *(argv if argv is not None else sys.argv[1:])]),
+        meta = {"command": " ".join(["python -m grnlib.benchmark.sweep", *(argv if argv is not None else sys.argv[1:])]),
                 "plan": args.plan, "reserved": args.reserved}
         counts = run_sweep(cells, args.out, scheduler=args.scheduler, n_workers=args.workers,
                            device=args.device, progress=not args.quiet, meta=meta)
         print(json.dumps(counts))
         return 1 if counts["failed"] else 0
     except DataError as exc:
-        print(f"grnlib.sweep: error: {exc}", file=sys.stderr)
+        print(f"grnlib.benchmark.sweep: error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # output piped into `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -13,19 +13,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .data import DataError, GRNDataset
-from .protocols import check_pairs
+from grnlib.data import DataError, GRNDataset
+from grnlib.evaluation.protocols import check_pairs
+from grnlib.registry import Registry
 
 BaselineFn = Callable[..., np.ndarray]
-BASELINES: dict[str, BaselineFn] = {}
-
-
-def register_baseline(name: str) -> Callable[[BaselineFn], BaselineFn]:
-    """Decorator adding a baseline function to :data:`BASELINES` under ``name``."""
-    def add(fn: BaselineFn) -> BaselineFn:
-        BASELINES[name] = fn
-        return fn
-    return add
+BASELINES = Registry("baseline", fixed=("ds", "train_pairs", "pairs"))
+"""Every baseline scorer by name; ``needs_expression`` says whether it reads expression."""
+register_baseline = BASELINES.register
 
 
 def score_baseline(name: str, ds: GRNDataset, train_pairs: pd.DataFrame | None, pairs: pd.DataFrame,
@@ -44,12 +39,12 @@ def score_baseline(name: str, ds: GRNDataset, train_pairs: pd.DataFrame | None, 
         float64 array [len(pairs)], aligned with the rows of ``pairs``.
     """
     if name not in BASELINES:
-        raise ValueError(f"unknown baseline {name!r}; valid baselines: {sorted(BASELINES)}")
+        raise ValueError(f"unknown baseline {name!r}; valid baselines: {BASELINES.names()}")
     check_pairs(pairs, ds.n_genes, "pairs", need_label=False)
     return np.asarray(BASELINES[name](ds, train_pairs, pairs, seed=seed, **kw), dtype=np.float64)
 
 
-@register_baseline("degree")
+@register_baseline("degree", needs_expression=False)
 def degree_scores(ds: GRNDataset, train_pairs: pd.DataFrame, pairs: pd.DataFrame, seed: int = 0) -> np.ndarray:
     """log(1 + TF out-degree) + log(1 + target in-degree), both counted over training positives only.
 
@@ -90,13 +85,13 @@ def _abs_correlation_of_pairs(z: np.ndarray, pairs: pd.DataFrame) -> np.ndarray:
     return np.abs(correlation[tf_row.ravel(), pairs["target"].to_numpy()])
 
 
-@register_baseline("correlation")
+@register_baseline("correlation", needs_expression=True)
 def correlation_scores(ds: GRNDataset, train_pairs, pairs: pd.DataFrame, seed: int = 0) -> np.ndarray:
     """Absolute Pearson correlation between TF and target expression across cells."""
     return _abs_correlation_of_pairs(_standardise_rows(_expression(ds, "correlation")), pairs)
 
 
-@register_baseline("spearman")
+@register_baseline("spearman", needs_expression=True)
 def spearman_scores(ds: GRNDataset, train_pairs, pairs: pd.DataFrame, seed: int = 0) -> np.ndarray:
     """Absolute Spearman correlation (Pearson of per-gene ranks across cells, ties averaged)."""
     from scipy.stats import rankdata
@@ -122,7 +117,7 @@ def _genie3_store(ds: GRNDataset, options: tuple) -> dict:
     return entry[1].setdefault(options, {})
 
 
-@register_baseline("genie3")
+@register_baseline("genie3", needs_expression=True)
 def genie3_scores(ds: GRNDataset, train_pairs, pairs: pd.DataFrame, seed: int = 0,
                   n_estimators: int = 20, method: str = "extra_trees", max_features="sqrt",
                   max_targets: int | None = None, min_samples_leaf: int = 1, cache: bool = True) -> np.ndarray:
@@ -188,7 +183,7 @@ def genie3_scores(ds: GRNDataset, train_pairs, pairs: pd.DataFrame, seed: int = 
     return scores
 
 
-@register_baseline("random")
+@register_baseline("random", needs_expression=False)
 def random_scores(ds: GRNDataset, train_pairs, pairs: pd.DataFrame, seed: int = 0) -> np.ndarray:
     """Seeded uniform scores: the chance level every table should show next to the models."""
     return np.random.default_rng(seed).random(len(pairs))

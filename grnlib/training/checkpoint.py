@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from .data.errors import DataError
-from .models import build_model
+from grnlib.data.errors import DataError
+from grnlib.models import build_model
 
 FORMAT = "grnlib-checkpoint-v1"
 
@@ -44,11 +44,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "checkpoint file not found",
-                        "pass the path of a file written by grnlib.train.fit or save_checkpoint")
+                        "pass the path of a file written by grnlib.training.loop.fit or save_checkpoint")
     ckpt = torch.load(path, map_location=map_location, weights_only=True)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise DataError(path, f"not a grnlib checkpoint (expected format {FORMAT!r})",
-                        "pass a file written by grnlib.train.fit or grnlib.checkpoint.save_checkpoint")
+                        "pass a file written by grnlib.training.loop.fit or grnlib.training.checkpoint.save_checkpoint")
     ckpt["model_config"] = json.loads(ckpt["model_config"])
     return ckpt
 

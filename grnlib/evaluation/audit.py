@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import GRNDataset
-from .protocols import SPLIT_NAMES, check_pairs
+from grnlib.data import GRNDataset
+from grnlib.evaluation.protocols import SPLIT_NAMES, check_pairs
 
 AUDIT_COLUMNS = ("check", "count", "fraction", "description")
 

@@ -8,7 +8,7 @@ Example::
 
 The file holds ``config`` (the command's options, resolved run specs, git commit, host) and
 ``results``: one record per (model, seed, fold) with ``split`` = "test", every metric of
-:func:`grnlib.metrics.evaluate_scores` (auroc, auprc, pos_rate, n, ...) and ``n_test``.
+:func:`grnlib.evaluation.metrics.evaluate_scores` (auroc, auprc, pos_rate, n, ...) and ``n_test``.
 """
 from __future__ import annotations
 
@@ -52,35 +52,38 @@ def _int_list(text: str, option: str) -> list[int]:
 
 def run(args: argparse.Namespace) -> int:
     from grnlib.data import DataError, load_dataset
-    from grnlib.experiment import write_json_atomic
-    from grnlib.protocols import PROTOCOLS
-    from grnlib.sweep import Cell, check_expression, environment_info, evaluate_cell, resolve_scorers
+    from grnlib.io import write_json
+    from grnlib.evaluation.cells import Cell, environment_info, evaluate_cell
+    from grnlib.evaluation.protocols import PROTOCOLS, check_protocol_seed
+    from grnlib.evaluation.spec import check_expression, resolve_specs
 
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     if not names:
         raise DataError(None, "--models is empty", "give at least one name, e.g. --models degree,baseline")
     if args.protocol not in PROTOCOLS:
-        raise DataError(None, f"unknown protocol {args.protocol!r}", f"use one of {sorted(PROTOCOLS)}")
+        raise DataError(None, f"unknown protocol {args.protocol!r}", f"use one of {PROTOCOLS.names()}")
     seeds, folds = _int_list(args.seeds, "--seeds"), _int_list(args.folds, "--folds")
-    if args.protocol in ("seed", "released"):
-        folds = [0]  # these protocols have no folds
-    baselines, runs = resolve_scorers(names, epochs=args.epochs, device=args.device)  # unknown names fail here
+    for seed in seeds:
+        check_protocol_seed(args.protocol, seed)
+    if not PROTOCOLS.info(args.protocol)["hides_tfs"]:
+        folds = [0]  # only the TF protocols have folds
+    specs = resolve_specs(names, epochs=args.epochs, device=args.device)  # unknown names fail here
     ds = load_dataset(args.dataset, args.root)  # unknown ids fail here, with close matches
-    check_expression(ds, names)
+    check_expression(ds, specs)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     records = []
     started = time.perf_counter()
     for seed in seeds:
         for fold in folds:
             cell = Cell(ds.id, args.protocol, seed, fold, tuple(names), args.epochs, args.n_folds)
-            cell_records = evaluate_cell(cell, root=args.root, device=args.device, single_thread=False)
+            cell_records = evaluate_cell(cell, device=args.device, single_thread=False, dataset=ds)
             records += cell_records
             for r in cell_records:
                 say(f"seed {seed} fold {fold} {r['model']:>22}: AUROC {r['auroc']:.3f}  AUPRC {r['auprc']:.3f}")
     config = {"dataset": ds.id, "protocol": args.protocol, "models": names, "seeds": seeds, "folds": folds,
               "n_folds": args.n_folds, "epochs": args.epochs, "device": args.device,
-              "baselines": baselines, "runs": runs, "seconds": round(time.perf_counter() - started, 2),
+              "specs": specs, "seconds": round(time.perf_counter() - started, 2),
               **environment_info()}
-    path = write_json_atomic(args.out, {"config": config, "results": records})
+    path = write_json(args.out, {"config": config, "results": records})
     say(f"wrote {len(records)} records to {path}")
     return 0

@@ -20,9 +20,9 @@ import sys
 
 SUBCOMMANDS: list[tuple[str, str]] = [
     ("datasets", "grnlib.cli"),
-    ("train", "grnlib.cli_train"),
-    ("predict", "grnlib.cli_predict"),
-    ("evaluate", "grnlib.cli_evaluate"),
+    ("train", "grnlib.cli.train"),
+    ("predict", "grnlib.cli.predict"),
+    ("evaluate", "grnlib.cli.evaluate"),
 ]
 
 

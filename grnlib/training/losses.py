@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .models.registry import Registry
+from grnlib.registry import Registry
 
 LOSSES = Registry("loss")
 REDUCTIONS = ("mean", "sum", "none")
@@ -110,7 +110,7 @@ class WeightedBCELoss(nn.Module):
         weight = getattr(self, "resolved_pos_weight", None) if self.auto else self.pos_weight
         if weight is None:
             raise RuntimeError("weighted_bce with pos_weight='auto' was not adapted; call "
-                               "loss.adapt(train_labels) first (grnlib.train.fit does this)")
+                               "loss.adapt(train_labels) first (grnlib.training.loop.fit does this)")
         w = torch.tensor(weight, dtype=logits.dtype, device=logits.device)
         return F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype),
                                                   pos_weight=w, reduction=self.reduction)

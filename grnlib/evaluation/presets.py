@@ -1,12 +1,14 @@
 """Named run configurations: each phase's recipe as plain data, selectable by name from params,
 the CLI and the sweep (``grnlib evaluate --models baseline,phase4,degree``).
 
-A preset is a run spec for :func:`grnlib.experiment.evaluate_split`. Baseline scorers
-(``degree``, ``correlation``, ...) are not presets; they are looked up in :mod:`grnlib.baselines`.
+A preset is a run spec for :func:`grnlib.evaluation.experiment.evaluate_split`. Baseline scorers
+(``degree``, ``correlation``, ...) are not presets; they are looked up in :mod:`grnlib.evaluation.baselines`.
 """
 from __future__ import annotations
 
 import copy
+
+from grnlib.features import DEFAULT_FEATURES
 
 _PHASE3_TRAIN = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4,
                  "scheduler": "warmup_cosine", "warmup_epochs": 10, "clip_norm": 1.0, "early_stopping_patience": 15,
@@ -22,10 +24,10 @@ PRESETS: dict[str, dict] = {
                            "scheduler": "constant", "clip_norm": None, "early_stopping_patience": None,
                            "epochs": 60, "batch_size": 256, "loss": "bce"}},
     # Phase 1: towers over PCA-reduced expression profiles.
-    "phase1": {"model": "expression_two_tower", "features": {"kind": "pca", "n_components": 64},
+    "phase1": {"model": "expression_two_tower", "features": dict(DEFAULT_FEATURES),
                "train": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "constant",
                          "early_stopping_patience": None, "epochs": 40, "batch_size": 256, "loss": "bce"}},
-    "hybrid": {"model": "hybrid_two_tower", "features": {"kind": "pca", "n_components": 64},
+    "hybrid": {"model": "hybrid_two_tower", "features": dict(DEFAULT_FEATURES),
                "train": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "constant",
                          "early_stopping_patience": None, "epochs": 40, "batch_size": 256, "loss": "bce"}},
     # Phase 2: deep towers, Xavier init, trained like phase 1.
@@ -41,21 +43,21 @@ PRESETS: dict[str, dict] = {
     "cross_encoder": {"model": "cross_encoder",
                       "train": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0, "scheduler": "constant",
                                 "early_stopping_patience": None, "epochs": 40, "batch_size": 256, "loss": "bce"}},
-    # Beyond the degree floor (notebook 09, grnlib.beyond_floor, results/beyond_floor/summary.csv):
+    # Beyond the degree floor (notebook 09, grnlib.benchmark.beyond_floor, results/beyond_floor/summary.csv):
     # models that read the training graph through prepare(ds, train_pairs). "_heldout" variants
     # hide a pair's whole TF in training (hide="tf"), which is what a held-out TF looks like at
     # test time: use them with the heldout-tf and degree-matched protocols.
     "pair_evidence": {"model": "pair_evidence", "model_cfg": {"inputs": "none"},
-                      "features": {"kind": "pca", "n_components": 64}, "train": dict(FAST_TRAIN)},
+                      "features": dict(DEFAULT_FEATURES), "train": dict(FAST_TRAIN)},
     "pair_evidence_heldout": {"model": "pair_evidence", "model_cfg": {"inputs": "none", "hide": "tf"},
-                              "features": {"kind": "pca", "n_components": 64}, "train": dict(FAST_TRAIN)},
-    "graph_sage": {"model": "graph_sage", "features": {"kind": "pca", "n_components": 64},
+                              "features": dict(DEFAULT_FEATURES), "train": dict(FAST_TRAIN)},
+    "graph_sage": {"model": "graph_sage", "features": dict(DEFAULT_FEATURES),
                    "train": dict(FAST_TRAIN)},
 }
 
 # The `best` aliases are chosen on VALIDATION AUROC only (never test): the candidate with the highest
 # mean validation AUROC over every setting of the committed sweeps (results/benchmark/*_summary.csv,
-# grnlib.sweep.select_by_validation); `best` on the released splits, `best_heldout` under the two TF
+# grnlib.benchmark.sweep.select_by_validation); `best` on the released splits, `best_heldout` under the two TF
 # protocols. tests/test_presets_selection.py re-derives the choice from the committed summaries.
 BEST_CANDIDATES = {"best": ("baseline", "phase1", "pair_evidence"),
                    "best_heldout": ("baseline", "phase1", "pair_evidence_heldout")}
@@ -66,14 +68,10 @@ for _alias, _chosen in BEST_SELECTED.items():
 
 
 def preset(name: str, epochs: int | None = None, **train_overrides) -> dict:
-    """A deep copy of preset ``name`` as a run spec, optionally with fewer epochs or other training changes."""
+    """Preset ``name`` as a complete run spec, optionally with fewer epochs or other training changes
+    (:func:`grnlib.evaluation.spec.resolve_spec`)."""
+    from grnlib.evaluation.spec import resolve_spec
+
     if name not in PRESETS:
         raise KeyError(f"unknown preset {name!r}. Valid presets: {', '.join(sorted(PRESETS))}")
-    spec = copy.deepcopy(PRESETS[name])
-    spec["name"] = name
-    if epochs is not None:
-        train_overrides["epochs"] = epochs
-    spec["train"].update(train_overrides)
-    if "warmup_epochs" in spec["train"]:  # a shortened run keeps warm-up to an eighth of it
-        spec["train"]["warmup_epochs"] = min(spec["train"]["warmup_epochs"], max(1, spec["train"]["epochs"] // 8))
-    return spec
+    return resolve_spec({"preset": name, "train": train_overrides}, epochs=epochs)

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, protocols, baselines, audit, presets and the run pipeline."""

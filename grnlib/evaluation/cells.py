@@ -1,0 +1,103 @@
+"""One evaluation *cell*: a (dataset, protocol, seed, fold) split and the scorers run on it, one
+record per scorer. ``grnlib evaluate`` runs cells in a loop; the Dask sweep
+(:mod:`grnlib.benchmark.sweep`) runs many in parallel. Both go through
+:func:`grnlib.evaluation.experiment.evaluate_split`.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One split and the scorer names (baselines, presets, models) to run on it."""
+
+    dataset: str
+    protocol: str
+    seed: int
+    fold: int = 0
+    models: tuple = ()
+    epochs: int | None = None
+    n_folds: int = 5
+
+    @property
+    def key(self) -> str:
+        """Identity of the split (not of the scorers): what resuming matches on."""
+        return f"{self.dataset}|{self.protocol}|{self.seed}|{self.fold}"
+
+
+@functools.lru_cache(maxsize=4)
+def cached_dataset(dataset: str, root: str | None):
+    from grnlib.data import load_dataset
+
+    return load_dataset(dataset, root)
+
+
+def evaluate_cell(cell: Cell, root=None, device: str | None = None, single_thread: bool = True,
+                  dataset=None) -> list[dict]:
+    """Make the cell's split, score every scorer on it; one record per scorer.
+
+    Each record: dataset, protocol, seed, fold, split ("test"), model, kind, every metric of
+    :func:`grnlib.evaluation.metrics.evaluate_scores` (auroc, auprc, pos_rate, n, ...), ``n_test``,
+    ``n_train``, threshold, seconds. ``dataset`` (a loaded GRNDataset) skips loading by id.
+
+    ``single_thread`` pins torch to one thread: the sweep runs one cell per core.
+    """
+    if single_thread:
+        import torch
+
+        torch.set_num_threads(1)
+    from grnlib.evaluation.experiment import evaluate_split
+    from grnlib.evaluation.protocols import make_split
+    from grnlib.evaluation.spec import check_expression, resolve_specs
+
+    ds = dataset if dataset is not None else cached_dataset(cell.dataset, None if root is None else str(root))
+    specs = resolve_specs(cell.models, epochs=cell.epochs, device=device)
+    check_expression(ds, specs)
+    split = make_split(ds, cell.protocol, seed=cell.seed, fold=cell.fold, n_folds=cell.n_folds)
+    evaluation = evaluate_split(ds, split, [s for s in specs if s["kind"] == "model"],
+                                baselines=[s for s in specs if s["kind"] == "baseline"], seed=cell.seed)
+    records = []
+    for row in evaluation.metrics.to_dict(orient="records"):
+        name = row.pop("name")
+        records.append({"dataset": cell.dataset, "protocol": cell.protocol, "seed": cell.seed, "fold": cell.fold,
+                        "split": "test", "model": name, **row, "n_test": len(split["test"]),
+                        "n_train": len(split["train"])})
+    return [{k: plain(v) for k, v in r.items()} for r in records]
+
+
+def plain(value):
+    """numpy scalars -> Python, NaN -> None (strict JSON)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def environment_info() -> dict:
+    """Git commit, host and library versions, stored beside every result."""
+    from grnlib import __file__ as package_file
+
+    commit = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(package_file).parent, capture_output=True,
+                                text=True, timeout=10).stdout.strip() or None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=Path(package_file).parent,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        if commit and dirty:
+            commit += "-dirty"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    import torch
+
+    return {"git_commit": commit, "host": socket.gethostname(), "platform": platform.platform(),
+            "cpu_count": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__}

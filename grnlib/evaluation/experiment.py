@@ -1,0 +1,165 @@
+"""THE run pipeline: a dataset split and a list of run specs in, metrics of every run beside the
+degree floor on exactly the same test pairs out. ``grnlib train``, ``grnlib evaluate``, the sweep
+cells and the notebooks all call :func:`evaluate_split`, so the same data, spec and seed give the
+same numbers everywhere.
+
+spec -> features (a fitted :class:`~grnlib.features.FeatureRecipe`) -> model -> fit -> scores ->
+threshold chosen on validation -> metrics. Runs are named or given as dicts and resolved by
+:func:`grnlib.evaluation.spec.resolve_spec`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from grnlib.data import GRNDataset
+from grnlib.evaluation.spec import resolve_spec
+from grnlib.io import write_json
+
+METRIC_COLUMNS = ("auroc", "auprc", "auprc_ratio", "accuracy", "f1", "mcc", "early_precision_ratio")
+
+
+@dataclass
+class Evaluation:
+    """Everything one split's runs produced.
+
+    ``metrics`` has one row per scorer (``name``), all on the same test pairs; ``test_scores`` and
+    ``val_scores`` map a scorer's name to its scores in pair-table order (logits for models).
+    """
+
+    split: dict
+    metrics: pd.DataFrame
+    test_scores: dict = field(default_factory=dict)
+    val_scores: dict = field(default_factory=dict)
+    histories: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)
+    trained: dict = field(default_factory=dict)
+
+    @property
+    def y_test(self) -> np.ndarray:
+        return self.split["test"]["label"].to_numpy()
+
+    def test_probabilities(self, name: str) -> np.ndarray:
+        """A trained model's test-pair probabilities (sigmoid of its logits), for calibration."""
+        if name not in self.models:
+            raise KeyError(f"{name!r} is not a trained model here; models: {', '.join(self.models)}")
+        return 1.0 / (1.0 + np.exp(-self.test_scores[name]))
+
+
+@dataclass
+class TrainedRun:
+    """A trained model with the features it reads (None for models without expression input)."""
+
+    model: object
+    result: object
+    recipe: object = None
+    features: np.ndarray | None = None
+
+
+def train_run(ds: GRNDataset, split: dict, spec, seed: int = 0, progress: bool = False) -> TrainedRun:
+    """Train one run spec (name or dict) on ``split["train"]``, early-stopped on ``split["val"]``.
+
+    Features are fitted on the dataset's expression with ``seed`` (labels are never read); model
+    init, shuffling and dropout are seeded with ``seed`` too.
+    """
+    from grnlib.features import FeatureRecipe
+    from grnlib.models import build_model
+    from grnlib.training.loop import TrainConfig, fit, seed_everything
+
+    spec = resolve_spec(spec)
+    recipe, features = None, None
+    model_cfg = {"n_genes": ds.n_genes, **spec["model_cfg"]}
+    if spec["features"]:
+        if not ds.has_expression:
+            from grnlib.data import DataError
+
+            raise DataError(ds.source or ds.id, f"dataset {ds.id!r} has no expression, which {spec['name']!r} reads",
+                            "use a model without expression inputs or a dataset with expression")
+        recipe = FeatureRecipe.fit(ds.expression, seed=seed, **spec["features"])
+        features = recipe.transform(ds.expression)
+        model_cfg["in_features"] = features.shape[1]
+    seed_everything(seed)  # model init is seeded too
+    model = build_model(spec["model"], **model_cfg)
+    if features is not None and not getattr(model, "uses_features", True):
+        recipe, features = None, None  # e.g. pair_evidence with inputs="none": nothing to fit or store
+    if hasattr(model, "prepare"):  # models that read the training graph (grnlib.models.context)
+        model.prepare(ds, split["train"])
+    config = TrainConfig.from_dict({**spec["train"], "seed": seed, "progress": progress})
+    result = fit(model, split["train"], split["val"], features=features, config=config)
+    return TrainedRun(model=result.model, result=result, recipe=recipe, features=features)
+
+
+def evaluate_split(ds: GRNDataset, split: dict, runs, baselines=("degree",), seed: int = 0,
+                   progress: bool = False) -> Evaluation:
+    """Score every baseline and train every run on one split; one metrics row per scorer.
+
+    Args:
+        ds, split: the dataset and its pair tables (``grnlib.evaluation.protocols.make_split``).
+        runs: run specs or names (models, presets or baselines), resolved by ``resolve_spec``.
+        baselines: baseline names scored first (the degree floor by default).
+        seed: seeds features, model init and shuffling.
+
+    Thresholds for accuracy/F1/MCC are chosen on the validation pairs of each scorer.
+    """
+    from grnlib.evaluation.baselines import score_baseline
+    from grnlib.evaluation.metrics import auprc, auroc, choose_threshold, evaluate_scores
+    from grnlib.training.loop import predict_logits
+
+    evaluation = Evaluation(split=split, metrics=pd.DataFrame())
+    rows = []
+    specs, seen = [], set()
+    for run in [*baselines, *runs]:
+        spec = resolve_spec(run)
+        if spec["name"] not in seen:
+            seen.add(spec["name"])
+            specs.append(spec)
+    for spec in specs:
+        started = time.perf_counter()
+        if spec["kind"] == "baseline":
+            val = score_baseline(spec["model"], ds, split["train"], split["val"], seed=seed)
+            test = score_baseline(spec["model"], ds, split["train"], split["test"], seed=seed)
+        else:
+            trained = train_run(ds, split, spec, seed=seed, progress=progress)
+            # Logits, not probabilities: sigmoid saturates at 1.0 for confident models and ties ranks.
+            val = predict_logits(trained.model, split["val"], features=trained.features)
+            test = predict_logits(trained.model, split["test"], features=trained.features)
+            evaluation.histories[spec["name"]] = trained.result.history
+            evaluation.models[spec["name"]] = trained.model
+            evaluation.trained[spec["name"]] = trained
+        y_val = split["val"]["label"].to_numpy()
+        threshold = choose_threshold(y_val, val)
+        metrics = evaluate_scores(split["test"], test, threshold=threshold)
+        rows.append({"name": spec["name"], "kind": spec["kind"], "seed": seed, **metrics,
+                     "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val),
+                     "threshold": threshold, "seconds": time.perf_counter() - started})
+        evaluation.val_scores[spec["name"]] = val
+        evaluation.test_scores[spec["name"]] = test
+    evaluation.metrics = pd.DataFrame(rows)
+    return evaluation
+
+
+def summary_table(metrics: pd.DataFrame, columns=METRIC_COLUMNS, by: str = "name") -> pd.DataFrame:
+    """Mean ± std over seeds, formatted, one row per scorer (order of first appearance)."""
+    columns = [c for c in columns if c in metrics]
+    grouped = metrics.groupby(by, sort=False)[columns]
+    mean, std, n = grouped.mean(), grouped.std(ddof=1), grouped.size()
+    table = mean.round(3).astype(str)
+    if n.max() > 1:
+        table = mean.map("{:.3f}".format) + " ± " + std.fillna(0).map("{:.3f}".format)
+    table.insert(0, "seeds", n)
+    return table
+
+
+def save_outputs(folder: Path, params: dict, metrics: pd.DataFrame, figures: dict | None = None) -> Path:
+    """Write ``params.json``, ``metrics.json`` (records) and ``<name>.png`` figures into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / "params.json", params)
+    write_json(folder / "metrics.json", metrics.to_dict(orient="records"))
+    for name, fig in (figures or {}).items():
+        fig.savefig(folder / f"{name}.png", dpi=110, bbox_inches="tight")
+    return folder

@@ -1,0 +1,201 @@
+"""Reading a user's files: an expression matrix, prior edges, a TF list, a params file; and matching
+them into a :class:`~grnlib.data.GRNDataset` (``grnlib train``, ``grnlib.fit``)."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from grnlib.data import DataError, DataWarning, GRNDataset, dataset_from_edges, read_edges, read_expression
+from grnlib.data.edges import ALIASES, SIGN_WORDS
+from grnlib.data.symbols import match_symbols
+from grnlib.data.validate import delimiter_for, first_line, read_table, require_no_missing
+
+MIN_PRIOR_EDGES = 20  # below this a 15 % hold-out has two or three positives: metrics are noise
+# Header words of a TF list file (first line skipped when it is one of these).
+TF_LIST_HEADERS = {"tf", "tfs", "gene", "genes", "symbol", "gene_symbol", "source", "regulator", "name"}
+
+
+# -- messages ------------------------------------------------------------------------------
+# read_expression speaks Python (raw_counts=False); on the command line the same advice is a flag.
+_CLI_WORDS = (("pass raw_counts=False for log or scaled data", "drop --raw-counts for log-transformed "
+               "or scaled data"), ("raw_counts=True", "--raw-counts"),
+              ("pass one of those layers, or layer=None for X", "pass one of those to --layer, or omit "
+               "--layer to read X"), ("drop the layer argument", "omit --layer"), ("layer=", "--layer "))
+
+
+def cli_wording(exc: DataError) -> DataError:
+    """The same DataError with Python argument names replaced by the command-line flags."""
+    problem, fix = exc.problem, exc.fix
+    for python, flag in _CLI_WORDS:
+        problem, fix = problem.replace(python, flag), fix.replace(python, flag)
+    return DataError(exc.path, problem, fix)
+
+
+def one_line(exc: BaseException, limit: int = 160) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = text if len(text) <= limit else text[:limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# -- reading inputs ------------------------------------------------------------------------
+def read_user_expression(path, genes_as: str = "auto", layer: str | None = None, raw_counts: bool = False,
+                         cli: bool = False):
+    """:func:`grnlib.data.read_expression` (AnnData, cells x genes); with ``cli=True`` error
+    messages name command-line flags instead of Python arguments."""
+    try:
+        return read_expression(path, genes_as=genes_as, layer=layer, raw_counts=raw_counts)
+    except DataError as exc:
+        raise (cli_wording(exc) if cli else exc) from None
+
+
+def read_priors(path, genes=None) -> pd.DataFrame:
+    """Prior edges by gene symbol: ``source``, ``target`` (str) and ``sign`` (int8) when given.
+
+    Files with a header go through :func:`grnlib.data.read_edges` (column names and aliases
+    there). A file without a header is read as ``source, target[, sign, ...]`` when its first
+    row is data: its third field is a sign word or a number (TRRUST's raw table:
+    ``TF  target  Activation  PMIDs``), or its first two fields are genes of ``genes`` (the
+    expression's gene names). Further columns of a headerless file are ignored. Self-loops and
+    duplicated pairs are dropped with a :class:`DataWarning` in both cases.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "prior edge file not found", "check the path")
+    if not _looks_headerless(path, genes):
+        return read_edges(path)
+    what = "edge file"
+    raw = read_table(path, header=None, min_columns=2, what=what)
+    edges = pd.DataFrame({"source": raw[0], "target": raw[1]})
+    require_no_missing(edges, ["source", "target"], path, what)
+    edges["source"] = edges["source"].astype(str).str.strip()
+    edges["target"] = edges["target"].astype(str).str.strip()
+    if raw.shape[1] >= 3:
+        signs = _signs_or_none(raw[2])
+        if signs is not None:
+            edges["sign"] = signs
+    loops = edges["source"] == edges["target"]
+    dups = edges.duplicated(["source", "target"]) & ~loops
+    if loops.any() or dups.any():
+        warnings.warn(f"{path}: dropped {int(loops.sum())} self-loop(s) and {int(dups.sum())} "
+                      "duplicated edge(s)", DataWarning, stacklevel=2)
+    edges = edges[~loops & ~dups].reset_index(drop=True)
+    if len(edges) == 0:
+        raise DataError(path, "no edges left after dropping self-loops and duplicates",
+                        "supply edges between two different genes")
+    edges.attrs["report"] = {"rows": len(raw), "self_loops": int(loops.sum()),
+                             "duplicates": int(dups.sum()), "header": False}
+    return edges
+
+
+def _looks_headerless(path: Path, genes) -> bool:
+    line = first_line(path)
+    if line is None:
+        return False  # read_edges reports the empty file
+    fields = [f.strip() for f in line.split(delimiter_for(path))]
+    if len(fields) < 2:
+        return False  # one field: wrong delimiter, which read_edges reports
+    header_words = {name for names in ALIASES.values() for name in names}
+    if any(f.lower() in header_words for f in fields):
+        return False
+    if len(fields) >= 3 and ((fields[2] and fields[2].lower() in SIGN_WORDS) or _is_number(fields[2])):
+        return True  # a sign word or a number is data, never a column name
+    return genes is not None and bool((match_symbols(fields[:2], genes) >= 0).all())
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _signs_or_none(values: pd.Series) -> pd.Series | None:
+    """-1/0/1 from numbers or sign words; None when any value is neither (then not a sign column)."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    words = values.astype(str).str.strip().str.lower().map(SIGN_WORDS)
+    signs = numeric.where(numeric.notna(), words)
+    if signs.isna().any() or not signs.isin([-1, 0, 1]).all():
+        return None
+    return signs.astype(np.int8)
+
+
+def read_tf_list(path) -> list[str]:
+    """TF symbols from a text file: one per line, or the first column of a CSV/TSV (a header
+    word such as ``TF`` on the first line is skipped). Order kept, duplicates dropped."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "TF list not found", "check the path")
+    if first_line(path) is None:
+        raise DataError(path, "TF list is empty", "write one TF symbol per line")
+    table = read_table(path, header=None, min_columns=1, what="TF list")
+    symbols = table[0].dropna().astype(str).str.strip()
+    if len(symbols) and symbols.iloc[0].lower() in TF_LIST_HEADERS:
+        symbols = symbols.iloc[1:]
+    symbols = [s for s in dict.fromkeys(symbols) if s and not s.startswith("#")]
+    if not symbols:
+        raise DataError(path, "TF list holds no TF symbol", "write one TF symbol per line")
+    return symbols
+
+
+def user_dataset(expression, priors: pd.DataFrame, tfs: list[str] | None = None, *,
+                 priors_path=None, tfs_path=None, id: str = "user") -> GRNDataset:
+    """A :class:`GRNDataset` of the expression's genes with the prior edges as positives.
+
+    Prior edges naming a gene the matrix lacks are dropped with a :class:`DataWarning` giving the
+    count (a DataError when none is left). With ``tfs``, only edges whose source is a listed TF
+    are kept, and the listed TFs found in the matrix become the default candidate regulators at
+    predict time (``meta["candidate_tfs"]``, gene ids); without, the candidates are the prior
+    sources that kept an edge. Training pairs only ever use TFs with a prior edge: negatives of
+    a TF without any positive would be trivially easy and inflate the metrics.
+    """
+    genes = pd.Index(expression.var_names)
+    candidate_tfs = None
+    if tfs is not None:
+        found = match_symbols(tfs, genes)
+        if (found < 0).all():
+            raise DataError(tfs_path, f"none of the {len(tfs)} TFs in the list is a gene of the expression "
+                            f"matrix (e.g. {list(tfs[:3])}; the matrix has e.g. {list(genes[:3])})",
+                            "use the gene symbols (and species) of the expression matrix, or leave out --tfs")
+        candidate_tfs = np.unique(found[found >= 0]).astype(np.int64)
+        source_ids = match_symbols(priors["source"], genes)
+        listed = np.isin(source_ids, candidate_tfs)
+        if not listed.any():
+            raise DataError(tfs_path, f"no prior edge starts at a TF of the list ({len(candidate_tfs)} of its "
+                            "TFs are in the expression matrix)",
+                            "check the TF list matches the priors' regulators, or leave out --tfs")
+        if not listed.all():
+            warnings.warn(f"{priors_path}: dropped {int((~listed).sum())} of {len(priors)} prior edge(s) whose "
+                          "source is not in the TF list", DataWarning, stacklevel=2)
+        priors = priors[listed]
+    ds = dataset_from_edges(priors[["source", "target"]], id=id, expression=expression, source=priors_path)
+    if ds.n_edges < MIN_PRIOR_EDGES:
+        raise DataError(priors_path, f"only {ds.n_edges} prior edge(s) connect genes of the expression matrix; "
+                        f"at least {MIN_PRIOR_EDGES} are needed to train and hold some out",
+                        "add prior edges (another resource) or use expression covering more prior genes")
+    ds.meta["candidate_tfs"] = ds.tf_ids.copy() if candidate_tfs is None else candidate_tfs
+    return ds
+
+
+def load_params_file(path) -> dict:
+    """A params YAML as a dict; DataError naming the file when it is not a YAML mapping."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "params file not found", "check the path")
+    try:
+        values = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DataError(path, f"is not valid YAML ({one_line(exc)})", "fix the YAML syntax") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise DataError(path, f"holds a {type(values).__name__}, not a mapping of settings",
+                        "write keys such as model, train, features, split, seed")
+    return values
+
+
