@@ -134,3 +134,38 @@ def test_paired_bootstrap_detects_better_model_and_not_identical_one():
     assert out["p_value"] < 0.01
     same = metrics.paired_bootstrap(y, base, base, n_boot=200, seed=0)
     assert same["delta"] == 0 and same["p_value"] == 1.0
+
+
+def test_per_tf_metrics_match_sklearn_per_tf_with_ties():
+    rng = np.random.default_rng(4)
+    tfs = np.repeat([2, 3, 8, 11], 50)
+    pairs = pd.DataFrame({"tf": tfs, "target": np.tile(np.arange(50), 4),
+                          "label": (rng.random(200) < np.repeat([0.1, 0.5, 0.3, 0.0], 50)).astype(int)})
+    scores = np.round(rng.normal(size=200) + pairs["label"].to_numpy(), 1)  # many ties
+    table = metrics.per_tf_metrics(pairs.sample(frac=1, random_state=0), scores[pairs.sample(frac=1, random_state=0).index])
+    assert list(table["tf"]) == [2, 3, 8]  # TF 11 has no positives
+    for tf in (2, 3, 8):
+        rows = (pairs["tf"] == tf).to_numpy()
+        got = table.set_index("tf").loc[tf]
+        assert got["auroc"] == pytest.approx(skm.roc_auc_score(pairs.loc[rows, "label"], scores[rows]))
+        assert got["auprc"] == pytest.approx(skm.average_precision_score(pairs.loc[rows, "label"], scores[rows]))
+    out = metrics.evaluate_scores(pairs, scores)
+    assert out["per_tf_auprc"] == pytest.approx(table["auprc"].mean())
+    # a per-TF offset changes pooled AUROC but leaves the per-TF (macro) metrics unchanged
+    shifted = scores + 5.0 * pairs["tf"].to_numpy()
+    moved = metrics.evaluate_scores(pairs, shifted)
+    assert moved["per_tf_auroc"] == pytest.approx(out["per_tf_auroc"])
+    assert moved["per_tf_auprc"] == pytest.approx(out["per_tf_auprc"])
+    assert moved["auroc"] != pytest.approx(out["auroc"])
+
+
+def test_paired_ci_over_seeds():
+    base = np.array([0.80, 0.82, 0.79, 0.81, 0.80])
+    better = base + np.array([0.03, 0.02, 0.04, 0.03, 0.025])
+    out = metrics.paired_ci(better, base)
+    assert out["delta"] == pytest.approx(0.029)
+    assert 0 < out["ci_low"] < out["delta"] < out["ci_high"] and out["p_value"] < 0.01 and out["n"] == 5
+    noisy = metrics.paired_ci(base + np.array([0.02, -0.03, 0.01, -0.01, 0.0]), base)
+    assert noisy["ci_low"] < 0 < noisy["ci_high"] and noisy["p_value"] > 0.5
+    assert np.isnan(metrics.paired_ci([0.9], [0.8])["ci_low"])
+    assert metrics.paired_ci([0.9, np.nan, 0.7], [0.8, 0.5, 0.6])["n"] == 2

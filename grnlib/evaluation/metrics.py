@@ -1,4 +1,5 @@
-"""Metrics for scored TF -> target pairs: threshold metrics, ranking metrics, per-TF AUROC, bootstrap.
+"""Metrics for scored TF -> target pairs: threshold metrics, ranking metrics, per-TF (macro) AUROC and
+AUPRC, bootstrap and paired confidence intervals.
 
 Everything is plain numpy and tie-aware. Ranking metrics work on *bins* of equal scores, sorted
 from the highest score down; with that form one sort serves the exact metric and every bootstrap
@@ -226,36 +227,72 @@ def choose_threshold(y_val, s_val, metric: str = "f1") -> float:
     return float(middle if distinct[j + 1] < middle <= distinct[j] else distinct[j])
 
 
-def per_tf_auroc(pairs: pd.DataFrame, scores) -> pd.DataFrame:
-    """AUROC of each TF over its own pairs, for TFs that have both positives and negatives.
+def per_tf_metrics(pairs: pd.DataFrame, scores) -> pd.DataFrame:
+    """AUROC and AUPRC (average precision) of each TF over its own pairs, for TFs that have both
+    positives and negatives: the *macro* view that says whether a scorer ranks a TF's targets above
+    its non-targets, whatever the TF's number of targets.
 
     Args:
         pairs: pair table (columns ``tf``, ``label``; ``target`` unused).
         scores: [len(pairs)] scores aligned with the rows of ``pairs``.
 
     Returns:
-        DataFrame[tf, n_pos, n_neg, auroc] sorted by tf; its ``auroc`` mean is the per-TF AUROC.
+        DataFrame[tf, n_pos, n_neg, auroc, auprc] sorted by tf; the column means are the per-TF
+        AUROC and AUPRC. Ties count as in :func:`auroc` and :func:`auprc`.
     """
     y, s = _as_arrays(pairs["label"].to_numpy(), scores)
-    frame = pd.DataFrame({"tf": pairs["tf"].to_numpy(), "label": y, "score": s})
-    # Mann-Whitney: AUROC = (rank sum of positives - P(P+1)/2) / (P N) with average ranks for ties.
-    frame["rank"] = frame.groupby("tf")["score"].rank(method="average")
-    grouped = frame.assign(pos_rank=frame["rank"] * frame["label"]).groupby("tf")
-    out = pd.DataFrame({"n_pos": grouped["label"].sum(), "n_neg": grouped["label"].count()})
-    out["n_neg"] -= out["n_pos"]
-    out["rank_sum"] = grouped["pos_rank"].sum()
-    out = out[(out["n_pos"] > 0) & (out["n_neg"] > 0)]
-    out["auroc"] = (out["rank_sum"] - out["n_pos"] * (out["n_pos"] + 1) / 2) / (out["n_pos"] * out["n_neg"])
-    out = out.drop(columns="rank_sum").reset_index()
-    return out.astype({"tf": "int64", "n_pos": "int64", "n_neg": "int64"})
+    tf = pairs["tf"].to_numpy()
+    # Bins of equal (tf, score), from the highest score down inside each TF: the per-TF form of
+    # the binned metrics above, computed for every TF at once.
+    order = np.lexsort((-s, tf))
+    tf_sorted, s_sorted, y_sorted = tf[order], s[order], y[order]
+    new_bin = np.r_[True, (tf_sorted[1:] != tf_sorted[:-1]) | (s_sorted[1:] != s_sorted[:-1])]
+    bin_id = np.cumsum(new_bin) - 1
+    pos = np.bincount(bin_id, weights=y_sorted).astype(np.float64)
+    total = np.bincount(bin_id).astype(np.float64)
+    neg = total - pos
+    bin_tf = tf_sorted[new_bin]
+    first_bin = np.r_[True, bin_tf[1:] != bin_tf[:-1]]
+    group = np.cumsum(first_bin) - 1  # TF index of each bin
+    n_pos = np.bincount(group, weights=pos)
+    n_neg = np.bincount(group, weights=neg)
+    start = np.flatnonzero(first_bin)
+
+    def within(values):  # cumulative sum restarted at each TF
+        running = np.cumsum(values)
+        return running - np.r_[0.0, running][start][group]
+
+    tp, fp = within(pos), within(neg)
+    neg_below = n_neg[group] - fp  # negatives of the same TF with a strictly lower score
+    correct = np.bincount(group, weights=pos * (neg_below + 0.5 * neg))
+    precision = tp / np.maximum(tp + fp, 1.0)
+    precision_sum = np.bincount(group, weights=pos * precision)
+    keep = (n_pos > 0) & (n_neg > 0)
+    out = pd.DataFrame({"tf": bin_tf[first_bin][keep].astype(np.int64), "n_pos": n_pos[keep].astype(np.int64),
+                        "n_neg": n_neg[keep].astype(np.int64)})
+    out["auroc"] = correct[keep] / (n_pos[keep] * n_neg[keep])
+    out["auprc"] = precision_sum[keep] / n_pos[keep]
+    return out
+
+
+def per_tf_auroc(pairs: pd.DataFrame, scores) -> pd.DataFrame:
+    """AUROC of each TF over its own pairs, for TFs that have both positives and negatives.
+
+    Returns:
+        DataFrame[tf, n_pos, n_neg, auroc] sorted by tf (:func:`per_tf_metrics` without AUPRC).
+    """
+    return per_tf_metrics(pairs, scores).drop(columns="auprc")
 
 
 def evaluate_scores(test_pairs: pd.DataFrame, scores, threshold: float = 0.5) -> dict:
-    """:func:`binary_metrics` on a pair table plus ``per_tf_auroc`` (mean over TFs with both
-    classes, NaN if none) and ``n_tfs_per_tf_auroc`` (how many TFs that mean covers)."""
+    """:func:`binary_metrics` on a pair table plus the macro (per-TF) view: ``per_tf_auroc`` and
+    ``per_tf_auprc`` (means over the TFs with both classes, NaN if none) and ``n_tfs_per_tf_auroc``
+    (how many TFs those means cover). Pooled metrics reward knowing *how many* targets each TF has;
+    per-TF metrics only *which* ones (a per-TF offset, such as the TF's degree, leaves them unchanged)."""
     out = binary_metrics(test_pairs["label"].to_numpy(), scores, threshold)
-    per_tf = per_tf_auroc(test_pairs, scores)
+    per_tf = per_tf_metrics(test_pairs, scores)
     out["per_tf_auroc"] = float(per_tf["auroc"].mean()) if len(per_tf) else float("nan")
+    out["per_tf_auprc"] = float(per_tf["auprc"].mean()) if len(per_tf) else float("nan")
     out["n_tfs_per_tf_auroc"] = int(len(per_tf))
     return out
 
@@ -340,3 +377,39 @@ def paired_bootstrap(y, s_model, s_base, metric="auroc", n_boot: int = 1000, see
     p_high = (np.sum(deltas >= 0) + 1) / (b + 1)
     return {"delta": delta, "ci_low": float(low), "ci_high": float(high),
             "p_value": float(min(1.0, 2 * min(p_low, p_high))), "n_boot": int(b)}
+
+
+def paired_ci(model_values, base_values, level: float = 0.95) -> dict:
+    """Mean paired difference ``model - base`` over matched units (seeds of one setting, or
+    settings), with a Student-t interval: the CI to use when the units, not the pairs, are the
+    replicates (a paired bootstrap over test pairs, :func:`paired_bootstrap`, covers one split).
+
+    Args:
+        model_values, base_values: [n] the metric of each unit, matched by position; units where
+            either is NaN are dropped.
+        level: coverage of the interval.
+
+    Returns:
+        dict(delta, ci_low, ci_high, p_value (two-sided one-sample t-test of the differences),
+        n). With one unit the interval and p-value are NaN; with identical values both ends equal
+        the delta and the p-value is 1.
+    """
+    from scipy import stats
+
+    a = np.asarray(model_values, dtype=np.float64).ravel()
+    b = np.asarray(base_values, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"model_values has {a.size} entries but base_values has {b.size}")
+    diff = (a - b)[np.isfinite(a) & np.isfinite(b)]
+    n = int(diff.size)
+    if n == 0:
+        return {"delta": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "p_value": float("nan"), "n": 0}
+    delta = float(diff.mean())
+    if n < 2:
+        return {"delta": delta, "ci_low": float("nan"), "ci_high": float("nan"), "p_value": float("nan"), "n": n}
+    sem = float(diff.std(ddof=1) / np.sqrt(n))
+    if sem == 0:
+        return {"delta": delta, "ci_low": delta, "ci_high": delta, "p_value": 1.0 if delta == 0 else 0.0, "n": n}
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sem
+    p_value = float(2 * stats.t.sf(abs(delta) / sem, n - 1))
+    return {"delta": delta, "ci_low": delta - half, "ci_high": delta + half, "p_value": p_value, "n": n}
