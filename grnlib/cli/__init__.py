@@ -59,6 +59,9 @@ def _run_datasets(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grnlib", description="Supervised GRN link prediction.")
+    from grnlib import __version__
+
+    parser.add_argument("--version", action="version", version=f"grnlib {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="<command>")
     subparsers.required = True
     for name, module_name in SUBCOMMANDS:

@@ -14,6 +14,8 @@ import time
 
 from grnlib.cli.common import Console, add_expression_options, add_run_options, check_device, set_threads
 
+FORMATS = ("grnlib", "beeline", "arboreto", "decoupler")  # grnlib.data.edges.EDGE_FORMATS (not imported: keeps --help light)
+
 EXAMPLES = """\
 examples:
   grnlib predict --model my_model --expression expr.csv.gz --top-k 1000 --out ranked.tsv
@@ -40,6 +42,8 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
                        help="score only these pairs: CSV/TSV with source,target (or headerless, source first)")
     group.add_argument("--priors", metavar="FILE",
                        help="mark in_prior against these edges instead of the training priors")
+    group.add_argument("--priors-format", choices=FORMATS, default=None,
+                       help="read --priors in this layout (default: detected from the header)")
     group.add_argument("--refit-features", action="store_true",
                        help="fit the expression features on this matrix when it lacks the training cells "
                             "(the model then reads features it was not trained on: exploratory scores)")
@@ -49,6 +53,10 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
     keep.add_argument("--min-score", type=float, metavar="S", help="keep pairs with score >= S (logit; 0 = p 0.5)")
     group.add_argument("--out", required=True, metavar="FILE",
                        help="ranked table to write (.tsv; .csv for commas; add .gz to compress)")
+    group.add_argument("--format", choices=FORMATS, default="grnlib",
+                       help="columns of --out: grnlib (tf target score rank in_prior), beeline (Gene1 Gene2 "
+                            "EdgeWeight, tab-separated), arboreto (TF target importance), decoupler (source "
+                            "target weight); the weight of the last three is log(1 + e^score)")
     group.add_argument("--overwrite", action="store_true", help="replace an existing --out file (never an input)")
     group.add_argument("--chunk", type=int, default=256, help="TFs scored per step (memory: chunk x genes scores)")
     add_run_options(parser, "seeds a refit of the features (default: the training seed)")
@@ -87,12 +95,12 @@ def run(args: argparse.Namespace) -> int:
             um.recipe.seed = args.seed
         tfs = read_tf_list(args.tfs) if args.tfs else None
         pairs = read_priors(args.pairs, genes=um.genes) if args.pairs else None
-        priors = read_priors(args.priors, genes=um.genes) if args.priors else None
+        priors = read_priors(args.priors, genes=um.genes, format=args.priors_format) if args.priors else None
         ranked = rank_edges(um, adata, tfs=tfs, pairs=pairs, priors=priors, top_k=args.top_k,
                             min_score=args.min_score, refit_features=args.refit_features,
                             progress=not args.quiet, chunk_tfs=args.chunk, expression_path=args.expression,
                             tfs_path=args.tfs, pairs_path=args.pairs)
-        write_ranked(ranked, args.out)
+        write_ranked(ranked, args.out, format=args.format)
     console.info(f"wrote {len(ranked)} ranked pairs ({int(ranked['in_prior'].sum())} in the priors) to "
                  f"{args.out} in {time.perf_counter() - started:.1f} s")
     if not args.quiet and len(ranked):

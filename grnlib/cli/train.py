@@ -13,6 +13,7 @@ import argparse
 import time
 
 from grnlib.cli.common import Console, add_expression_options, add_run_options, check_device, set_threads
+from grnlib.cli.predict import FORMATS
 
 EXAMPLES = """\
 examples:
@@ -40,6 +41,10 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     group.add_argument("--priors", required=True, metavar="FILE",
                        help="prior edges, CSV/TSV: a header with source,target (optional sign, weight), or "
                             "no header with source and target first (e.g. TRRUST's raw table)")
+    group.add_argument("--priors-format", choices=FORMATS, default=None,
+                       help="read --priors in this layout: grnlib, beeline (Gene1 Gene2 EdgeWeight), arboreto (TF "
+                            "target importance), decoupler (source target weight; CollecTRI, DoRothEA); default: "
+                            "detected from the header")
     group.add_argument("--tfs", metavar="FILE",
                        help="TF symbols, one per line (or the first column of a CSV): only prior edges from "
                             "these TFs are used, and they are the default TFs of grnlib predict")
@@ -74,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         adata = read_user_expression(args.expression, args.genes_as, args.layer, args.raw_counts, cli=True)
         console.info(f"expression: {adata.n_obs} cells x {adata.n_vars} genes from {args.expression}")
         tfs = read_tf_list(args.tfs) if args.tfs else None
-        priors = read_priors(args.priors, genes=adata.var_names)
+        priors = read_priors(args.priors, genes=adata.var_names, format=args.priors_format)
         ds = user_dataset(adata, priors, tfs, priors_path=args.priors, tfs_path=args.tfs)
         console.info(f"priors: {ds.n_edges} edges from {ds.n_tfs} TFs among the expression's genes "
                      f"({len(ds.meta['candidate_tfs'])} candidate TFs for predict)")

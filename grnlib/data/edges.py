@@ -1,4 +1,9 @@
-"""User edge lists (priors, ground truths) by gene symbol, and datasets built from them."""
+"""User edge lists (priors, ground truths) by gene symbol, and datasets built from them.
+
+Besides a plain ``source,target`` table, the edge tables of the tools people already use are read
+as they are written (:data:`EDGE_FORMATS`): grnlib's own ranked table, BEELINE's ``rankedEdges.csv``,
+arboreto/pySCENIC adjacencies and decoupler networks (its CollecTRI and DoRothEA tables included).
+"""
 from __future__ import annotations
 
 import warnings
@@ -10,47 +15,113 @@ import pandas as pd
 from grnlib.data.dataset import GRNDataset
 from grnlib.data.errors import DataError, DataWarning
 from grnlib.data.symbols import match_symbols
-from grnlib.data.validate import read_table, require_no_missing, shown
+from grnlib.data.validate import delimiter_for, first_line, read_table, require_no_missing, shown
 
 # Accepted header spellings (matched case-insensitively) for each column.
 ALIASES = {
     "source": ("source", "tf", "regulator", "from", "gene1"),
     "target": ("target", "gene", "to", "gene2"),
     "sign": ("sign", "mode", "mor", "effect"),
-    "weight": ("weight", "score", "confidence_score"),
+    "weight": ("weight", "score", "confidence_score", "edgeweight", "importance"),
 }
 SIGN_WORDS = {"activation": 1, "activator": 1, "+": 1, "repression": -1, "repressor": -1, "-": -1,
               "unknown": 0, "": 0}
 
+# The edge tables of other tools, by the header each writes: (source, target, weight) column names.
+# grnlib: `grnlib predict` (plus rank, in_prior); beeline: BEELINE's rankedEdges.csv, which BEELINE
+# reads tab-separated whatever the suffix; arboreto: arboreto/pySCENIC adjacencies; decoupler: a
+# decoupler network (its CollecTRI and DoRothEA tables add columns such as resources, confidence).
+EDGE_FORMATS = {
+    "grnlib": ("tf", "target", "score"),
+    "beeline": ("Gene1", "Gene2", "EdgeWeight"),
+    "arboreto": ("TF", "target", "importance"),
+    "decoupler": ("source", "target", "weight"),
+}
+FORMAT_SEPARATORS = {"beeline": "\t"}  # formats whose separator does not follow the file suffix
+# Header words that identify each format, checked in this order (grnlib before arboreto: both have tf, target).
+_SIGNATURES = (("grnlib", {"tf", "target", "score", "rank"}), ("arboreto", {"tf", "target", "importance"}),
+               ("beeline", {"gene1", "gene2"}), ("decoupler", {"source", "target"}))
 
-def read_edges(path: str | Path, sep: str | None = None) -> pd.DataFrame:
+
+def detect_edge_format(columns) -> str | None:
+    """The name of the format (a key of :data:`EDGE_FORMATS`) whose header ``columns`` are, or None."""
+    lower = {str(c).strip().lower() for c in columns}
+    return next((name for name, words in _SIGNATURES if words <= lower), None)
+
+
+def check_edge_format(format: str | None, path=None) -> str | None:
+    if format is not None and format not in EDGE_FORMATS:
+        raise DataError(path, f"unknown edge table format {format!r}", f"use one of {list(EDGE_FORMATS)}")
+    return format
+
+
+def edge_separator(path: str | Path) -> str:
+    """The separator of an edge file: the one its suffix implies, except for a known header written
+    with the other one (BEELINE writes ``rankedEdges.csv`` tab-separated)."""
+    sep = delimiter_for(path)
+    line = first_line(path)
+    if line is None or sep in line:
+        return sep
+    for other in ("\t", ","):
+        if other != sep and other in line and detect_edge_format(line.split(other)) is not None:
+            return other
+    return sep
+
+
+def read_edges(path: str | Path, sep: str | None = None, format: str | None = None) -> pd.DataFrame:
     """Read a prior/ground-truth edge list (CSV/TSV, optionally gzipped) by gene symbol.
 
     Columns (header required, names matched case-insensitively; aliases in ``ALIASES``):
     ``source`` and ``target`` (required), ``sign`` (optional: -1/0/1 or
-    activation/repression/unknown) and ``weight`` (optional, finite numbers).
+    activation/repression/unknown) and ``weight`` (optional, finite numbers). The tables of
+    :data:`EDGE_FORMATS` are recognised by their header (``tf,target,score``,
+    ``Gene1,Gene2,EdgeWeight``, ``TF,target,importance``, ``source,target,weight``);
+    ``format`` forces one of them, and then its exact column names are required.
 
     Symbols are stripped of whitespace (case is kept: mouse symbols are mixed case).
     Self-loops and duplicated ``(source, target)`` pairs are dropped with a
     :class:`DataWarning` giving the counts (the first occurrence of a duplicate is kept);
-    ``attrs["report"]`` records them too.
+    ``attrs["report"]`` records them too, and ``attrs["format"]`` the detected format.
 
     Returns:
         DataFrame with ``source``, ``target`` (str) and, when present, ``sign`` (int8) and
         ``weight`` (float64).
     """
     path = Path(path)
-    what = "edge file"
-    raw = read_table(path, sep=sep, min_columns=2, what=what)
-    lower = {c.lower(): c for c in raw.columns}
-    picked = {}
-    for column, names in ALIASES.items():
-        hit = next((lower[n] for n in names if n in lower), None)
-        if hit is not None:
-            picked[column] = hit
+    check_edge_format(format, path)
+    if sep is None and path.is_file():  # a missing file is reported by read_table
+        sep = FORMAT_SEPARATORS.get(format) or edge_separator(path)
+    raw = read_table(path, sep=sep, min_columns=2, what="edge file")
+    return edges_from_table(raw, path=path, format=format)
+
+
+def edges_from_table(raw: pd.DataFrame, path=None, format: str | None = None,
+                     what: str = "edge file") -> pd.DataFrame:
+    """The standard edge table (see :func:`read_edges`) from a DataFrame in any of the accepted
+    layouts (``path`` is only named in messages)."""
+    check_edge_format(format, path)
+    detected = detect_edge_format(raw.columns)
+    lower = {str(c).lower(): c for c in raw.columns}
+    if format is not None:
+        names = [n.lower() for n in EDGE_FORMATS[format]]
+        if not all(n in lower for n in names[:2]):
+            raise DataError(path, f"{what} has columns {[str(c) for c in raw.columns]}, not the {format} header "
+                            f"{', '.join(EDGE_FORMATS[format])}",
+                            f"drop the format setting to detect the layout, or write the {format} header")
+        picked = {"source": lower[names[0]], "target": lower[names[1]]}
+        if names[2] in lower:
+            picked["weight"] = lower[names[2]]
+        if format == "decoupler" and "mor" in lower:  # decoupler 1.x: mor is the sign
+            picked["sign"] = lower["mor"]
+    else:
+        picked = {}
+        for column, names in ALIASES.items():
+            hit = next((lower[n] for n in names if n in lower), None)
+            if hit is not None:
+                picked[column] = hit
     missing = [c for c in ("source", "target") if c not in picked]
     if missing:
-        raise DataError(path, f"{what} is missing column(s) {missing}; found {list(raw.columns)}",
+        raise DataError(path, f"{what} is missing column(s) {missing}; found {[str(c) for c in raw.columns]}",
                         "name the columns source,target (optionally sign, weight)")
     edges = raw[list(picked.values())].rename(columns={v: k for k, v in picked.items()})
     require_no_missing(edges, ["source", "target"], path, what)
@@ -66,6 +137,9 @@ def read_edges(path: str | Path, sep: str | None = None) -> pd.DataFrame:
             raise DataError(path, f"column 'weight' must hold finite numbers; data row {row + 1} has "
                             f"{shown(edges['weight'].iloc[row])}", "fix or drop the weight column")
         edges["weight"] = weight.astype(np.float64)
+        # decoupler's CollecTRI/DoRothEA weight is the mode of regulation: +1 activates, -1 represses
+        if (format or detected) == "decoupler" and "sign" not in edges and edges["weight"].isin([-1, 1]).all():
+            edges["sign"] = edges["weight"].astype(np.int8)
     report = {"rows": len(edges)}
     loops = edges["source"] == edges["target"]
     dups = edges.duplicated(["source", "target"]) & ~loops
@@ -78,6 +152,7 @@ def read_edges(path: str | Path, sep: str | None = None) -> pd.DataFrame:
         raise DataError(path, "no edges left after dropping self-loops and duplicates",
                         "supply edges between two different genes")
     edges.attrs["report"] = report
+    edges.attrs["format"] = format or detected
     return edges
 
 
@@ -112,17 +187,30 @@ def dataset_from_edges(edges: pd.DataFrame, *, id: str = "custom", expression=No
     else:
         genes = pd.Index(expression.var_names, name="gene")
     src, dst = match_symbols(edges["source"], genes), match_symbols(edges["target"], genes)
-    keep = (src >= 0) & (dst >= 0) & (src != dst)
-    n_outside = int(((src < 0) | (dst < 0)).sum())
+    outside = (src < 0) | (dst < 0)
+    n_outside = int(outside.sum())
     if n_outside:
         warnings.warn(f"{source or id}: dropped {n_outside} of {len(edges)} edge(s) naming genes without "
                       "expression", DataWarning, stacklevel=2)
+    # Names are matched ignoring case, so ARID2,arid2 joins a gene to itself and Arid2,TP53 may
+    # repeat ARID2,TP53: count both, as the file's own self-loops and duplicates are counted.
+    same = ~outside & (src == dst)
+    keep = ~outside & ~same
+    repeated = keep & pd.DataFrame({"s": src, "d": dst}).duplicated().to_numpy()
+    for mask, what in ((same, "join a gene to itself"), (repeated, "repeat another edge")):
+        if mask.any():
+            pairs = zip(edges["source"].to_numpy()[mask][:3], edges["target"].to_numpy()[mask][:3])
+            warnings.warn(f"{source or id}: dropped {int(mask.sum())} of {len(edges)} edge(s) that {what} once "
+                          f"names are matched to the genes (case ignored), e.g. {[f'{a},{b}' for a, b in pairs]}",
+                          DataWarning, stacklevel=2)
+    keep &= ~repeated
     table = pd.DataFrame({"tf": src[keep], "target": dst[keep]}, dtype="int64").drop_duplicates()
     if len(table) == 0:
         raise DataError(source, "no edge connects two genes of the expression matrix",
                         "check both use the same gene naming (symbols, species)")
     table = table.sort_values(["tf", "target"], ignore_index=True)
     tf_ids = np.unique(table["tf"].to_numpy()).astype(np.int64)
-    meta = {"n_edges_in": len(edges), "n_outside_expression": n_outside}
+    meta = {"n_edges_in": len(edges), "n_outside_expression": n_outside, "n_self_loops_by_case": int(same.sum()),
+            "n_duplicates_by_case": int(repeated.sum())}
     return GRNDataset(id=id, genes=genes, tf_ids=tf_ids, edges=table, expression=expression,
                       source=None if source is None else Path(source), meta=meta)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from grnlib.data import DataError, DataWarning
+from grnlib.data.edges import EDGE_FORMATS, FORMAT_SEPARATORS
 from grnlib.data.symbols import match_symbols
 from grnlib.io import write_table
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from grnlib.user.model import UserModel
 
 OUTPUT_COLUMNS = ["tf", "target", "score", "rank", "in_prior"]
+OUTPUT_FORMATS = tuple(EDGE_FORMATS)  # grnlib, beeline, arboreto, decoupler
 
 
 
@@ -161,9 +163,42 @@ def priors_as_ids(priors: pd.DataFrame, genes) -> pd.DataFrame:
     return pd.DataFrame({"tf": tf[keep], "target": target[keep]})
 
 
-def write_ranked(table: pd.DataFrame, path) -> Path:
-    """Write a ranked table atomically: CSV for ``.csv``, else TSV; gzip when the name ends in ``.gz``."""
-    return write_table(table[OUTPUT_COLUMNS], path)
+def edge_weight(score) -> np.ndarray:
+    """The positive weight the other formats carry: ``log(1 + e^score)``, i.e. ``-log(1 - p)`` for
+    the model's probability ``p``. It orders edges as the score does, is never negative (BEELINE
+    takes ``abs(EdgeWeight)``, arboreto importances are >= 0, and decoupler reads a negative weight
+    as repression, which the model does not predict) and, unlike ``p``, does not round to 1.0 at
+    the top of the ranking, where BEELINE's 6-decimal rounding would tie the best edges."""
+    return np.logaddexp(0.0, np.asarray(score, dtype=np.float64))
+
+
+def as_format(ranked: pd.DataFrame, format: str = "grnlib") -> pd.DataFrame:
+    """A ranked table (from :func:`rank_edges`, best first) in another tool's convention.
+
+    - ``grnlib``: ``tf, target, score, rank, in_prior`` (unchanged);
+    - ``beeline``: ``Gene1, Gene2, EdgeWeight`` (BEELINE's ``rankedEdges.csv``);
+    - ``arboreto``: ``TF, target, importance`` (arboreto/pySCENIC adjacencies);
+    - ``decoupler``: ``source, target, weight`` (a decoupler network).
+
+    The weight of the last three is :func:`edge_weight` of the score; rows stay best first.
+    """
+    if format not in EDGE_FORMATS:
+        raise DataError(None, f"unknown output format {format!r}", f"use one of {list(EDGE_FORMATS)}")
+    if format == "grnlib":
+        return ranked[OUTPUT_COLUMNS].reset_index(drop=True)
+    source, target, weight = EDGE_FORMATS[format]
+    return pd.DataFrame({source: ranked["tf"].to_numpy(), target: ranked["target"].to_numpy(),
+                         weight: edge_weight(ranked["score"].to_numpy())})
+
+
+def write_ranked(table: pd.DataFrame, path, format: str = "grnlib") -> Path:
+    """Write a ranked table atomically in ``format`` (see :func:`as_format`): CSV for ``.csv``, else
+    TSV (BEELINE's table is always tab-separated, as BEELINE reads it); gzip when the name ends in
+    ``.gz``."""
+    # 9 significant digits: weights of neighbouring ranks stay distinct in the file
+    float_format = "%.6g" if format == "grnlib" else "%.9g"
+    return write_table(as_format(table, format), path, sep=FORMAT_SEPARATORS.get(format),
+                       float_format=float_format)
 
 
 def prior_roles(um: UserModel, ranked: pd.DataFrame) -> np.ndarray:

@@ -51,11 +51,15 @@ def read_user_expression(path, genes_as: str = "auto", layer: str | None = None,
         raise (cli_wording(exc) if cli else exc) from None
 
 
-def read_priors(path, genes=None) -> pd.DataFrame:
-    """Prior edges by gene symbol: ``source``, ``target`` (str) and ``sign`` (int8) when given.
+def read_priors(path, genes=None, format: str | None = None) -> pd.DataFrame:
+    """Prior edges by gene symbol: ``source``, ``target`` (str), ``sign`` (int8) and ``weight``
+    when given.
 
     Files with a header go through :func:`grnlib.data.read_edges` (column names and aliases
-    there). A file without a header is read as ``source, target[, sign, ...]`` when its first
+    there): a plain ``source,target`` table, or the table of another tool recognised by its header
+    (grnlib's ranked table, BEELINE's ``rankedEdges.csv``, arboreto/pySCENIC adjacencies, a
+    decoupler network such as CollecTRI or DoRothEA; see ``grnlib.data.edges.EDGE_FORMATS``).
+    ``format`` forces one of those and requires its header. A file without a header is read as ``source, target[, sign, ...]`` when its first
     row is data: its third field is a sign word or a number (TRRUST's raw table:
     ``TF  target  Activation  PMIDs``), or its first two fields are genes of ``genes`` (the
     expression's gene names). Further columns of a headerless file are ignored. Self-loops and
@@ -64,8 +68,8 @@ def read_priors(path, genes=None) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "prior edge file not found", "check the path")
-    if not _looks_headerless(path, genes):
-        return read_edges(path)
+    if format is not None or not _looks_headerless(path, genes):
+        return read_edges(path, format=format)
     what = "edge file"
     raw = read_table(path, header=None, min_columns=2, what=what)
     edges = pd.DataFrame({"source": raw[0], "target": raw[1]})
