@@ -1,4 +1,7 @@
 """Fixtures shared by the test folders."""
+import os
+import tempfile
+
 import pytest
 
 from grnlib.data import find_shared_data
@@ -19,3 +22,7 @@ def shared_root():
     if root is None:
         pytest.skip("shared reference data folder (../shared/data) is absent")
     return root
+
+
+# Tests never read or fill the user's run cache: one fresh cache per test session.
+os.environ["GRNLIB_RUN_CACHE"] = tempfile.mkdtemp(prefix="grnlib-test-run-cache-")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from grnlib.data import GRNDataset
+from grnlib.evaluation import cache
 from grnlib.evaluation.spec import resolve_spec
 from grnlib.io import write_json
 
@@ -68,7 +69,7 @@ def train_run(ds: GRNDataset, split: dict, spec, seed: int = 0, progress: bool =
     """
     from grnlib.features import FeatureRecipe
     from grnlib.models import build_model
-    from grnlib.training.loop import TrainConfig, fit, seed_everything
+    from grnlib.training.loop import CHECKPOINT_NAME, TrainConfig, fit, seed_everything
 
     spec = resolve_spec(spec)
     recipe, features = None, None
@@ -89,7 +90,11 @@ def train_run(ds: GRNDataset, split: dict, spec, seed: int = 0, progress: bool =
     if hasattr(model, "prepare"):  # models that read the training graph (grnlib.models.context)
         model.prepare(ds, split["train"])
     config = TrainConfig.from_dict({**spec["train"], "seed": seed, "progress": progress})
-    result = fit(model, split["train"], split["val"], features=features, config=config)
+    # A checkpoint_dir that already holds a training state continues it (``grnlib train --resume``);
+    # fit refuses a state of another config or model.
+    last = Path(config.checkpoint_dir) / CHECKPOINT_NAME if config.checkpoint_dir else None
+    result = fit(model, split["train"], split["val"], features=features, config=config,
+                 resume_from=last if last is not None and last.is_file() else None)
     return TrainedRun(model=result.model, result=result, recipe=recipe, features=features)
 
 
@@ -119,14 +124,27 @@ def evaluate_split(ds: GRNDataset, split: dict, runs, baselines=("degree",), see
             specs.append(spec)
     for spec in specs:
         started = time.perf_counter()
+        key = cache.run_key(spec, ds, split, seed)
+        entry = cache.load(key)
+        hit = entry is not None
         if spec["kind"] == "baseline":
-            val = score_baseline(spec["model"], ds, split["train"], split["val"], seed=seed)
-            test = score_baseline(spec["model"], ds, split["train"], split["test"], seed=seed)
+            if entry is None:
+                val = score_baseline(spec["model"], ds, split["train"], split["val"], seed=seed)
+                test = score_baseline(spec["model"], ds, split["train"], split["test"], seed=seed)
+                entry = _scores_entry(val, test, time.perf_counter() - started)
+                cache.store(key, entry)
+            val, test = entry["val"].numpy(), entry["test"].numpy()
         else:
-            trained = train_run(ds, split, spec, seed=seed, progress=progress)
-            # Logits, not probabilities: sigmoid saturates at 1.0 for confident models and ties ranks.
-            val = predict_logits(trained.model, split["val"], features=trained.features)
-            test = predict_logits(trained.model, split["test"], features=trained.features)
+            if entry is None:
+                trained = train_run(ds, split, spec, seed=seed, progress=progress)
+                # Logits, not probabilities: sigmoid saturates at 1.0 for confident models and ties ranks.
+                val = predict_logits(trained.model, split["val"], features=trained.features)
+                test = predict_logits(trained.model, split["test"], features=trained.features)
+                entry = {**_scores_entry(val, test, time.perf_counter() - started), **_trained_entry(trained)}
+                cache.store(key, entry)
+            else:
+                trained = _trained_from_entry(entry)
+            val, test = entry["val"].numpy(), entry["test"].numpy()
             evaluation.histories[spec["name"]] = trained.result.history
             evaluation.models[spec["name"]] = trained.model
             evaluation.trained[spec["name"]] = trained
@@ -135,11 +153,60 @@ def evaluate_split(ds: GRNDataset, split: dict, runs, baselines=("degree",), see
         metrics = evaluate_scores(split["test"], test, threshold=threshold)
         rows.append({"name": spec["name"], "kind": spec["kind"], "seed": seed, **metrics,
                      "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val),
-                     "threshold": threshold, "seconds": time.perf_counter() - started})
+                     "threshold": threshold, "seconds": float(entry["seconds"]),
+                     "cached": hit})
         evaluation.val_scores[spec["name"]] = val
         evaluation.test_scores[spec["name"]] = test
     evaluation.metrics = pd.DataFrame(rows)
     return evaluation
+
+
+def _scores_entry(val: np.ndarray, test: np.ndarray, seconds: float) -> dict:
+    import torch
+
+    return {"val": torch.from_numpy(np.asarray(val, dtype=np.float64)),
+            "test": torch.from_numpy(np.asarray(test, dtype=np.float64)), "seconds": float(seconds)}
+
+
+def _trained_entry(trained: TrainedRun) -> dict:
+    """A trained run as tensors and JSON strings (a weights-only cache entry)."""
+    import json
+
+    import torch
+
+    result = trained.result
+    entry = {"model_config": json.dumps(trained.model.config), "model_state": trained.model.state_dict(),
+             "history": result.history.to_json(orient="split"),
+             "fit": json.dumps({"best_epoch": result.best_epoch, "best_value": result.best_value,
+                                "stopped_early": bool(result.stopped_early), "device": str(result.device),
+                                "config": result.config.to_dict()}, default=str)}
+    if trained.recipe is not None:
+        meta, tensors = trained.recipe.state()
+        entry.update(recipe_meta=json.dumps(meta), features=torch.from_numpy(trained.features), **tensors)
+    return entry
+
+
+def _trained_from_entry(entry: dict) -> TrainedRun:
+    import io
+    import json
+
+    from grnlib.features import FeatureRecipe
+    from grnlib.models import build_model
+    from grnlib.training.loop import FitResult, TrainConfig
+
+    model = build_model(**json.loads(entry["model_config"]))
+    model.load_state_dict(entry["model_state"])
+    model.eval()
+    fit = json.loads(entry["fit"])
+    history = pd.read_json(io.StringIO(entry["history"]), orient="split")
+    result = FitResult(model=model, history=history, best_epoch=fit["best_epoch"], best_value=fit["best_value"],
+                       stopped_early=fit["stopped_early"], config=TrainConfig.from_dict(fit["config"]),
+                       device=fit["device"])
+    recipe = features = None
+    if "recipe_meta" in entry:
+        recipe = FeatureRecipe.from_state(json.loads(entry["recipe_meta"]), entry)
+        features = entry["features"].numpy()
+    return TrainedRun(model=model, result=result, recipe=recipe, features=features)
 
 
 def summary_table(metrics: pd.DataFrame, columns=METRIC_COLUMNS, by: str = "name") -> pd.DataFrame:

@@ -105,7 +105,7 @@ def resolve_user_spec(model: str | None, params: dict | None = None, *, epochs: 
 
 
 def train_user_model(ds: GRNDataset, spec: dict, seed: int = 0, device: str = "auto",
-                     progress: bool = True, inputs: dict | None = None) -> UserModel:
+                     progress: bool = True, inputs: dict | None = None, checkpoint_dir=None) -> UserModel:
     """Split, build features, train and evaluate on held-out pairs beside the degree floor, through
     the one run pipeline (:func:`grnlib.evaluation.experiment.evaluate_split`).
 
@@ -117,6 +117,8 @@ def train_user_model(ds: GRNDataset, spec: dict, seed: int = 0, device: str = "a
         progress: show the training progress bar.
         inputs: where the data came from, stored in ``params["inputs"]`` for the record and for
             predict's defaults (``genes_as``, ``layer``, ``raw_counts``).
+        checkpoint_dir: folder for the training state after every epoch (``last.pt``); when it already
+            holds one of this run, training continues from it to the same result.
     """
     from grnlib import __version__
     from grnlib.evaluation.experiment import evaluate_split
@@ -131,6 +133,8 @@ def train_user_model(ds: GRNDataset, spec: dict, seed: int = 0, device: str = "a
                         "use split protocol 'seed' or adjust the split settings") from None
     run = {k: spec[k] for k in SPEC_KEYS}
     run["train"] = {**run["train"], "device": device}
+    if checkpoint_dir is not None:
+        run["train"]["checkpoint_dir"] = str(checkpoint_dir)
     try:
         evaluation = evaluate_split(ds, split, [run], baselines=("degree",), seed=seed, progress=progress)
     except (ValueError, TypeError) as exc:
@@ -180,7 +184,7 @@ def write_user_model(folder, um: UserModel) -> Path:
                     prior_edges=torch.from_numpy(np.ascontiguousarray(prior.T)), **recipe_tensors)
     (folder / "params.yaml").write_text(yaml.safe_dump(_plain(um.params), sort_keys=False))
     if um.metrics is not None:
-        um.metrics.to_csv(folder / "metrics.tsv", sep="\t", index=False, float_format="%.6g")
+        um.metrics.to_csv(folder / "metrics.tsv", sep="\t", index=False)  # full precision: comparable
     if um.history is not None:
         um.history.to_csv(folder / "history.tsv", sep="\t", index=False, float_format="%.6g")
     if um.split is not None:

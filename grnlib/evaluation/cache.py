@@ -1,0 +1,193 @@
+"""A content-addressed run cache: a trained run (or a baseline's scores) is computed once per
+
+    resolved run spec + dataset content + split content + seed + the code that trains,
+
+and reused by every later call with the same key: chapters that train the same run share it, and a
+rebuild with unchanged code retrains nothing. An entry holds the model checkpoint (config + weights),
+the fitted feature recipe, the training history and the raw validation/test scores.
+
+Entries live outside the repository, in ``$GRNLIB_RUN_CACHE`` or ``<user cache>/grnlib/runs``, and are
+read with ``torch.load(weights_only=True)``. Each entry's SHA-256 is stored beside it: a damaged entry
+is detected, dropped and recomputed. The folder is kept under a size limit (``$GRNLIB_RUN_CACHE_MB``,
+default 2048) by deleting the least recently used entries. ``GRNLIB_NO_CACHE=1`` (``--no-cache``)
+turns it off.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+ENV_DIR, ENV_LIMIT, ENV_OFF = "GRNLIB_RUN_CACHE", "GRNLIB_RUN_CACHE_MB", "GRNLIB_NO_CACHE"
+DEFAULT_LIMIT_MB = 2048
+FORMAT = "grnlib-run-cache-v1"
+# The code whose change must invalidate cached runs: everything that turns data and a spec into scores.
+TRAINING_CODE = ("data", "models", "training", "evaluation", "features.py", "registry.py", "errors.py", "io.py")
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV_OFF, "").strip().lower() not in ("1", "true", "yes")
+
+
+def cache_root() -> Path:
+    env = os.environ.get(ENV_DIR)
+    if env:
+        return Path(env).expanduser()
+    from grnlib.data.download import cache_dir
+
+    return cache_dir() / "runs"
+
+
+def _limit_bytes() -> int:
+    try:
+        return int(float(os.environ.get(ENV_LIMIT, DEFAULT_LIMIT_MB)) * 2**20)
+    except ValueError:
+        return DEFAULT_LIMIT_MB * 2**20
+
+
+def _hasher():
+    return hashlib.blake2b(digest_size=20)
+
+
+def _update_array(h, values) -> None:
+    array = np.ascontiguousarray(values)
+    h.update(f"{array.dtype.str}{array.shape}".encode())
+    h.update(array.tobytes())
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of the package source that trains and scores (see ``TRAINING_CODE``)."""
+    package = Path(__file__).resolve().parents[1]
+    h = _hasher()
+    for name in TRAINING_CODE:
+        path = package / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            h.update(str(file.relative_to(package)).encode())
+            h.update(file.read_bytes())
+    return h.hexdigest()
+
+
+def dataset_fingerprint(ds) -> str:
+    """Hash of a dataset's content: genes, TFs, edges and expression (values and cell names).
+    Stored in ``ds.meta`` so a dataset is hashed once."""
+    cached = ds.meta.get("content_fingerprint")
+    if cached:
+        return cached
+    h = _hasher()
+    h.update("\n".join(map(str, ds.genes)).encode())
+    _update_array(h, np.asarray(ds.tf_ids, dtype=np.int64))
+    _update_array(h, ds.edges[["tf", "target"]].to_numpy(dtype=np.int64))
+    if ds.expression is not None:
+        x = ds.expression.X
+        if hasattr(x, "indptr"):
+            for part in (x.data, x.indices, x.indptr):
+                _update_array(h, part)
+            h.update(f"{x.format}{x.shape}".encode())
+        else:
+            _update_array(h, np.asarray(x))
+        h.update("\n".join(map(str, ds.expression.obs_names)).encode())
+    ds.meta["content_fingerprint"] = h.hexdigest()
+    return ds.meta["content_fingerprint"]
+
+
+def split_fingerprint(split: dict) -> str:
+    h = _hasher()
+    for name in sorted(split):
+        table = split[name]
+        h.update(name.encode())
+        for column in ("tf", "target", "label"):
+            if column in table:
+                _update_array(h, table[column].to_numpy())
+    return h.hexdigest()
+
+
+def run_key(spec: dict, ds, split: dict, seed: int) -> str:
+    """The cache key of one run spec (or baseline) on one split."""
+    science = {k: v for k, v in spec.items() if k != "name"}
+    science["train"] = {k: v for k, v in science.get("train", {}).items() if k != "device"}
+    h = _hasher()
+    h.update(json.dumps(science, sort_keys=True, default=str).encode())
+    for part in (dataset_fingerprint(ds), split_fingerprint(split), str(int(seed)), code_fingerprint()):
+        h.update(part.encode())
+    return h.hexdigest()
+
+
+def _paths(key: str) -> tuple[Path, Path]:
+    folder = cache_root() / key[:2]
+    return folder / f"{key}.pt", folder / f"{key}.sha256"
+
+
+def load(key: str) -> dict | None:
+    """The entry for ``key``, or None when absent, disabled or damaged (a damaged one is removed)."""
+    if not enabled():
+        return None
+    payload, checksum = _paths(key)
+    if not payload.is_file() or not checksum.is_file():
+        return None
+    import torch
+
+    try:
+        data = payload.read_bytes()
+        if hashlib.sha256(data).hexdigest() != checksum.read_text().strip():
+            raise ValueError("checksum mismatch")
+        import io
+
+        entry = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+            raise ValueError("not a run-cache entry")
+    except Exception as exc:  # any damage: drop the entry and recompute
+        warnings.warn(f"run cache entry {payload.name} is damaged ({exc}); recomputing", stacklevel=2)
+        payload.unlink(missing_ok=True)
+        checksum.unlink(missing_ok=True)
+        return None
+    os.utime(payload)  # least-recently-used eviction reads the modification time
+    return entry
+
+
+def store(key: str, entry: dict) -> None:
+    """Write ``entry`` (tensors and plain values) under ``key``; cache errors never fail a run."""
+    if not enabled():
+        return
+    import io
+
+    import torch
+
+    from grnlib.io import atomic_file
+
+    payload, checksum = _paths(key)
+    try:
+        payload.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        torch.save({"format": FORMAT, **entry}, buffer)
+        data = buffer.getvalue()
+        with atomic_file(payload) as tmp:
+            tmp.write_bytes(data)
+        with atomic_file(checksum) as tmp:
+            tmp.write_text(hashlib.sha256(data).hexdigest())
+        evict(_limit_bytes())
+    except OSError as exc:
+        warnings.warn(f"run cache not written ({exc}); results are unaffected", stacklevel=2)
+
+
+def evict(limit_bytes: int) -> int:
+    """Delete least recently used entries until the cache holds at most ``limit_bytes``; returns
+    the number of entries deleted."""
+    root = cache_root()
+    entries = sorted(root.glob("*/*.pt"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
+    total = sum(p.stat().st_size for p in entries)
+    removed = 0
+    for path in entries:
+        if total <= limit_bytes:
+            break
+        total -= path.stat().st_size
+        path.unlink(missing_ok=True)
+        path.with_suffix(".sha256").unlink(missing_ok=True)
+        removed += 1
+    return removed
