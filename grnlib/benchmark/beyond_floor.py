@@ -32,7 +32,7 @@ from grnlib.paths import project_root
 from grnlib.evaluation.presets import FAST_TRAIN
 
 TF_PROTOCOLS = ("heldout-tf", "degree-matched")
-SETTINGS = (  # (dataset id, protocol); "seed" uses grnlib.data.seed.seed_dataset (hESC expression)
+SETTINGS = (  # (dataset id, protocol); seed/... ids are the human priors (grnlib.data.seed), hESC expression
     *[("beeline/Specific/hHEP/500", p) for p in ("released", "heldout-tf", "degree-matched")],
     *[("beeline/Non-Specific/mDC/500", p) for p in ("released", "heldout-tf", "degree-matched")],
     *[("beeline/STRING/hHEP/500", p) for p in ("released", "heldout-tf", "degree-matched")],
@@ -73,11 +73,7 @@ def ablation_runs(protocol: str, directions=tuple(DIRECTIONS), train: dict | Non
 
 
 def load_setting(dataset_id: str):
-    """A dataset by id; ``seed/...`` ids build the human-priors dataset."""
-    if dataset_id.startswith("seed/"):
-        from grnlib.data.seed import seed_dataset
-
-        return seed_dataset(expression=dataset_id.rsplit("/", 1)[1])
+    """A dataset by id, through the catalog (``seed/...`` ids are the human-priors datasets)."""
     from grnlib.data import load_dataset
 
     return load_dataset(dataset_id)

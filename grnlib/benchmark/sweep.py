@@ -92,13 +92,13 @@ def _defined_presets(names) -> tuple:
 
 
 def _settings(reserved: bool, datasets=None, root=None) -> pd.DataFrame:
-    from grnlib.data import list_datasets
+    from grnlib.data.catalog import as_table, describe, list_datasets
 
-    table = list_datasets(root)
-    table = table[table["family"] == "beeline"]
     if datasets is not None:
-        return table[table["id"].isin(list(datasets))]
+        # Explicit ids may be of any registered family (seed/..., dream4/...), listed or not.
+        return as_table([describe(d, root) for d in dict.fromkeys(datasets)])
     # --reserved runs only the reserved sets: they are for the final chapter, never mixed in.
+    table = list_datasets(root, families=("beeline",))
     return table[table["reserved"] == bool(reserved)]
 
 
@@ -303,9 +303,9 @@ def estimate_seconds(cells: list[Cell], n_workers: int = 2, root=None) -> dict:
     Training pairs per cell are estimated from the dataset's edge count (~1.2 x edges for the TF
     protocols, ~2 x edges for the released splits).
     """
-    from grnlib.data import list_datasets
+    from grnlib.data.catalog import describe
 
-    edges = list_datasets(root).set_index("id")["n_edges"]
+    edges = {d: describe(d, root)["n_edges"] for d in {c.dataset for c in cells}}
     total = 0.0
     by_model: dict[str, float] = {}
     for cell in cells:

@@ -8,7 +8,8 @@ only while the parser is built, so ``grnlib datasets`` does not pay for torch; a
 does not exist yet is skipped, any other import error propagates.
 
 Exit codes: 0 success; 1 bad input (a :class:`~grnlib.data.DataError`, printed as one line,
-no traceback); 2 usage errors (argparse).
+no traceback); 2 usage errors (argparse); 130 Ctrl-C and 143 SIGTERM, each reported as one line
+after the temporary files were removed (``grnlib train: interrupted; nothing was written``).
 """
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ import argparse
 import importlib
 import json
 import os
+import signal
 import sys
+import threading
 
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM, as shells report them
 SUBCOMMANDS: list[tuple[str, str]] = [
     ("datasets", "grnlib.cli"),
     ("train", "grnlib.cli.train"),
@@ -34,7 +38,8 @@ def add_datasets_parser(subparsers) -> argparse.ArgumentParser:
                     "reserved for final evaluation.")
     parser.add_argument("--root", help="data folder (default: $GRNLIB_DATA_DIR, ../shared/data, or the cache)")
     parser.add_argument("--json", action="store_true", help="print JSON records instead of a table")
-    parser.add_argument("--family", choices=("beeline", "dream4", "stone-roy"), help="only this family")
+    parser.add_argument("--family", help="only this family: beeline, dream4, stone-roy, seed, ... (the registered "
+                                         "dataset families)")
     parser.set_defaults(func=_run_datasets)
     return parser
 
@@ -43,10 +48,9 @@ def _run_datasets(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from grnlib.data import list_datasets
+    from grnlib.data.catalog import family
 
-    table = list_datasets(args.root)
-    if args.family:
-        table = table[table["family"] == args.family]
+    table = list_datasets(args.root, families=[family(args.family).name] if args.family else None)
     if args.json:
         records = json.loads(table.to_json(orient="records"))
         print(json.dumps(records, indent=1))
@@ -77,9 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
+    from grnlib.cli.common import Terminated
     from grnlib.data.errors import DataError
 
     args = build_parser().parse_args(argv)
+    previous = _raise_on_sigterm()
     try:
         code = args.func(args)
     except DataError as exc:
@@ -88,7 +94,30 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (KeyboardInterrupt, Terminated) as exc:
+        # The writers have removed their temporary files on the way out; a command may say what it kept.
+        what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated"
+        print(f"grnlib {args.command}: {what}; {getattr(exc, 'outcome', 'nothing was written')}", file=sys.stderr)
+        return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_TERMINATED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0 if code is None else int(code)
+
+
+def _raise_on_sigterm():
+    """Make SIGTERM raise :class:`~grnlib.cli.common.Terminated` in the main thread (Python's default
+    is to die at once, skipping cleanup); returns the previous handler, or None when not installed."""
+    from grnlib.cli.common import Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 if __name__ == "__main__":
