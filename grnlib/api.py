@@ -1,1 +1,212 @@
-"""The user-facing Python API (scverse style): ``grnlib.fit(adata, net) -> GRNModel``; ``.rank()``, ``.save()``, ``grnlib.load()``."""
+"""The Python API, in the scverse style: an AnnData and a network of known edges in, a model out.
+
+>>> import grnlib
+>>> model = grnlib.fit(adata, net, model="best", seed=0)      # net: source/target edges
+>>> model.metrics                                             # held-out edges: model beside the degree floor
+>>> ranked = model.rank(adata, top_k=1000, key_added="grnlib")   # also stored in adata.uns["grnlib"]
+>>> tf_net = model.rank(adata, top_k=1000, format="decoupler")   # source, target, weight for decoupler
+>>> model.save("my_model"); model = grnlib.load("my_model")
+
+A thin layer over :mod:`grnlib.user`, the code behind ``grnlib train`` and ``grnlib predict``: the
+same inputs and seed give the same model and ranking either way, and a saved model is a folder that
+``grnlib predict --model`` reads (and ``grnlib.load`` reads what ``grnlib train`` wrote).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from grnlib.data import DataError
+from grnlib.user import (UserModel, as_format, load_user_model, rank_edges, read_priors, read_tf_list,
+                         read_user_expression, resolve_user_spec, save_user_model, train_user_model, user_dataset)
+
+__all__ = ["GRNModel", "fit", "load"]
+
+MAX_SEED = 2**32  # numpy's and torch's seeds are unsigned 32-bit
+
+
+class GRNModel:
+    """A trained model with what it needs to rank the edges of new expression.
+
+    Made by :func:`fit` or :func:`load`; :attr:`user_model` is the underlying
+    :class:`grnlib.user.UserModel` (torch module, fitted feature recipe, split) for anything else.
+    """
+
+    def __init__(self, user_model: UserModel, metrics: pd.DataFrame | None = None,
+                 history: pd.DataFrame | None = None):
+        self.user_model = user_model
+        self._metrics = user_model.metrics if metrics is None else metrics
+        self._history = user_model.history if history is None else history
+
+    @property
+    def metrics(self) -> pd.DataFrame | None:
+        """Held-out metrics, one row per scorer (index ``name``): the model and the ``degree``
+        floor, on the same held-out prior edges and sampled non-edges (``auroc``, ``auprc``,
+        ``auprc_ratio``, ``early_precision_ratio``, ``f1``, ``mcc``, ``n`` ...). A model is worth
+        using where it beats ``degree``. None for a model folder without ``metrics.tsv``."""
+        if self._metrics is None:
+            return None
+        table = self._metrics.copy()
+        return table.set_index("name") if "name" in table else table
+
+    @property
+    def history(self) -> pd.DataFrame | None:
+        """Training history, one row per epoch (losses, validation AUROC/AUPRC)."""
+        return None if self._history is None else self._history.copy()
+
+    @property
+    def params(self) -> dict:
+        """Every resolved setting (model, model_cfg, train, features, split, seed, inputs, data)."""
+        return self.user_model.params
+
+    @property
+    def genes(self) -> pd.Index:
+        """The training genes: only these are ever scored."""
+        return self.user_model.genes
+
+    @property
+    def tfs(self) -> list[str]:
+        """The default candidate TFs of :meth:`rank`."""
+        return [str(g) for g in self.user_model.genes[self.user_model.tfs]]
+
+    def rank(self, adata, top_k: int | None = None, *, tfs=None, min_score: float | None = None,
+             format: str = "grnlib", key_added: str | None = None, layer: str | None = None,
+             raw_counts: bool | None = None, refit_features: bool = False, progress: bool = False) -> pd.DataFrame:
+        """Score every candidate TF x gene pair of ``adata`` and return them best first.
+
+        Args:
+            adata: AnnData (cells x genes) or an expression file. Models reading expression need
+                the training cells (matched by name); see ``refit_features``.
+            top_k: keep the ``top_k`` best pairs (memory stays bounded at genome scale).
+            tfs: candidate TF symbols (a list or a file); default :attr:`tfs`.
+            min_score: keep pairs whose score (logit) is at least this.
+            format: ``"grnlib"`` (``tf, target, score, rank, in_prior``; ``score`` is the logit),
+                ``"decoupler"`` (``source, target, weight``), ``"beeline"`` (``Gene1, Gene2,
+                EdgeWeight``) or ``"arboreto"`` (``TF, target, importance``); the weight of the
+                last three is ``log(1 + e^score)`` (:func:`grnlib.user.edge_weight`).
+            key_added: also store the table in ``adata.uns[key_added]`` (``adata`` must be an AnnData).
+            layer, raw_counts: how to read ``adata``; default as in training.
+            refit_features: fit the expression features on these cells instead of reusing the
+                training projection (exploratory scores for other cells).
+            progress: show a progress bar.
+        """
+        if key_added is not None and isinstance(adata, (str, os.PathLike)):
+            raise DataError(adata, "key_added stores the ranking in an AnnData, but a file was given",
+                            "pass the AnnData itself (anndata.read_h5ad(path)), or drop key_added")
+        inputs = self.params.get("inputs", {})
+        layer = inputs.get("layer") if layer is None else layer
+        raw_counts = bool(inputs.get("raw_counts", False)) if raw_counts is None else raw_counts
+        expression, path = _expression(adata, layer=layer, raw_counts=raw_counts)
+        ranked = rank_edges(self.user_model, expression, tfs=_tf_list(tfs), top_k=top_k, min_score=min_score,
+                            refit_features=refit_features, progress=progress, expression_path=path,
+                            tfs_path=tfs if isinstance(tfs, (str, os.PathLike)) else None)
+        table = as_format(ranked, format)
+        if key_added is not None:
+            adata.uns[key_added] = table
+        return table
+
+    def save(self, path, overwrite: bool = False) -> Path:
+        """Write the model folder (``model.pt``, ``params.yaml``, ``metrics.tsv`` ...) atomically;
+        ``grnlib predict --model path`` and :func:`load` read it. ``overwrite`` replaces an
+        earlier grnlib model folder only, never a folder of other files."""
+        return save_user_model(path, self.user_model, overwrite=overwrite)
+
+    def __repr__(self) -> str:
+        data = self.params.get("data", {})
+        text = (f"GRNModel({self.params.get('model')!r}: {len(self.genes)} genes, {len(self.user_model.tfs)} "
+                f"candidate TFs, {data.get('n_prior_edges', '?')} prior edges")
+        metrics = self.metrics
+        if metrics is not None and "auroc" in metrics and "degree" in metrics.index:
+            model_row = metrics.drop(index="degree")
+            if len(model_row):
+                text += (f"; held-out AUROC {model_row['auroc'].iloc[0]:.3f} vs degree floor "
+                         f"{metrics.loc['degree', 'auroc']:.3f}")
+        return text + ")"
+
+
+def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format: str | None = None,
+        layer: str | None = None, raw_counts: bool = False, genes_as: str = "auto", epochs: int | None = None,
+        model_cfg: dict | None = None, train: dict | None = None, features: dict | None = None,
+        split: dict | None = None, device: str = "auto", progress: bool = False) -> GRNModel:
+    """Train a link-prediction model on ``adata`` with the edges of ``net`` as positives.
+
+    A part of the edges (with as many sampled non-edges) is held out; the model trains on the rest
+    and is scored on them beside the degree floor (:attr:`GRNModel.metrics`).
+
+    Args:
+        adata: AnnData, cells x genes (log-normalised ``X``, or raw counts with ``raw_counts=True``),
+            or an expression file (``.h5ad``, CSV/TSV; ``genes_as`` says where the genes are).
+        net: known TF -> target edges: a DataFrame or a file in any accepted layout: ``source,
+            target`` (decoupler, CollecTRI, DoRothEA), ``tf, target`` (grnlib), ``Gene1, Gene2``
+            (BEELINE), ``TF, target`` (arboreto/pySCENIC); ``net_format`` forces one.
+        model: a preset (``best``, ``phase1`` ...) or a registry model name.
+        seed: seeds the split, the features, model init and shuffling (0 <= seed < 2**32).
+        tfs: candidate TF symbols (a list or a file): only edges from them train, and they are the
+            default TFs of :meth:`GRNModel.rank`.
+        layer: read this layer of ``adata`` instead of ``X``.
+        epochs, model_cfg, train, features, split: overrides of the preset, as in a ``grnlib
+            train --params`` file (e.g. ``train={"lr": 1e-3}``, ``split={"protocol": "heldout-tf"}``).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` ...
+        progress: show the training progress bar.
+
+    Raises:
+        DataError: bad input (names the problem and the fix), as on the command line.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED:
+        raise DataError(None, f"seed must be an integer with 0 <= seed < 2**32, got {seed!r}", "pass e.g. seed=0")
+    options = {"model_cfg": model_cfg, "train": train, "features": features, "split": split}
+    spec = resolve_user_spec(model, {k: v for k, v in options.items() if v is not None}, epochs=epochs)
+    expression, expression_path = _expression(adata, layer=layer, raw_counts=raw_counts, genes_as=genes_as)
+    net_path = net if isinstance(net, (str, os.PathLike)) else None
+    if net_path is not None:
+        priors = read_priors(net_path, genes=expression.var_names, format=net_format)
+    elif isinstance(net, pd.DataFrame):
+        from grnlib.data.edges import edges_from_table
+
+        priors = edges_from_table(net, format=net_format, what="network")
+    else:
+        raise DataError(None, f"net must be a DataFrame or a file, got {type(net).__name__}",
+                        "pass a DataFrame with source and target columns, or the path of an edge table")
+    tfs_path = tfs if isinstance(tfs, (str, os.PathLike)) else None
+    ds = user_dataset(expression, priors, _tf_list(tfs), priors_path=net_path, tfs_path=tfs_path)
+    inputs = {"expression": None if expression_path is None else str(expression_path),
+              "genes_as": genes_as, "layer": layer, "raw_counts": bool(raw_counts),
+              "priors": None if net_path is None else str(net_path),
+              "tfs": None if tfs_path is None else str(tfs_path)}
+    try:
+        um = train_user_model(ds, spec, seed=seed, device=device, progress=progress, inputs=inputs)
+    except FloatingPointError as exc:
+        raise DataError(None, f"training diverged ({exc})", "lower the learning rate: train={'lr': ...}") from None
+    return GRNModel(um)
+
+
+def load(path, device: str = "cpu") -> GRNModel:
+    """A model folder written by :meth:`GRNModel.save` or ``grnlib train`` (or its ``model.pt``).
+
+    The checkpoint loads with ``torch.load(weights_only=True)``: a file holding code is refused,
+    not run. Held-out metrics and history come from the folder's ``metrics.tsv``/``history.tsv``."""
+    um = load_user_model(path, device=device)
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    tables = [pd.read_csv(folder / name, sep="\t") if (folder / name).is_file() else None
+              for name in ("metrics.tsv", "history.tsv")]
+    return GRNModel(um, metrics=tables[0], history=tables[1])
+
+
+def _tf_list(tfs):
+    if tfs is None:
+        return None
+    if isinstance(tfs, (str, os.PathLike)):
+        return read_tf_list(tfs)
+    return [str(t) for t in tfs]
+
+
+def _expression(adata, layer=None, raw_counts=False, genes_as="auto"):
+    """(validated AnnData, its file or None): a file is read like ``grnlib train`` reads it; an
+    AnnData in memory gets the same checks, on a copy (the caller's object is left as it is)."""
+    if isinstance(adata, (str, os.PathLike)):
+        return read_user_expression(adata, genes_as=genes_as, layer=layer, raw_counts=raw_counts), adata
+    from grnlib.data.expression import expression_from_anndata
+
+    return expression_from_anndata(adata, layer=layer, raw_counts=raw_counts), None

@@ -51,6 +51,23 @@ def read_expression(path: str | Path, genes_as: str = "auto", layer: str | None 
         if layer is not None:
             raise DataError(path, f"layer={layer!r} only applies to .h5ad files", "drop the layer argument")
         adata = _read_text(path, genes_as)
+    return _checked(adata, path, raw_counts)
+
+
+def expression_from_anndata(adata, layer: str | None = None, raw_counts: bool = False, path="AnnData"):
+    """:func:`read_expression`'s checks and normalisation for an AnnData already in memory (cells x
+    genes): a new AnnData with ``X`` (or ``layer``) as float32, unique stripped names, finite values
+    (raw counts non-negative and normalised as there). ``adata`` itself is not changed; ``path``
+    names it in messages."""
+    import anndata as ad
+
+    if not isinstance(adata, ad.AnnData):
+        raise DataError(path, f"expected an AnnData (cells x genes), got {type(adata).__name__}",
+                        "pass an AnnData, or the path of an expression file")
+    return _checked(_from_anndata(adata, path, "columns", layer), path, raw_counts)
+
+
+def _checked(adata, path, raw_counts: bool):
     _check_values(adata, path, raw_counts)
     if raw_counts:
         adata.layers["counts"] = adata.X.copy()
@@ -90,6 +107,12 @@ def _read_h5ad(path: Path, genes_as: str, layer: str | None):
     except Exception as exc:  # h5py/anndata raise many types for a damaged file
         raise DataError(path, f"not a readable .h5ad file ({type(exc).__name__}: {exc})",
                         "re-save it with anndata.write_h5ad") from exc
+    return _from_anndata(adata, path, genes_as, layer)
+
+
+def _from_anndata(adata, path, genes_as: str, layer: str | None):
+    import anndata as ad
+
     if layer is not None:
         if layer not in adata.layers:
             raise DataError(path, f"layer {layer!r} not found; layers are {list(adata.layers)}",
