@@ -45,6 +45,30 @@ def add_run_options(parser: argparse.ArgumentParser, seed_help: str) -> None:
                        help="no progress bars or progress messages (warnings and errors still print)")
 
 
+SEED_LIMIT = 2**32  # numpy and torch seeds are unsigned 32-bit
+
+
+def check_seed(seed, option: str = "--seed", source=None) -> int | None:
+    """``seed`` as an int when 0 <= seed < 2**32, else a DataError naming ``option`` (and ``source``,
+    the params file a seed came from). None passes through (the default applies)."""
+    from grnlib.data import DataError
+
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, float, str)) or not str(seed).strip().lstrip("-").isdigit():
+        raise DataError(source, f"{option} {seed!r} is not a whole number", "pass a seed from 0 to 4294967295")
+    if not 0 <= int(seed) < SEED_LIMIT:
+        raise DataError(source, f"{option} {seed} is out of range: seeds are 0 to {SEED_LIMIT - 1}",
+                        f"pass a seed from 0 to {SEED_LIMIT - 1}, e.g. {option} 0")
+    return int(seed)
+
+
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM (see :func:`grnlib.cli.main`), so that every ``finally``
+    and the atomic writers' cleanup run as they do for Ctrl-C. A BaseException, like
+    KeyboardInterrupt, so that no ``except Exception`` swallows it."""
+
+
 def set_threads(threads: int | None) -> None:
     """Apply ``--threads`` (a per-process choice the user makes, so the library never does)."""
     if threads is None:
@@ -83,7 +107,10 @@ class Console:
     """Progress messages (stderr, silenced by ``quiet``) and DataWarnings as one line each."""
 
     def __init__(self, command: str, quiet: bool):
+        from grnlib import progress
+
         self.command, self.quiet = command, quiet
+        progress.set_quiet(quiet)  # the library's timed step lines and chunk bars follow --quiet
 
     def info(self, message: str) -> None:
         if not self.quiet:

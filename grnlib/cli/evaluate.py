@@ -51,6 +51,7 @@ def _int_list(text: str, option: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from grnlib.cli.common import check_seed
     from grnlib.data import DataError, load_dataset
     from grnlib.io import write_json
     from grnlib.evaluation.cells import Cell, environment_info, evaluate_cell
@@ -64,9 +65,18 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(None, f"unknown protocol {args.protocol!r}", f"use one of {PROTOCOLS.names()}")
     seeds, folds = _int_list(args.seeds, "--seeds"), _int_list(args.folds, "--folds")
     for seed in seeds:
+        check_seed(seed, "--seeds")
         check_protocol_seed(args.protocol, seed)
+    if args.epochs is not None and args.epochs < 1:
+        raise DataError(None, f"--epochs must be at least 1, got {args.epochs}", "pass a positive number of epochs")
     if not PROTOCOLS.info(args.protocol)["hides_tfs"]:
         folds = [0]  # only the TF protocols have folds
+    elif args.n_folds < 2:
+        raise DataError(None, f"--n-folds must be at least 2, got {args.n_folds}",
+                        "pass --n-folds 5 (each fold holds out a fifth of the TFs)")
+    elif any(not 0 <= fold < args.n_folds for fold in folds):
+        raise DataError(None, f"--folds {args.folds} names a fold outside 0..{args.n_folds - 1}",
+                        f"pass folds from 0 to {args.n_folds - 1}, or raise --n-folds")
     specs = resolve_specs(names, epochs=args.epochs, device=args.device)  # unknown names fail here
     ds = load_dataset(args.dataset, args.root)  # unknown ids fail here, with close matches
     check_expression(ds, specs)

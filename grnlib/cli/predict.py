@@ -10,9 +10,10 @@ written to a temporary file beside ``--out`` and renamed when complete.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
-from grnlib.cli.common import Console, add_expression_options, add_run_options, check_device, set_threads
+from grnlib.cli.common import Console, add_expression_options, add_run_options, check_device, check_seed, set_threads
 
 FORMATS = ("grnlib", "beeline", "arboreto", "decoupler")  # grnlib.data.edges.EDGE_FORMATS (not imported: keeps --help light)
 
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from grnlib.data.validate import plain_suffix
     from grnlib.io import check_output_file
     from grnlib.user import load_user_model, rank_edges, read_priors, read_tf_list, read_user_expression, write_ranked
+    from grnlib.user.reading import check_trainable_expression
 
     console = Console("predict", args.quiet)
     if args.top_k is not None and args.top_k < 1:
@@ -76,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
                         "pass a positive number of edges to keep, or use --min-score")
     if args.chunk < 1:
         raise DataError(None, f"--chunk must be at least 1, got {args.chunk}", "pass a positive number of TFs")
+    if args.min_score is not None and math.isnan(args.min_score):
+        raise DataError(None, "--min-score nan keeps no pair (nothing compares >= NaN)",
+                        "pass a number (a logit: 0 keeps pairs with probability >= 0.5), or use --top-k")
+    check_seed(args.seed)
     set_threads(args.threads)
     started = time.perf_counter()
     check_output_file(args.out, overwrite=args.overwrite,
@@ -91,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         raw_counts = args.raw_counts if args.raw_counts is not None else bool(trained.get("raw_counts", False))
         adata = read_user_expression(args.expression, genes_as, layer, raw_counts, cli=True)
         console.info(f"expression: {adata.n_obs} cells x {adata.n_vars} genes from {args.expression}")
+        if args.refit_features and um.recipe is not None:
+            check_trainable_expression(adata, args.expression)  # the features are fitted on it
         if args.seed is not None and um.recipe is not None:
             um.recipe.seed = args.seed
         tfs = read_tf_list(args.tfs) if args.tfs else None

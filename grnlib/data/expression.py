@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from grnlib.data.errors import DataError, DataWarning
 from grnlib.data.symbols import match_symbols
-from grnlib.data.validate import plain_suffix, read_table, unique_symbols
+from grnlib.data.validate import float32_matrix, plain_suffix, read_table, unique_symbols
 
 GENES_AS = ("auto", "rows", "columns")
 MISSING_GENES = ("zeros", "raise")
@@ -79,7 +79,8 @@ def _checked(adata, path, raw_counts: bool):
 def _read_text(path: Path, genes_as: str):
     import anndata as ad
 
-    df = read_table(path, index_col=0, min_columns=2, what="expression matrix")
+    df = read_table(path, index_col=0, min_columns=2, what="expression matrix",
+                    column_names="gene" if genes_as == "columns" else "cell")
     non_numeric = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
     if non_numeric:
         col = non_numeric[0]
@@ -95,7 +96,7 @@ def _read_text(path: Path, genes_as: str):
     cells = _unique_cells(cell_names, path)
     x = df.to_numpy(dtype=np.float64)
     x = x.T if rows_are_genes else x
-    return ad.AnnData(X=x.astype(np.float32), obs=pd.DataFrame(index=cells.rename("cell")),
+    return ad.AnnData(X=float32_matrix(x, path, cells, genes), obs=pd.DataFrame(index=cells.rename("cell")),
                       var=pd.DataFrame(index=genes.rename("gene")))
 
 

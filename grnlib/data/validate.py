@@ -1,9 +1,11 @@
 """Reading delimited files defensively: every problem becomes a :class:`DataError` that names
 the file, says what is wrong and how to fix it (empty file, header only, wrong delimiter,
-missing columns, missing values, non-integer ids, ids outside the gene universe, duplicates).
+missing columns, missing values, non-integer ids, ids outside the gene universe, duplicates,
+empty columns, values beyond float32).
 """
 from __future__ import annotations
 
+import csv
 import gzip
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -54,7 +56,7 @@ def first_line(path: str | Path) -> str | None:
 def read_table(path: str | Path, *, required: Sequence[str] = (), sep: str | None = None,
                header: int | None | str = "infer", names: Sequence[str] | None = None,
                index_col: int | None = None, min_columns: int = 1,
-               what: str = "table") -> pd.DataFrame:
+               what: str = "table", column_names: str = "column", literal: bool = False) -> pd.DataFrame:
     """Read a delimited text file with the checks every loader needs.
 
     Args:
@@ -64,8 +66,16 @@ def read_table(path: str | Path, *, required: Sequence[str] = (), sep: str | Non
         header, names, index_col: passed to :func:`pandas.read_csv`.
         min_columns: fewer parsed columns than this means the delimiter is wrong.
         what: how the file is described in error messages ("label file", ...).
+        column_names: what the header names are ("cell", "gene"), for the message about
+            duplicated names.
+        literal: read every value as written: only an empty field is missing, so a symbol list
+            keeps a gene called ``NA`` (pandas would read it as missing).
 
     A leading unnamed row-number column (``,TF,Target`` as GENELink writes it) is dropped.
+    Duplicated header names are an error (pandas would rename the second ``A10`` to ``A10.1``
+    silently); a column without a name and without any value (a trailing delimiter on every
+    line) is an error too. Row names of ``index_col`` that pandas would read as missing (a gene
+    called ``NA`` or ``null``) are kept as the names they are.
     """
     path = Path(path)
     if not path.is_file():
@@ -75,7 +85,8 @@ def read_table(path: str | Path, *, required: Sequence[str] = (), sep: str | Non
     if line is None:
         raise DataError(path, f"{what} is empty", "re-export the file with a header and data rows")
     try:
-        df = pd.read_csv(path, sep=sep, header=header, names=names, index_col=index_col)
+        na = {"keep_default_na": False, "na_values": [""]} if literal else {}
+        df = pd.read_csv(path, sep=sep, header=header, names=names, index_col=index_col, **na)
     except pd.errors.EmptyDataError as exc:
         raise DataError(path, f"{what} is empty", "re-export the file with a header and data rows") from exc
     except pd.errors.ParserError as exc:
@@ -85,10 +96,15 @@ def read_table(path: str | Path, *, required: Sequence[str] = (), sep: str | Non
         raise DataError(path, f"{what} is not UTF-8 text", "save it as UTF-8 text") from exc
     except (OSError, EOFError) as exc:  # corrupt or truncated gzip stream
         raise DataError(path, f"{what} cannot be read ({exc})", "re-download or re-export the file") from exc
+    if header is not None and names is None:
+        _check_header_names(path, line, sep, what, column_names)
     if header is not None:
         df.columns = [str(c).strip() for c in df.columns]
         if len(df.columns) and df.columns[0].startswith("Unnamed: 0"):
             df = df.drop(columns=df.columns[0])
+        _check_empty_columns(df, path, what, offset=1 if index_col is not None else 0)
+    if index_col is not None and df.index.hasnans and not literal:
+        df.index = _literal_index(path, sep, header, df.index)
     # Count fields in the first line itself: with ``names`` pandas pads short rows with NaN.
     n_cols = len(line.split(sep))
     too_few = n_cols < max(min_columns, 2 if len(required) > 1 else 1)
@@ -108,6 +124,39 @@ def read_table(path: str | Path, *, required: Sequence[str] = (), sep: str | Non
     if len(df) == 0:
         raise DataError(path, f"{what} has a header but no data rows", "export the data rows too")
     return df
+
+
+def _check_header_names(path: Path, line: str, sep: str, what: str, kind: str) -> None:
+    """DataError on a header naming a column twice (read from the file: pandas renames repeats)."""
+    try:
+        fields = next(csv.reader([line], delimiter=sep))
+    except csv.Error:
+        return  # pandas parsed it; an odd quote is not worth a second opinion
+    header = pd.Index([f.strip() for f in fields if f.strip()])
+    dup = header[header.duplicated()].unique()
+    if len(dup):
+        raise DataError(path, f"{what} has {len(dup)} duplicated {kind} name(s), e.g. {list(dup[:5])}",
+                        f"make {kind} names unique")
+
+
+def _check_empty_columns(df: pd.DataFrame, path: Path, what: str, offset: int) -> None:
+    """DataError on a column with neither a name nor a value: a delimiter at the end of every line
+    gives one, and its NaNs would otherwise be reported as missing data."""
+    for position, column in enumerate(df.columns):
+        if column.startswith("Unnamed: ") and df[column].isna().all():
+            number = position + 1 + offset
+            raise DataError(path, f"{what} column {number} is empty (no name and no values: a delimiter at the "
+                            "end of every line?)", "delete the empty column(s), e.g. the trailing delimiters")
+
+
+def _literal_index(path: Path, sep: str, header, index: pd.Index) -> pd.Index:
+    """Row names as written: pandas reads ``NA``, ``null``, ``NaN``... as missing, but they may be names
+    (``NA`` is a gene). Only genuinely empty names stay missing."""
+    literal = pd.read_csv(path, sep=sep, header=header, usecols=[0], dtype=str, keep_default_na=False).iloc[:, 0]
+    literal = literal.str.strip().replace("", np.nan).to_numpy(dtype=object)
+    if len(literal) != len(index):  # blank lines counted differently: keep what pandas read
+        return index
+    return pd.Index(np.where(index.isna(), literal, index.to_numpy(dtype=object)), name=index.name)
 
 
 def _delimiter_fix(sep: str) -> str:
@@ -169,3 +218,18 @@ def unique_symbols(values: pd.Series | pd.Index, path, what: str) -> pd.Index:
         raise DataError(path, f"{what} has {len(dup)} duplicated gene name(s), e.g. {list(dup[:5])}",
                         "make gene names unique (merge or drop the duplicated rows)")
     return index
+
+
+def float32_matrix(x: np.ndarray, path, cells, genes, what: str = "expression matrix") -> np.ndarray:
+    """``x`` (cells x genes, any float) as float32; DataError for a finite value that float32 cannot
+    hold (|v| > 3.4e38 would silently become infinite, then be reported as an infinity)."""
+    x = np.asarray(x)
+    with np.errstate(invalid="ignore"):
+        too_big = np.isfinite(x) & (np.abs(x) > np.finfo(np.float32).max)
+    if too_big.any():
+        cell, gene = np.argwhere(too_big)[0]
+        raise DataError(path, f"{what} has {int(too_big.sum())} value(s) that overflow float32 (largest "
+                        f"magnitude {np.finfo(np.float32).max:.3g}), first {x[cell, gene]:g} at cell "
+                        f"{str(cells[cell])!r}, gene {str(genes[gene])!r}",
+                        "rescale the values (e.g. log-transform them) so they fit in float32")
+    return x.astype(np.float32)

@@ -10,10 +10,12 @@ import pandas as pd
 
 from grnlib.data import DataError, DataWarning, GRNDataset, dataset_from_edges, read_edges, read_expression
 from grnlib.data.edges import ALIASES, SIGN_WORDS
-from grnlib.data.symbols import match_symbols
+from grnlib.data.symbols import gene_name_warnings, match_symbols
 from grnlib.data.validate import delimiter_for, first_line, read_table, require_no_missing
 
 MIN_PRIOR_EDGES = 20  # below this a 15 % hold-out has two or three positives: metrics are noise
+MIN_CELLS = 3  # with two cells every gene-gene correlation is +-1: expression tells genes apart by nothing
+MIN_VARYING_GENES = 2  # one varying gene cannot tell any two other genes apart
 # Header words of a TF list file (first line skipped when it is one of these).
 TF_LIST_HEADERS = {"tf", "tfs", "gene", "genes", "symbol", "gene_symbol", "source", "regulator", "name"}
 
@@ -44,11 +46,65 @@ def one_line(exc: BaseException, limit: int = 160) -> str:
 def read_user_expression(path, genes_as: str = "auto", layer: str | None = None, raw_counts: bool = False,
                          cli: bool = False):
     """:func:`grnlib.data.read_expression` (AnnData, cells x genes); with ``cli=True`` error
-    messages name command-line flags instead of Python arguments."""
+    messages name command-line flags instead of Python arguments.
+
+    Gene names a spreadsheet damaged (``1-Mar``) or that differ only by case (``ARID2``/``Arid2``)
+    give a :class:`DataWarning` naming a few: both are kept, but they match other files badly.
+    """
     try:
-        return read_expression(path, genes_as=genes_as, layer=layer, raw_counts=raw_counts)
+        adata = read_expression(path, genes_as=genes_as, layer=layer, raw_counts=raw_counts)
     except DataError as exc:
         raise (cli_wording(exc) if cli else exc) from None
+    for message in gene_name_warnings(adata.var_names, path):
+        warnings.warn(message, DataWarning, stacklevel=2)
+    return adata
+
+
+def check_trainable_expression(adata, path=None) -> None:
+    """DataError unless the matrix can train a model: at least :data:`MIN_CELLS` cells and
+    :data:`MIN_VARYING_GENES` genes whose values vary across them.
+
+    A 1-cell or constant matrix gives expression features without information (every gene looks
+    alike), and training on them ends at chance level with raw numerical warnings; say so first.
+    """
+    n_cells = adata.n_obs
+    if n_cells < MIN_CELLS:
+        raise DataError(path, f"expression matrix has {n_cells} cell(s); training needs at least {MIN_CELLS} "
+                        "(gene features compare genes across cells)",
+                        "supply the matrix with all its cells (if the cells are columns and the genes rows, "
+                        "check --genes-as)")
+    varying = varying_genes(adata.X)
+    if int(varying.sum()) < MIN_VARYING_GENES:
+        raise DataError(path, f"expression matrix has {int(varying.sum())} of {adata.n_vars} gene(s) whose values "
+                        f"vary across its {n_cells} cells (the rest are constant); at least {MIN_VARYING_GENES} "
+                        "must vary for the expression to inform a model",
+                        "supply measured expression (not a constant or placeholder matrix)")
+
+
+def varying_genes(x) -> np.ndarray:
+    """Boolean per gene: its standard deviation across cells exceeds float32 noise at its scale.
+
+    The tolerance is relative (1e-6 of the gene's magnitude, and at least 1e-12): values equal up to
+    float32 rounding count as constant, because standardising them would blow the rounding up.
+    """
+    import scipy.sparse as sp
+
+    if sp.issparse(x):
+        x = sp.csc_matrix(x, dtype=np.float64)
+        mean = np.asarray(x.mean(axis=0), dtype=np.float64).ravel()
+        squares = np.asarray(x.multiply(x).mean(axis=0), dtype=np.float64).ravel()
+        std = np.sqrt(np.maximum(squares - mean * mean, 0.0))
+        scale = abs(x).max(axis=0).toarray().ravel()
+    else:
+        # in float64, a block of genes at a time: a whole float64 copy of a large matrix would not fit
+        x = np.asarray(x)
+        step = max(1, 8_000_000 // max(1, x.shape[0]))
+        std, scale = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+        for start in range(0, x.shape[1], step):
+            block = x[:, start:start + step].astype(np.float64)
+            std[start:start + step] = block.std(axis=0)
+            scale[start:start + step] = np.abs(block).max(axis=0)
+    return std > np.maximum(1e-6 * scale, 1e-12)
 
 
 def read_priors(path, genes=None, format: str | None = None) -> pd.DataFrame:
@@ -135,7 +191,7 @@ def read_tf_list(path) -> list[str]:
         raise DataError(path, "TF list not found", "check the path")
     if first_line(path) is None:
         raise DataError(path, "TF list is empty", "write one TF symbol per line")
-    table = read_table(path, header=None, min_columns=1, what="TF list")
+    table = read_table(path, header=None, min_columns=1, what="TF list", literal=True)
     symbols = table[0].dropna().astype(str).str.strip()
     if len(symbols) and symbols.iloc[0].lower() in TF_LIST_HEADERS:
         symbols = symbols.iloc[1:]
