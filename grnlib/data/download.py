@@ -14,7 +14,9 @@ file missing there is an error rather than a silent download. In the cache, :fun
 downloads a missing file from its public origin (or from ``$GRNLIB_DATA_URL``, a mirror with
 the shared-folder layout), checks the SHA-256 of its *decompressed* content against the
 shipped registry, and only then moves it into place, so the cache never holds a partial or
-unverified file.
+unverified file. A cached file is checked again on its first use in each process (then remembered
+by modification time and size): one edited or truncated since is downloaded again, with a
+:class:`DataWarning` saying so.
 """
 from __future__ import annotations
 
@@ -23,10 +25,12 @@ import hashlib
 import os
 import shutil
 import tempfile
+import warnings
+import zlib
 from pathlib import Path
 from urllib.parse import quote
 
-from grnlib.data.errors import DataError
+from grnlib.data.errors import DataError, DataWarning
 from grnlib.data.registry import load_registry
 
 ENV_DATA_DIR = "GRNLIB_DATA_DIR"
@@ -100,7 +104,7 @@ def fetch(relpath: str, root: str | Path | None = None) -> Path:
     relpath = relpath.strip("/")
     folder, downloadable = _resolve(root)
     path = folder / relpath
-    if path.is_file():
+    if path.is_file() and (not downloadable or _cached_file_ok(path, relpath)):
         return path
     if not downloadable:
         raise DataError(path, "file not found in the data folder",
@@ -117,7 +121,43 @@ def fetch(relpath: str, root: str | Path | None = None) -> Path:
                         f"set {ENV_DATA_URL} to a mirror of the reference data, or {ENV_DATA_DIR} "
                         "to a folder that holds it")
     _download_verified(urls, entry.sha256, path)
+    _remember_verified(path)
     return path
+
+
+# Cached files checked against the registry in this process, by path: (mtime_ns, size) when checked.
+# Hashing once per process keeps repeated loads fast; a file changed since is checked again.
+_VERIFIED: dict[Path, tuple[int, int]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _remember_verified(path: Path) -> None:
+    _VERIFIED[path] = _stamp(path)
+
+
+def _cached_file_ok(path: Path, relpath: str) -> bool:
+    """Whether a file of the download cache still holds what the registry says (checked on first use
+    in a process). An edited, truncated or damaged one gives a DataWarning and False: fetch it again."""
+    if _VERIFIED.get(path) == _stamp(path):
+        return True
+    entry = load_registry().get(relpath)
+    if entry is None:
+        return True  # nothing to check it against (not a registry file)
+    try:
+        got = content_sha256(path)
+    except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip stream
+        problem = f"cannot be read ({type(exc).__name__}: {exc}; truncated?)"
+    else:
+        if got == entry.sha256:
+            _remember_verified(path)
+            return True
+        problem = f"does not match its registry checksum (content sha256 {got[:12]}..., expected {entry.sha256[:12]}...)"
+    warnings.warn(f"{path}: cached file {problem}; downloading it again", DataWarning, stacklevel=3)
+    return False
 
 
 def content_sha256(path: str | Path) -> str:

@@ -1,5 +1,6 @@
 """Data root resolution, the shipped registry, and the checksummed download against a local server."""
 import functools
+import os
 import gzip
 import http.server
 import shutil
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import grnlib.data.download as download_module
-from grnlib.data import DataError, cache_dir, content_sha256, data_root, fetch, find_shared_data, load_dataset
+from grnlib.data import DataError, DataWarning, cache_dir, content_sha256, data_root, fetch, find_shared_data, load_dataset
 from grnlib.data.registry import REGISTRY_PATH, RegistryEntry, build_registry, load_registry, origin_refs
 
 LABEL = "beeline/Specific/hHEP/TFs+500/Label.csv.gz"
@@ -199,3 +200,75 @@ def test_file_without_public_origin_needs_a_mirror(server):
 def test_unknown_file_is_refused(server):
     with pytest.raises(DataError, match="not a known reference data file"):
         fetch("beeline/Specific/hHEP/TFs+500/secret.csv", cache_dir())
+
+
+# --- the cache is checked, not trusted (issue 14, defect 10) ------------------------------
+
+def _download_once(shared_root, server, monkeypatch):
+    www, url = server
+    monkeypatch.setenv("GRNLIB_DATA_URL", url)
+    _copy(shared_root, www, LABEL)
+    monkeypatch.setattr(download_module, "_VERIFIED", {})  # a fresh process: nothing verified yet
+    path = fetch(LABEL, cache_dir())
+    return path, load_registry()[LABEL].sha256
+
+
+def _next_process(monkeypatch):
+    monkeypatch.setattr(download_module, "_VERIFIED", {})
+
+
+def test_edited_cached_file_is_fetched_again_with_a_warning(shared_root, server, monkeypatch):
+    path, expected = _download_once(shared_root, server, monkeypatch)
+    with gzip.open(path, "rb") as handle:
+        content = handle.read()
+    with gzip.open(path, "wb") as handle:  # a user "fixed" one edge in the cached copy
+        handle.write(content.replace(b"0,439,457", b"0,439,458", 1))
+    _next_process(monkeypatch)
+    with pytest.warns(DataWarning, match=r"Label\.csv\.gz: cached file does not match its registry checksum.*"
+                                         r"downloading it again"):
+        assert fetch(LABEL, cache_dir()) == path
+    assert content_sha256(path) == expected
+    assert _cache_files(cache_dir()) == [LABEL]  # replaced in place, no temporary left
+
+
+def test_truncated_cached_file_is_fetched_again(shared_root, server, monkeypatch):
+    path, expected = _download_once(shared_root, server, monkeypatch)
+    path.write_bytes(path.read_bytes()[:1500])
+    _next_process(monkeypatch)
+    with pytest.warns(DataWarning, match=r"cached file cannot be read .*truncated\?\); downloading it again"):
+        fetch(LABEL, cache_dir())
+    assert content_sha256(path) == expected
+
+
+def test_cached_file_is_hashed_once_per_process_and_again_when_it_changes(shared_root, server, monkeypatch):
+    path, _ = _download_once(shared_root, server, monkeypatch)
+    calls = []
+    real = download_module.content_sha256
+    monkeypatch.setattr(download_module, "content_sha256", lambda p: calls.append(p) or real(p))
+    _next_process(monkeypatch)
+    for _ in range(3):
+        fetch(LABEL, cache_dir())
+    assert calls == [path]  # first use in this process only
+    data = path.read_bytes()
+    path.write_bytes(data)  # rewritten (new mtime): checked again
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    fetch(LABEL, cache_dir())
+    assert calls == [path, path]
+
+
+def test_damaged_cached_file_with_origin_gone_is_an_error_not_a_silent_use(shared_root, server, monkeypatch):
+    path, _ = _download_once(shared_root, server, monkeypatch)
+    path.write_bytes(path.read_bytes()[:1500])
+    shutil.rmtree(server[0] / "beeline")  # the origin no longer serves it
+    _next_process(monkeypatch)
+    with pytest.warns(DataWarning, match="downloading it again"), \
+            pytest.raises(DataError, match=r"download failed or did not match its checksum.*404"):
+        fetch(LABEL, cache_dir())
+
+
+def test_local_data_folders_are_not_hashed(tmp_path, monkeypatch):
+    """Only the download cache is checked: a folder the user points at is read as it is."""
+    (tmp_path / "beeline/Specific/hHEP/TFs+500").mkdir(parents=True)
+    (tmp_path / LABEL).write_bytes(b"edited")
+    monkeypatch.setattr(download_module, "content_sha256", lambda p: pytest.fail("hashed a local file"))
+    assert fetch(LABEL, tmp_path) == tmp_path / LABEL
