@@ -214,6 +214,8 @@ def run_sweep(cells: list[Cell], out_dir, *, scheduler: str | None = None, n_wor
     out_dir.mkdir(parents=True, exist_ok=True)
     done = finished_keys(out_dir)
     todo = [c for c in cells if c.key not in done]
+    if todo and n_workers != 0:
+        require_dask()
     started = time.perf_counter()
     write_json(out_dir / META_FILE, {**(meta or {}), **environment_info(), "n_cells_planned": len(cells),
                                             "n_cells_done_before": len(cells) - len(todo),
@@ -244,6 +246,17 @@ def run_sweep(cells: list[Cell], out_dir, *, scheduler: str | None = None, n_wor
     write_json(out_dir / META_FILE, {**info, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                             "last_run": counts})
     return counts
+
+
+def require_dask() -> None:
+    """DataError unless Dask's distributed scheduler can be imported (the ``[sweep]`` extra): a plain
+    ``pip install grnlib`` has no Dask, and only parallel sweeps need it."""
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError as exc:
+        raise DataError(None, f"running sweep cells in parallel needs Dask, which is not installed ({exc})",
+                        "pip install 'grnlib[sweep]' (dask[distributed]), or pass --workers 0 to run the cells "
+                        "in this process") from None
 
 
 def _bar(total: int, enabled: bool):
