@@ -5,10 +5,13 @@ A *run spec* comes from a name (``"degree"``, ``"phase1"``, ``"expression_two_to
 
     {"name": "phase1", "kind": "model", "model": "expression_two_tower", "preset": "phase1",
      "model_cfg": {...}, "train": {...TrainConfig fields...},
-     "features": {"kind": "pca", "n_components": 64, "standardize": True} or None}
+     "features": {"kind": "pca", "n_components": 64, "standardize": True} or None,
+     "prior_correction": "auto"}
 
 ``kind`` is ``"baseline"`` for a registered baseline (scored without training; ``model`` names it)
-and ``"model"`` otherwise. A dict may name a preset (``{"preset": "phase3", "train": {"epochs": 5}}``
+and ``"model"`` otherwise. ``prior_correction`` (``"auto"``, true, false) says whether the
+model's logits get the per-TF base-rate correction (:mod:`grnlib.evaluation.correction`;
+baselines are never corrected, their value is False). A dict may name a preset (``{"preset": "phase3", "train": {"epochs": 5}}``
 or ``{"model": "phase3", ...}``) and override parts of it; sections are merged key by key. Every
 caller (``grnlib train``, ``grnlib evaluate``, sweep cells, notebooks) resolves through
 :func:`resolve_spec` and runs through :func:`grnlib.evaluation.experiment.evaluate_split`.
@@ -20,7 +23,7 @@ import copy
 from grnlib.data import DataError
 from grnlib.features import DEFAULT_FEATURES, feature_options
 
-SPEC_KEYS = ("name", "kind", "model", "preset", "model_cfg", "train", "features")
+SPEC_KEYS = ("name", "kind", "model", "preset", "model_cfg", "train", "features", "prior_correction")
 DATA_SET_CFG = ("name", "n_genes", "in_features")  # model keys that come from the data, not from a spec
 RUNTIME_TRAIN_KEYS = ("seed", "progress", "checkpoint_dir", "checkpoint_every")  # set per run, never in a spec
 
@@ -44,7 +47,7 @@ def resolve_spec(run, *, epochs: int | None = None, device: str | None = None, s
 
     Args:
         run: a baseline, preset or model name, or a dict with ``model`` or ``preset`` and any of
-            ``name``, ``model_cfg``, ``train``, ``features`` (overrides of the preset).
+            ``name``, ``model_cfg``, ``train``, ``features``, ``prior_correction`` (overrides of the preset).
         epochs: overrides the training epochs.
         device: the training device (``"cpu"``, ``"cuda"``, ``"auto"``); not part of the science.
         source: the file the spec came from, named in errors (a params YAML).
@@ -69,7 +72,7 @@ def resolve_spec(run, *, epochs: int | None = None, device: str | None = None, s
         raise DataError(source, "no model given", "name a model, preset or baseline (e.g. phase1, degree)")
     if name in BASELINES:
         return {"name": overrides.get("name", name), "kind": "baseline", "model": name, "preset": None,
-                "model_cfg": {}, "train": {}, "features": None}
+                "model_cfg": {}, "train": {}, "features": None, "prior_correction": False}
     if name in PRESETS:
         base = copy.deepcopy(PRESETS[name])
         preset = name
@@ -108,8 +111,11 @@ def resolve_spec(run, *, epochs: int | None = None, device: str | None = None, s
             features = feature_options(features)
         except ValueError as exc:
             raise DataError(source, f"invalid features section ({exc})", "fix the 'features' section") from None
+    from grnlib.evaluation.correction import check_mode
+
+    correction = check_mode(overrides.get("prior_correction", base.get("prior_correction", "auto")), source)
     return {"name": overrides.get("name", preset or model), "kind": "model", "model": model, "preset": preset,
-            "model_cfg": model_cfg, "train": train, "features": features or None}
+            "model_cfg": model_cfg, "train": train, "features": features or None, "prior_correction": correction}
 
 
 def resolve_specs(runs, *, epochs: int | None = None, device: str | None = None, source=None) -> list[dict]:
