@@ -13,6 +13,8 @@ from grnlib.data import DataError, DataWarning
 from grnlib.data.edges import EDGE_FORMATS, FORMAT_SEPARATORS
 from grnlib.data.symbols import match_symbols
 from grnlib.io import write_table
+from grnlib.progress import enabled as progress_on
+from grnlib.progress import step
 
 if TYPE_CHECKING:
     from grnlib.user.model import UserModel
@@ -65,8 +67,10 @@ def rank_edges(um: UserModel, expression, *, tfs: list[str] | None = None, pairs
                       "not scored", DataWarning, stacklevel=2)
     features = None
     if um.recipe is not None:
-        aligned = expression[:, source[measured]]
-        measured_features = um.recipe.transform(aligned, refit=refit_features, path=expression_path)
+        # The recipe reads the whole matrix in place (a gene's features depend on its own profile
+        # only) and returns the model's genes: no genes-subset copy of a large sparse matrix.
+        measured_features = um.recipe.transform(expression, refit=refit_features, path=expression_path,
+                                                genes=source[measured])
         width = um.model.config.get("in_features")
         if measured_features.shape[1] != width:
             raise DataError(expression_path, f"gives {measured_features.shape[1]} features per gene but the model "
@@ -109,8 +113,9 @@ def rank_edges(um: UserModel, expression, *, tfs: list[str] | None = None, pairs
             if not len(tf_ids):
                 raise DataError(expression_path, "none of the model's candidate TFs is in the expression matrix",
                                 "predict on expression measuring the training TFs, or pass --tfs")
-        table = _score_all(um.model, tf_ids.astype(np.int64), gene_ids, features, top_k, min_score,
-                           chunk_tfs, progress_enabled(progress))
+        with step(f"score {len(tf_ids):,} TFs x {len(gene_ids):,} genes"):
+            table = _score_all(um.model, tf_ids.astype(np.int64), gene_ids, features, top_k, min_score,
+                               chunk_tfs, progress_enabled(progress) and progress_on())
     prior = priors_as_ids(priors, genes) if priors is not None else um.prior_edges
     prior_codes = prior["tf"].to_numpy(np.int64) * len(genes) + prior["target"].to_numpy(np.int64)
     codes = table["tf"].to_numpy(np.int64) * len(genes) + table["target"].to_numpy(np.int64)
@@ -197,8 +202,9 @@ def write_ranked(table: pd.DataFrame, path, format: str = "grnlib") -> Path:
     ``.gz``."""
     # 9 significant digits: weights of neighbouring ranks stay distinct in the file
     float_format = "%.6g" if format == "grnlib" else "%.9g"
-    return write_table(as_format(table, format), path, sep=FORMAT_SEPARATORS.get(format),
-                       float_format=float_format)
+    with step(f"write {len(table):,} ranked pairs to {Path(path).name}"):
+        return write_table(as_format(table, format), path, sep=FORMAT_SEPARATORS.get(format),
+                           float_format=float_format)
 
 
 def prior_roles(um: UserModel, ranked: pd.DataFrame) -> np.ndarray:
