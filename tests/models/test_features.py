@@ -1,4 +1,5 @@
-"""grnlib.features.gene_features: shapes, standardisation, seeding and errors."""
+"""grnlib.features.gene_features (FeatureRecipe.fit then transform): shapes, standardisation,
+seeding and errors. Sparse input, stored recipes and memory: tests/test_features_sparse.py."""
 import numpy as np
 import pytest
 
@@ -62,3 +63,15 @@ def test_errors_name_the_problem():
     ds.expression.X[3, 4] = np.nan
     with pytest.raises(DataError, match="NaN"):
         gene_features(ds, "cells")
+
+
+def test_sparse_dataset_expression_gives_the_dense_features():
+    import scipy.sparse as sp
+
+    ds = make_toy(n_genes=60, n_tfs=6, n_cells=40, seed=1)
+    dense = {kind: gene_features(ds, kind, n_components=8, n_groups=4, seed=0)
+             for kind in ("cells", "pca", "pseudobulk")}
+    ds.expression.X = sp.csr_matrix(ds.expression.X)
+    for kind, expected in dense.items():
+        got = gene_features(ds, kind, n_components=8, n_groups=4, seed=0)
+        np.testing.assert_allclose(got, expected, atol=1e-4 * float(np.abs(expected).max()))
