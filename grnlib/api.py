@@ -57,6 +57,21 @@ class GRNModel:
         return None if self._history is None else self._history.copy()
 
     @property
+    def held_out(self) -> pd.DataFrame | None:
+        """The held-out pairs behind :attr:`metrics`: ``tf``, ``target``, ``label`` (1 = a prior edge
+        hidden from training, 0 = a sampled non-edge) and one score column per scorer (``degree``
+        and the model's logit). None for a loaded model (its scores are not saved)."""
+        um = self.user_model
+        if um.split is None:
+            return None
+        test = um.split["test"]
+        table = pd.DataFrame({"tf": um.genes[test["tf"].to_numpy()], "target": um.genes[test["target"].to_numpy()],
+                              "label": test["label"].to_numpy()})
+        for name, scores in um.test_scores.items():
+            table[name] = scores
+        return table
+
+    @property
     def params(self) -> dict:
         """Every resolved setting (model, model_cfg, train, features, split, seed, inputs, data)."""
         return self.user_model.params

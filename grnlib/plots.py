@@ -96,3 +96,39 @@ def metric_bars(table: pd.DataFrame, metric: str = "auroc", hue: str | None = No
     ax.set(xlabel="", ylabel=metric.upper(), title=title)
     ax.tick_params(axis="x", rotation=30)
     return fig
+
+
+def scores_by_role(scores, roles, ax=None, bins: int = 60):
+    """Score densities of ranked pairs by what they were in training (``roles`` from
+    :func:`grnlib.user.prior_roles`: ``train``/``test`` prior edges against ``not in priors``)."""
+    fig, ax = _axes(ax, size=(7, 4.2))
+    scores, roles = np.asarray(scores, dtype=float), np.asarray(roles)
+    edges = np.linspace(scores.min(), scores.max(), bins)
+    for role, colour in (("not in priors", "grey"), ("train", "tab:blue"), ("test", "tab:orange")):
+        values = scores[roles == role]
+        if len(values):
+            ax.hist(values, bins=edges, density=True, histtype="step", lw=1.8, color=colour,
+                    label=f"{role} ({len(values):,} pairs)")
+    ax.set(xlabel="score (logit)", ylabel="density", title="Scores of prior edges and all other candidate pairs")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def tf_activities(activities: pd.DataFrame, n_tfs: int = 20, ax=None, title: str = ""):
+    """Heatmap of TF activities per cell (cells x TFs, e.g. decoupler's ``obsm["score_ulm"]``): the
+    ``n_tfs`` TFs whose activity varies most, cells ordered along the first principal axis of the
+    activities so cells with similar regulation sit together."""
+    values = activities.astype(float)
+    shown = values[values.var().sort_values(ascending=False).index[:n_tfs]]
+    centred = shown - shown.mean()
+    order = np.argsort(np.linalg.svd(centred.to_numpy(), full_matrices=False)[0][:, 0]) if shown.shape[1] > 1 \
+        else np.argsort(shown.iloc[:, 0].to_numpy())
+    fig, ax = _axes(ax, size=(8, 0.25 * shown.shape[1] + 2.2))
+    limit = float(np.nanpercentile(np.abs(shown.to_numpy()), 99)) or 1.0
+    image = ax.imshow(shown.iloc[order].T.to_numpy(), aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
+                      interpolation="nearest")
+    ax.set_yticks(range(shown.shape[1]), shown.columns, fontsize=8)
+    ax.set(xlabel=f"cells ({len(shown):,}, ordered by their main activity pattern)", xticks=[],
+           title=title or f"TF activity per cell ({shown.shape[1]} most variable TFs)")
+    fig.colorbar(image, ax=ax, label="activity (t-value)", shrink=0.8)
+    return fig

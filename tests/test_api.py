@@ -40,6 +40,12 @@ def test_fit_reports_held_out_metrics_beside_the_degree_floor(model):
     assert metrics["auroc"].between(0, 1).all()
     assert "held-out AUROC" in repr(model) and "degree floor" in repr(model)
     assert len(model.history) == 2 and model.params["seed"] == 0
+    held_out = model.held_out  # the pairs the metrics were computed on, with each scorer's score
+    assert list(held_out.columns) == ["tf", "target", "label", "degree", "expression_two_tower"]
+    assert len(held_out) == metrics["n"].iloc[0] and set(held_out["label"]) == {0, 1}
+    from sklearn.metrics import roc_auc_score
+    for name in metrics.index:
+        assert roc_auc_score(held_out["label"], held_out[name]) == pytest.approx(metrics.loc[name, "auroc"])
     assert model.tfs == sorted(model.tfs) and len(model.tfs) == 12
 
 
@@ -73,6 +79,7 @@ def test_save_and_load_give_the_same_ranking(model, toy, tmp_path):
     folder = model.save(tmp_path / "model")
     assert (folder / "model.pt").is_file() and (folder / "metrics.tsv").is_file()
     loaded = grnlib.load(folder)
+    assert loaded.held_out is None and loaded.history is not None
     assert loaded.rank(adata, top_k=50).equals(model.rank(adata, top_k=50))
     pd.testing.assert_frame_equal(loaded.metrics[["auroc", "auprc", "n"]], model.metrics[["auroc", "auprc", "n"]])
     with pytest.raises(DataError, match="not empty|exists"):
