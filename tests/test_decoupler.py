@@ -63,3 +63,26 @@ def test_the_file_written_by_predict_feeds_decoupler(fitted, tmp_path):
     in_memory = adata.copy()
     dc.mt.ulm(in_memory, model.rank(adata, top_k=400, format="decoupler"), tmin=TMIN)
     np.testing.assert_allclose(from_file.to_numpy(), in_memory.obsm["score_ulm"].to_numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
+    """The README's Python API example, run as written on toy files with its file names."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = re.search(r"\*\*Python API\*\*.*?```python\n(.*?)```", readme, flags=re.S).group(1)
+    ds = make_toy(seed=0, n_cells=80)
+    ds.expression.write_h5ad(tmp_path / "cells.h5ad")
+    edges = ds.symbols(ds.edges)
+    signs = np.random.default_rng(0).choice([-1, 1], size=len(edges))  # CollecTRI's mode of regulation
+    pd.DataFrame({"source": edges["tf_symbol"], "target": edges["target_symbol"], "weight": signs,
+                  "resources": "toy"}).to_csv(tmp_path / "collectri.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    adata = namespace["adata"]
+    assert "degree" in capsys.readouterr().out  # the metrics were printed beside the floor
+    assert adata.uns["grnlib"].equals(namespace["ranked"])
+    assert adata.obsm["score_ulm"].shape[0] == adata.n_obs and adata.obsm["score_ulm"].shape[1] >= 2
+    assert grnlib.load(tmp_path / "my_model").rank(adata, top_k=10).equals(namespace["ranked"].head(10))
