@@ -3,7 +3,9 @@ edges out (``tf, target, score, rank, in_prior``, best first).
 
 ``score`` is the model's logit (``sigmoid(score)`` is the probability; ranking on logits keeps
 confident predictions apart where probabilities would round to 1.0). ``in_prior`` is 1 for a
-prior edge of training (or of ``--priors``). All TF x gene pairs are scored in TF chunks; with
+prior edge of training (or of ``--priors``). ``--format`` writes the same ranking as BEELINE's
+``rankedEdges.csv``, arboreto/pySCENIC adjacencies or a decoupler network instead
+(:func:`grnlib.user.as_format`). All TF x gene pairs are scored in TF chunks; with
 ``--top-k`` only a running top-k is kept, so genome-scale runs stay in memory. The output is
 written to a temporary file beside ``--out`` and renamed when complete.
 """
@@ -22,6 +24,7 @@ examples:
   grnlib predict --model my_model --expression expr.csv.gz --top-k 1000 --out ranked.tsv
   grnlib predict --model my_model --expression expr.csv.gz --pairs candidates.tsv --out scored.tsv
   grnlib predict --model my_model --expression expr.csv.gz --tfs tfs.txt --min-score 0 --out ranked.tsv
+  grnlib predict --model my_model --expression cells.h5ad --top-k 5000 --format decoupler --out network.csv
 
 The expression must contain the training cells when the model reads expression features (they
 are rebuilt with the stored projection); --refit-features fits them afresh on other cells.

@@ -124,6 +124,12 @@ def test_decoupler_resources_are_read_with_their_signs(text, sign, tmp_path):
     assert edges["sign"].tolist() == sign
 
 
+def test_command_line_offers_every_format():
+    from grnlib.cli.predict import FORMATS  # spelled out there so --help imports no pandas
+
+    assert FORMATS == tuple(EDGE_FORMATS)
+
+
 def test_format_detection_is_by_header():
     assert detect_edge_format(["tf", "target", "score", "rank", "in_prior"]) == "grnlib"
     assert detect_edge_format(["TF", "target", "importance"]) == "arboreto"
