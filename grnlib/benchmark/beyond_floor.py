@@ -67,7 +67,7 @@ def ablation_runs(protocol: str, directions=tuple(DIRECTIONS), train: dict | Non
         spec["name"] = name
         spec["model_cfg"]["hide"] = hide
         spec["features"] = dict(PCA64)
-        spec["train"] = {**FAST_TRAIN, **(train or {}), "progress": False}
+        spec["train"] = {**FAST_TRAIN, **(train or {})}  # progress is a run setting (evaluate_split), not spec
         runs.append(spec)
     return runs
 
