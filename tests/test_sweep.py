@@ -148,3 +148,20 @@ def test_plans_respect_expression_splits_and_reserved_sets():
     assert reserved and all("mHSC-L" in c.dataset or "Lofgof" in c.dataset for c in reserved)
     assert sweep.estimate_seconds(full)["wall_seconds"] > 0
     assert [c.seed for c in full] == sorted(c.seed for c in full)  # seed-major
+
+
+def test_unreachable_or_empty_scheduler_is_one_clear_error(monkeypatch):
+    pytest.importorskip("dask.distributed")
+    import socket
+
+    from dask.distributed import LocalCluster
+
+    monkeypatch.setattr(sweep, "SCHEDULER_TIMEOUT", 1)
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(DataError, match=r"cannot reach the Dask scheduler at 'tcp://127.0.0.1:\d+'.*dask scheduler"):
+        sweep._connect(f"tcp://127.0.0.1:{port}")
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        with pytest.raises(DataError, match="has no worker after 1 s.*dask worker"):
+            sweep._connect(cluster.scheduler_address)

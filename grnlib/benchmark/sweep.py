@@ -265,6 +265,31 @@ def _bar(total: int, enabled: bool):
     return tqdm(total=total, disable=not enabled, desc="cells", unit="cell", smoothing=0.05)
 
 
+SCHEDULER_TIMEOUT = 30  # seconds to reach a running scheduler, and again for its first worker
+
+
+def _connect(scheduler: str):
+    """A Client of the running scheduler at ``scheduler`` with at least one worker; DataError
+    (one line) when it cannot be reached or has no worker, instead of a hang or a traceback."""
+    from dask.distributed import Client
+
+    try:
+        client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise DataError(None, f"cannot reach the Dask scheduler at {scheduler!r} ({type(exc).__name__}: {exc})",
+                        "start one with `dask scheduler` and `dask worker ADDRESS` on each machine, "
+                        "or leave out --scheduler for a local cluster") from None
+    try:
+        client.wait_for_workers(1, timeout=SCHEDULER_TIMEOUT)
+    except TimeoutError:
+        client.close()
+        raise DataError(None, f"the Dask scheduler at {scheduler!r} has no worker after {SCHEDULER_TIMEOUT} s",
+                        f"start workers with `dask worker {scheduler}`") from None
+    # Cells are rescheduled when a worker dies (a lost cell is recomputed on another worker), so
+    # the sweep finishes as long as one worker lives; results are written by this process only.
+    return client
+
+
 def _run_on_dask(todo, record, scheduler, n_workers, processes, root, device, progress) -> None:
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -275,7 +300,7 @@ def _run_on_dask(todo, record, scheduler, n_workers, processes, root, device, pr
                                dashboard_address=":0")
         client = Client(cluster)
     else:
-        client = Client(scheduler)
+        client = _connect(scheduler)
     try:
         # Earlier cells get higher priority: with the seed-major order of make_plan an interrupted
         # sweep holds whole seeds of every setting rather than every seed of a few settings.
