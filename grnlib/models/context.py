@@ -181,3 +181,94 @@ def unit_rows(features: torch.Tensor) -> torch.Tensor:
     Pearson correlation of the rows (zero rows stay zero). [n, d] -> [n, d]."""
     centred = features - features.mean(dim=1, keepdim=True)
     return centred / centred.norm(dim=1, keepdim=True).clamp(min=1e-8)
+
+
+FLOOR_KINDS = ("degree", "edge_prior")
+
+
+class FloorOffset(nn.Module):
+    """A floor's logit as a fixed per-pair offset, so a model adds only a learned residual.
+
+    ``kind="degree"``: a 2-feature logistic regression of the training labels on the
+    leave-one-out log degrees (:func:`grnlib.models.floors.degree_logit`). ``kind="edge_prior"``:
+    the XSwap edge prior (:class:`grnlib.models.floors.EdgePrior`) minus each TF's base-rate
+    offset (which puts it on the training table's scale: the prior is a population probability)
+    and Platt-scaled (slope and intercept fitted on the training pairs), so it starts near the
+    training loss minimum too. Both are fitted in :meth:`fit` from the training table only; the
+    numbers are buffers, so a saved model carries them (they resize on load).
+    """
+
+    def __init__(self, kind: str, n_genes: int):
+        super().__init__()
+        if kind not in FLOOR_KINDS:
+            raise ValueError(f"residual_floor={kind!r} is not one of {FLOOR_KINDS} (or None)")
+        self.kind = kind
+        self.register_buffer("coef", torch.zeros(3, dtype=torch.float64))           # degree: w_out, w_in, b
+        self.register_buffer("out_axis", torch.zeros(1, dtype=torch.float64))       # edge prior grid axes
+        self.register_buffer("in_axis", torch.zeros(1, dtype=torch.float64))
+        self.register_buffer("grid", torch.zeros(1, 1, dtype=torch.float64))
+        self.register_buffer("tf_offset", torch.zeros(int(n_genes), dtype=torch.float64))
+        self._register_load_state_dict_pre_hook(self._resize)
+
+    def _resize(self, state_dict, prefix, *args):
+        for name in ("coef", "out_axis", "in_axis", "grid", "tf_offset"):
+            saved = state_dict.get(prefix + name)
+            if saved is not None and saved.shape != getattr(self, name).shape:
+                setattr(self, name, torch.zeros_like(saved))
+
+    def fit(self, ds, train_pairs, hide: str = "edge") -> None:
+        """Fit the floor on the training table (``hide="tf"``: as if every TF were unseen)."""
+        from grnlib.models.floors import EdgePrior, base_rate_offsets, degree_logit, loo_log_degrees
+
+        n_genes, hide_tf = int(self.tf_offset.numel()), hide == "tf"
+        if self.kind == "degree":
+            self.coef = torch.as_tensor(degree_logit(train_pairs, n_genes, hide_tf=hide_tf), dtype=torch.float64)
+            return
+        candidates = np.asarray(getattr(ds, "tf_ids", []), dtype=np.int64) if ds is not None else None
+        prior = EdgePrior.fit(train_pairs, n_genes, candidate_tfs=candidates)
+        self.out_axis = torch.as_tensor(np.log1p(prior.out_values))
+        self.in_axis = torch.as_tensor(np.log1p(prior.in_values))
+        self.grid = torch.as_tensor(prior.grid_logit)
+        offsets = np.zeros(n_genes) if hide_tf else base_rate_offsets(train_pairs, n_genes).offsets
+        self.tf_offset = torch.as_tensor(offsets, dtype=torch.float64)
+        z = prior.score(train_pairs, train_pairs, n_genes, leave_one_out=True, hide_tf=hide_tf)
+        z = z - offsets[train_pairs["tf"].to_numpy()]
+        self.coef = torch.as_tensor(_platt(z, train_pairs["label"].to_numpy()), dtype=torch.float64)
+
+    def forward(self, log_degrees: torch.Tensor, tf_idx: torch.Tensor) -> torch.Tensor:
+        """log_degrees: [B, 2] leave-one-out log(1 + out-degree), log(1 + in-degree) of each pair
+        (as :meth:`TrainingGraph.pair_evidence` gives them); tf_idx [B] -> offset logits [B]."""
+        x = log_degrees.double()
+        if self.kind == "degree":
+            out = x[:, 0] * self.coef[0] + x[:, 1] * self.coef[1] + self.coef[2]
+        else:
+            z = _bilinear(self.out_axis, self.in_axis, self.grid, x[:, 0], x[:, 1]) - self.tf_offset[tf_idx]
+            out = self.coef[0] * z + self.coef[1]
+        return out.to(log_degrees.dtype)
+
+
+def _platt(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(slope, intercept) of a logistic regression of ``y`` on the score ``z``."""
+    from sklearn.linear_model import LogisticRegression
+
+    if len(np.unique(y)) < 2 or np.ptp(z) == 0:
+        rate = (y.sum() + 0.5) / (len(y) + 1.0)
+        return np.array([0.0 if np.ptp(z) == 0 else 1.0, float(np.log(rate / (1 - rate)))])
+    fit = LogisticRegression(C=100.0, max_iter=1000).fit(z[:, None], y)
+    return np.array([float(fit.coef_.ravel()[0]), float(fit.intercept_[0])])
+
+
+def _bilinear(x_axis: torch.Tensor, y_axis: torch.Tensor, grid: torch.Tensor, x: torch.Tensor,
+              y: torch.Tensor) -> torch.Tensor:
+    """Torch twin of :func:`grnlib.models.floors.bilinear` (axes in log1p-degree units)."""
+    def locate(axis, v):
+        if axis.numel() == 1:
+            zeros = torch.zeros_like(v, dtype=torch.long)
+            return zeros, torch.zeros_like(v), 0
+        k = (torch.searchsorted(axis, v.contiguous(), right=True) - 1).clamp(0, axis.numel() - 2)
+        return k, (v - axis[k]) / (axis[k + 1] - axis[k]), 1
+
+    i, tx, dx = locate(x_axis, x)
+    j, ty, dy = locate(y_axis, y)
+    g00, g10, g01, g11 = grid[i, j], grid[i + dx, j], grid[i, j + dy], grid[i + dx, j + dy]
+    return (1 - tx) * ((1 - ty) * g00 + ty * g01) + tx * ((1 - ty) * g10 + ty * g11)

@@ -10,6 +10,10 @@ the degree part is reported separately (``evidence`` without ``"degree"``). ``hi
 a pair may not see of its own TF: ``"edge"`` (its own edge; for protocols whose test TFs are
 training TFs) or ``"tf"`` (all the TF's edges; trains for held-out TFs, which have none).
 
+``residual_floor`` makes it a residual-over-floor model: the floor's logit (degree or the XSwap
+edge prior, fitted on the training table by ``prepare``) is a fixed offset and the MLP, whose last
+layer starts at zero, learns only what the floor misses.
+
 Size: BatchNorm on the k evidence columns has no parameters (affine off, running stats are
 buffers); each gene input (``inputs`` != "none") is projected ``width -> proj_dim``; the MLP is
 ``k + 3*proj_dim -> hidden_dims... -> 1`` (``k`` without representations).
@@ -21,7 +25,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from grnlib.models.context import HIDE_MODES, TrainingGraph, evidence_columns, positive_edges_of
+from grnlib.models.context import FloorOffset, HIDE_MODES, TrainingGraph, evidence_columns, positive_edges_of
 from grnlib.models.layers import GeneInput, check_dims, init_weights, make_mlp
 from grnlib.models.registry import MODELS
 
@@ -35,7 +39,7 @@ class PairEvidenceModel(nn.Module):
 
     def __init__(self, name: str, *, inputs: str, n_genes: int | None, in_features: int | None,
                  evidence: Sequence[str], hide: str, embedding_dim: int, proj_dim: int,
-                 hidden_dims: Sequence[int], dropout: float, init: str):
+                 hidden_dims: Sequence[int], dropout: float, init: str, residual_floor: str | None = None):
         super().__init__()
         if not n_genes:
             raise ValueError(f"{name} needs n_genes (size of the gene id space) for its training graph")
@@ -59,16 +63,25 @@ class PairEvidenceModel(nn.Module):
             width += 3 * proj_dim
         self.mlp = make_mlp([width, *hidden, 1], dropout)
         init_weights(self, init)
+        self.floor = FloorOffset(residual_floor, n_genes) if residual_floor else None
+        if self.floor is not None:  # the residual starts at zero: the untrained model *is* the floor
+            last = [m for m in self.mlp.modules() if isinstance(m, nn.Linear)][-1]
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
         self.uses_features = (inputs in ("expression", "hybrid")
                               or any(g in evidence for g in ("expression", "transfer")))
         self.config = dict(name=name, inputs=inputs, n_genes=int(n_genes),
                            in_features=int(in_features) if in_features and self.uses_features else None,
                            evidence=list(evidence), hide=hide, embedding_dim=int(embedding_dim),
-                           proj_dim=int(proj_dim), hidden_dims=hidden, dropout=float(dropout), init=init)
+                           proj_dim=int(proj_dim), hidden_dims=hidden, dropout=float(dropout), init=init,
+                           residual_floor=residual_floor)
 
     def prepare(self, ds, train_pairs) -> None:
-        """Store the training positives of ``train_pairs`` (a pair table) as the graph."""
+        """Store the training positives of ``train_pairs`` (a pair table) as the graph, and fit
+        the residual floor on the training table."""
         self.graph.set_edges(positive_edges_of(train_pairs))
+        if self.floor is not None:
+            self.floor.fit(ds, train_pairs, self.hide)
 
     def pair_evidence(self, tf_idx: torch.Tensor, gene_idx: torch.Tensor,
                       features: torch.Tensor | None = None) -> torch.Tensor:
@@ -85,7 +98,10 @@ class PairEvidenceModel(nn.Module):
             p_tf = self.tf_proj(self.tf_input(tf_idx, features))
             p_gene = self.gene_proj(self.gene_input(gene_idx, features))
             parts += [p_tf, p_gene, p_tf * p_gene]
-        return self.mlp(torch.cat(parts, dim=-1)).squeeze(-1)
+        logits = self.mlp(torch.cat(parts, dim=-1)).squeeze(-1)
+        if self.floor is not None:
+            logits = logits + self.floor(self.graph.pair_evidence(tf_idx, gene_idx, ("degree",), None, self.hide), tf_idx)
+        return logits
 
     def forward_per_pair(self, tf_idx, gene_idx, features=None):
         return self.forward(tf_idx, gene_idx, features)
@@ -95,9 +111,11 @@ class PairEvidenceModel(nn.Module):
 def pair_evidence(*, n_genes: int | None = None, in_features: int | None = None,
                   inputs: str = "expression", evidence: Sequence[str] = ALL_EVIDENCE, hide: str = "edge",
                   embedding_dim: int = 32, proj_dim: int = 32, hidden_dims: Sequence[int] = (64, 64),
-                  dropout: float = 0.1, init: str = "default") -> PairEvidenceModel:
+                  dropout: float = 0.1, init: str = "default", residual_floor: str | None = None) -> PairEvidenceModel:
     """All evidence groups plus 32-d projections of each gene's expression row,
-    MLP (k + 96) -> 64 -> 64 -> 1. ``inputs="none"`` scores from the evidence alone."""
+    MLP (k + 96) -> 64 -> 64 -> 1. ``inputs="none"`` scores from the evidence alone.
+    ``residual_floor`` ("degree" or "edge_prior"): add that floor's logit as a fixed offset
+    (:class:`grnlib.models.context.FloorOffset`), so the MLP learns only the residual."""
     return PairEvidenceModel("pair_evidence", inputs=inputs, n_genes=n_genes, in_features=in_features,
                              evidence=evidence, hide=hide, embedding_dim=embedding_dim, proj_dim=proj_dim,
-                             hidden_dims=hidden_dims, dropout=dropout, init=init)
+                             hidden_dims=hidden_dims, dropout=dropout, init=init, residual_floor=residual_floor)

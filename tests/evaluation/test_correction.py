@@ -108,18 +108,29 @@ def test_evaluate_split_reports_corrected_and_uncorrected_rows():
     from grnlib.evaluation.experiment import evaluate_split
 
     ds = make_toy(n_genes=200, n_tfs=20, mean_targets=12, seed=2, with_expression=False)
-    split = make_split(ds, "heldout-tf", seed=0)
-    # heldout-tf trains on per-TF balanced tables: the correction applies (one constant for the
-    # unseen test TFs, so the ranking metrics of both rows agree)
-    run = {"model": "pair_evidence", "name": "p3", "model_cfg": {"inputs": "none", "evidence": ["degree"]}, "features": None,
-           "train": {"epochs": 1}}
-    evaluation = evaluate_split(ds, split, [run], baselines=("degree",), seed=0)
+    heldout = make_split(ds, "heldout-tf", seed=0)
+    train, _ = released_like_split(ds)
+    # validation and test pairs of training TFs, population-like (every other gene of the TF)
+    tfs = np.unique(train["tf"])[:6]
+    n, codes = ds.n_genes, set((ds.edges["tf"] * ds.n_genes + ds.edges["target"]).tolist())
+    used = set((train["tf"] * n + train["target"]).tolist())
+    rest = pd.DataFrame([(t, g, int(t * n + g in codes)) for t in tfs for g in range(n)
+                         if g != t and t * n + g not in used], columns=["tf", "target", "label"]).astype("int64")
+    released = {"train": train, "val": rest.iloc[::2].reset_index(drop=True),
+                "test": rest.iloc[1::2].reset_index(drop=True)}
+    run = {"model": "pair_evidence", "name": "pe", "model_cfg": {"inputs": "none", "evidence": ["degree"]},
+           "features": None, "train": {"epochs": 1}}
+    evaluation = evaluate_split(ds, released, [run], baselines=("degree",), seed=0)
     table = evaluation.metrics.set_index("name")
-    assert {"degree", "p3", "p3" + UNCORRECTED_SUFFIX} == set(table.index)
-    assert bool(table.loc["p3", "prior_correction"]) and not table.loc["degree", "prior_correction"]
-    assert table.loc["p3", "auroc"] == pytest.approx(table.loc["p3" + UNCORRECTED_SUFFIX, "auroc"])
-    off = evaluate_split(ds, split, [{**run, "prior_correction": False}], baselines=(), seed=0)
-    assert list(off.metrics["name"]) == ["p3"]
+    assert {"degree", "pe", "pe" + UNCORRECTED_SUFFIX} == set(table.index)
+    assert bool(table.loc["pe", "prior_correction"]) and not table.loc["degree", "prior_correction"]
+    assert table.loc["pe", "auroc"] != pytest.approx(table.loc["pe" + UNCORRECTED_SUFFIX, "auroc"])
+    # per-TF (macro) metrics do not see a per-TF offset
+    assert table.loc["pe", "per_tf_auroc"] == pytest.approx(table.loc["pe" + UNCORRECTED_SUFFIX, "per_tf_auroc"])
+    off = evaluate_split(ds, released, [{**run, "prior_correction": False}], baselines=(), seed=0)
+    assert list(off.metrics["name"]) == ["pe"]
+    # held-out TFs have no training rows: one offset for all of them changes nothing, one row
+    assert list(evaluate_split(ds, heldout, [run], baselines=(), seed=0).metrics["name"]) == ["pe"]
 
 
 def test_issue_example_released_non_specific_hhep(shared_root):
