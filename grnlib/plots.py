@@ -1,6 +1,11 @@
-"""Figures for the notebooks. Each function takes ``ax=`` (or creates one) and returns the figure."""
+"""Figures for the notebooks. Each function takes ``ax=`` (or ``axes=``, or creates them) and returns the figure.
+
+Tables and text for the same chapters are in :mod:`grnlib.tables`; a chapter shows the figure first and
+the table with the numbers after it.
+"""
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
@@ -82,10 +87,12 @@ def reliability_curves(y_true: np.ndarray, probabilities: Mapping[str, np.ndarra
 
 def metric_bars(table: pd.DataFrame, metric: str = "auroc", hue: str | None = None, ax=None,
                 floor_model: str = "degree", title: str = ""):
-    """Mean ± std of ``metric`` per model (rows of a long table with columns model, seed, metric).
+    """Mean ± std of ``metric`` per model (rows of a long table with columns model or name, seed, metric).
 
     The degree floor's mean is drawn as a dashed line so every bar is read against it.
     """
+    if "model" not in table and "name" in table:  # evaluate_split's metrics name their scorers "name"
+        table = table.rename(columns={"name": "model"})
     fig, ax = _axes(ax, size=(7, 4.2))
     order = table.groupby("model")[metric].mean().sort_values().index
     sns.barplot(data=table, x="model", y=metric, hue=hue, order=order, errorbar="sd", ax=ax)
@@ -96,6 +103,194 @@ def metric_bars(table: pd.DataFrame, metric: str = "auroc", hue: str | None = No
     ax.set(xlabel="", ylabel=metric.upper(), title=title)
     ax.tick_params(axis="x", rotation=30)
     return fig
+
+
+def _no_data(ax, title: str = ""):
+    """An empty panel that says the run has no such data (instead of a blank or an error)."""
+    ax.text(0.5, 0.5, "not in this run", ha="center", va="center", transform=ax.transAxes, color="grey")
+    ax.set(title=title, xticks=[], yticks=[])
+    return ax.figure
+
+
+def _row(n: int, size=(5.5, 4.2)):
+    """A figure with ``n`` panels side by side (a flat array of axes)."""
+    fig, axes = plt.subplots(1, n, figsize=(size[0] * n, size[1]), layout="constrained", squeeze=False)
+    return fig, axes[0]
+
+
+def metric_panels(table: pd.DataFrame, by: str, metric: str = "auroc", floor_model: str = "degree",
+                  ylim=None, size=(6, 4.5)):
+    """One :func:`metric_bars` panel per value of ``by`` (protocol, setting), in order of appearance."""
+    groups = list(dict.fromkeys(table[by]))
+    fig, axes = _row(len(groups), size)
+    for ax, group in zip(axes, groups):
+        metric_bars(table[table[by] == group], metric=metric, ax=ax, floor_model=floor_model, title=str(group))
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+    return fig
+
+
+def degree_grid(datasets: Mapping):
+    """:func:`degree_distributions` of each dataset (``{id: GRNDataset}``), one row per dataset."""
+    fig, axes = plt.subplots(len(datasets), 2, figsize=(11, 3.2 * len(datasets)), layout="constrained",
+                             squeeze=False)
+    for (name, ds), row in zip(datasets.items(), axes):
+        degree_distributions(ds.edges, ax=row, title=name.split("/", 1)[-1])
+    return fig
+
+
+def library_sizes(datasets: Mapping, axes=None):
+    """Histogram of per-cell library size (sum of expression over genes), one panel per dataset."""
+    fig, axes = (axes[0].figure, axes) if axes is not None else _row(len(datasets), (5.5, 3.6))
+    for (name, ds), ax in zip(datasets.items(), axes):
+        sns.histplot(ds.expression_matrix().sum(axis=0), bins=40, ax=ax)
+        ax.set(xlabel="library size (sum of log expression per cell)", ylabel="cells", title=name)
+    return fig
+
+
+def catalogue_counts(catalogue: pd.DataFrame, ax=None):
+    """Datasets per family and network (rows of :func:`grnlib.data.list_datasets`), split by
+    whether they have expression."""
+    fig, ax = _axes(ax, size=(7, 0.35 * catalogue[["family", "network"]].drop_duplicates().shape[0] + 1.5))
+    label = catalogue["family"] + "/" + catalogue["network"].fillna("—").astype(str)
+    counts = (catalogue.assign(group=label, expression=catalogue["has_expression"].map({True: "with expression",
+                                                                                       False: "without"}))
+              .groupby(["group", "expression"]).size().unstack(fill_value=0))
+    counts.plot.barh(stacked=True, ax=ax, width=0.7)
+    ax.set(xlabel="datasets", ylabel="", title="Datasets by family and network")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def prior_coverage(overlap: pd.DataFrame, ax=None):
+    """Fraction of each prior resource's edges whose TF and target are both measured, per expression set
+    (rows of :func:`grnlib.tables.prior_overlap`)."""
+    fig, ax = _axes(ax, size=(7, 3.8))
+    sns.barplot(data=overlap.reset_index(), x="resource", y="fraction", hue="expression set", ax=ax)
+    ax.set(ylabel="edges with both genes measured", xlabel="", ylim=(0, 1), title="Prior edges expression can use")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def ablation_points(metrics: pd.DataFrame, metric: str = "auroc", floor_model: str = "degree", ax=None):
+    """Width x depth ablation: ``metric`` of runs named ``... w<width> d<depth>`` (one point per width,
+    one line per depth, ± std over seeds), the floor as a dashed line."""
+    fig, ax = _axes(ax, size=(6, 4))
+    named = metrics["name"].str.extract(r"w([\d.]+) d(\d+)$").astype(float)
+    part = metrics.assign(width=named[0], depth=named[1]).dropna(subset=["width", "depth"])
+    sns.pointplot(data=part.assign(depth=part["depth"].astype(int)), x="width", y=metric, hue="depth",
+                  errorbar="sd", ax=ax)
+    ax.axhline(metrics.loc[metrics["name"] == floor_model, metric].mean(), ls="--", c="black",
+               label=f"{floor_model} floor")
+    ax.set(title=f"Width and depth ablation (test {metric.upper()})", ylabel=metric.upper())
+    ax.legend(title="depth", fontsize=8)
+    return fig
+
+
+def lr_schedules(histories: Mapping[str, pd.DataFrame], ax=None):
+    """Learning rate per epoch of each run's history."""
+    fig, ax = _axes(ax, size=(6, 3.5))
+    for name, history in histories.items():
+        ax.plot(history["epoch"], history["lr"], label=name)
+    ax.set(xlabel="epoch", ylabel="learning rate", title="Learning-rate schedule")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def reliability_panels(evaluations: Mapping, names):
+    """:func:`reliability_curves` of the models ``names``, one panel per evaluation (``{title: Evaluation}``)."""
+    fig, axes = _row(len(evaluations))
+    for ax, (title, evaluation) in zip(axes, evaluations.items()):
+        reliability_curves(evaluation.y_test, {n: evaluation.test_probabilities(n) for n in names}, ax=ax)
+        ax.set_title(f"Reliability, {title}")
+    return fig
+
+
+def count_heatmap(table: pd.DataFrame, ax=None, title: str = "", fmt: str = "g", cmap: str = "Blues",
+                  center: float | None = None):
+    """An annotated heatmap of a small numeric table (rows x columns), e.g. settings run per
+    protocol and scorer, or an audit's fractions per setting; ``center`` for a diverging ``cmap``."""
+    fig, ax = _axes(ax, size=(0.75 * table.shape[1] + 3, 0.4 * table.shape[0] + 1.8))
+    with warnings.catch_warnings():  # seaborn's own use of a matplotlib API about to change
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        sns.heatmap(table.astype(float), annot=True, fmt=fmt, cmap=cmap, center=center, cbar=False, ax=ax,
+                    annot_kws={"fontsize": 8})
+    ax.set(title=title, xlabel="", ylabel="")
+    ax.tick_params(axis="x", rotation=45)
+    return fig
+
+
+def labelled_bars(table: pd.DataFrame, value: str, label: str, hue: str | None = None, ax=None,
+                  title: str = "", xlabel: str = "", log: bool = False, line: float | None = None):
+    """Horizontal bars of ``value`` per ``label`` (and ``hue``), optionally log-scaled, with a
+    reference line at ``line`` (a target, a floor). An empty table gives a panel that says so."""
+    fig, ax = _axes(ax, size=(7, 0.3 * table[label].nunique() * (1 if hue is None else 1.5) + 1.6))
+    if table[value].isna().all():
+        return _no_data(ax, title)
+    sns.barplot(data=table, y=label, x=value, hue=hue, orient="h", ax=ax)
+    if log:
+        ax.set_xscale("log")
+    if line is not None:
+        ax.axvline(line, ls="--", c="black")
+    ax.set(title=title, xlabel=xlabel or value, ylabel="")
+    if hue is not None:
+        ax.legend(fontsize=8)
+    return fig
+
+
+def scaling_curves(curves: Mapping[str, pd.DataFrame], x: str, panels: Mapping[str, str], log: bool = False):
+    """One panel per ``{column: axis label}`` of ``panels``: that column of every curve against ``x``.
+    Empty curves are left out; with none left the panels say so."""
+    curves = {name: frame for name, frame in curves.items() if len(frame)}
+    fig, axes = _row(len(panels), (5, 3.8))
+    if not curves:
+        for ax, column in zip(axes, panels):
+            _no_data(ax, column)
+        return fig
+    for ax, (column, ylabel) in zip(axes, panels.items()):
+        for name, frame in curves.items():
+            frame = frame.sort_values(x)
+            ax.plot(frame[x], frame[column], marker="o", label=name)
+        ax.set(xlabel=x, ylabel=ylabel, ylim=(0, None) if not log else (None, None))
+        if log:
+            ax.set(xscale="log", yscale="log")
+        ax.legend(fontsize=8)
+    return fig
+
+
+#: How :func:`bench_chart` draws each section of ``results/bench/bench.json`` (frames of ``grnlib.tables.bench_table``).
+BENCH_CHARTS = {
+    "training": dict(value="epoch s", label="model", hue="dataset", log=True, title="One training epoch",
+                     xlabel="seconds (log scale)"),
+    "reference": dict(value="seconds", label="dataset", hue="model", log=True, title="One training epoch",
+                      xlabel="seconds (log scale)"),
+    "phase4_fit": dict(value="fit s", label="dataset", title="Phase-4 fit to convergence", xlabel="seconds"),
+    "targets": dict(value="miss ×", label="target", line=1.0, log=True, title="Missed targets (met ones have no bar)",
+                    xlabel="miss factor (log scale)"),
+    "profile": dict(value="% of epoch", label="op", title="Where a phase-4 epoch spends its time",
+                    xlabel="% of epoch (CPU)"),
+}
+
+
+def bench_chart(table: pd.DataFrame, section: str, ax=None):
+    """The figure of one benchmark section (:data:`BENCH_CHARTS`); the GENELink-style reference is
+    drawn beside the phase-4 epoch on the same dataset, and the ``scale`` section as train and predict
+    cost against the non-zeros of the matrix."""
+    if section == "scale":
+        table = _numeric(table, [c for c in table if c != "dataset"])
+        return scaling_curves({step: table.rename(columns={f"{step} s": "seconds", f"{step} MB": "MB"})
+                               for step in ("train", "predict")}, x="non-zeros",
+                              panels={"seconds": "seconds", "MB": "peak RSS (MB)"})
+    if section == "reference":
+        table = _numeric(table, ["reference s", "phase-4 s"])
+        table = table.melt(id_vars="dataset", value_vars=["reference s", "phase-4 s"], var_name="model",
+                           value_name="seconds")
+    return labelled_bars(_numeric(table, [BENCH_CHARTS[section]["value"]]), ax=ax, **BENCH_CHARTS[section])
+
+
+def _numeric(table: pd.DataFrame, columns) -> pd.DataFrame:
+    """``columns`` as numbers: display frames write "—" where a run has no value."""
+    return table.assign(**{c: pd.to_numeric(table[c], errors="coerce") for c in columns if c in table})
 
 
 def scores_by_role(scores, roles, ax=None, bins: int = 60):

@@ -1,10 +1,16 @@
-"""Run every notebook through papermill (in order, or several at once), then build the Jupyter Book.
+"""Run every notebook through papermill (several at once, costliest first), then build the Jupyter Book.
 
 ``python -m grnlib.report --params full`` is what ``make report`` runs: executed notebooks go to
 ``book/notebooks/`` and the HTML to ``book/_build/html``. ``--params ci`` uses the small
 ``params/ci/`` set and builds a separate copy of the book under ``build/ci/book`` so a test run never
 overwrites the full report. ``--prepare-only`` writes parameterised, unexecuted notebooks
 (what nbval then executes).
+
+The run prints one line per chapter (name, seconds, status) and writes every chapter's seconds and the
+total to ``timings.json`` in the build folder (:func:`timings_path`). The next run starts the costliest
+chapters first from those timings; a fresh clone has none and orders by the committed estimate in
+``params/chapter_costs.yaml``. Kernels talk to the runner over IPC sockets, not TCP, so no kernel warns
+about unencrypted TCP; chapters print data warnings on one line (:func:`grnlib.tables.setup_notebook`).
 """
 from __future__ import annotations
 
@@ -56,59 +62,142 @@ def book_dir(root: Path, params: str) -> Path:
     return staged
 
 
+def timings_path(root: Path, params: str) -> Path:
+    """Where a run's per-chapter timings go: ``book/_build/timings.json`` for the full book,
+    ``build/<params>/timings.json`` otherwise."""
+    return root / "book" / "_build" / "timings.json" if params == "full" else root / "build" / params / "timings.json"
+
+
+def chapter_costs(root: Path, params: str) -> dict[str, float]:
+    """Seconds each chapter is expected to take: the last run's timings, else the committed estimate
+    (``params/chapter_costs.yaml``, one section per params set), else nothing."""
+    last = timings_path(root, params)
+    if last.is_file():
+        try:
+            return {name: float(c["seconds"]) for name, c in json.loads(last.read_text())["chapters"].items()}
+        except (ValueError, KeyError, TypeError):
+            pass  # an unreadable or older file: fall back to the estimate
+    committed = root / "params" / "chapter_costs.yaml"
+    if committed.is_file():
+        with open(committed) as fh:
+            return {name: float(s) for name, s in ((yaml.safe_load(fh) or {}).get(params) or {}).items()}
+    return {}
+
+
+def costliest_first(names: list[str], costs: dict[str, float]) -> list[str]:
+    """``names`` by expected cost, longest first; chapters without an estimate get the median cost."""
+    known = sorted(costs[n] for n in names if n in costs)
+    default = known[len(known) // 2] if known else 0.0
+    return sorted(names, key=lambda name: -costs.get(name, default))
+
+
+def _line(name: str, seconds: float, status: str) -> str:
+    return f"[report] {name:<24} {seconds:7.1f} s  {status}"
+
+
 def run_notebooks(root: Path, params: str, out_dir: Path, names: list[str] | None = None,
                   prepare_only: bool = False, jobs: int = 1) -> list[Path]:
     """Execute (or only parameterise) each notebook; stop at the first failure.
 
-    ``jobs > 1`` runs that many notebooks at once, each kernel on one CPU thread: the models here
-    are small, so one thread per notebook uses the cores better than two threads on one notebook.
+    Prints one line per chapter as it finishes and writes :func:`timings_path` (chapters run now
+    replace their earlier entries). ``jobs > 1`` runs that many notebooks at once, costliest first,
+    each kernel on one CPU thread: the models here are small, so one thread per notebook uses the
+    cores better than two threads on one notebook.
     """
     # The kernel inherits our environment; a headless MPLBACKEND such as Agg would stop it from
     # choosing the inline backend, and every figure would vanish from the executed notebooks.
     os.environ.pop("MPLBACKEND", None)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = names or notebook_names(root)
-    if min(jobs, len(names)) <= 1 or prepare_only:
-        return [run_one(root, name, params, out_dir, prepare_only)[0] for name in names]
-    for var in THREAD_VARIABLES:
-        os.environ[var] = "1"
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+    if prepare_only:
+        return [run_one(root, name, params, out_dir, True)[0] for name in names]
+    started = time.perf_counter()
+    results, failure = {}, None
+    if min(jobs, len(names)) <= 1:
+        for name in names:
+            try:
+                results[name] = run_one(root, name, params, out_dir, False)
+            except Exception as exc:  # noqa: BLE001 - reported, then re-raised below
+                failure = (name, exc)
+                break
+    else:
+        for var in THREAD_VARIABLES:
+            os.environ[var] = "1"
+        from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
-    # Longest first (as timed by the last run): the slowest chapter should not start last.
-    timings_file = root / "build" / f"report_seconds_{params}.json"
-    last = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
-    order = sorted(names, key=lambda name: -last.get(name, 0.0))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {name: pool.submit(run_one, root, name, params, out_dir, False) for name in order}
-        done, pending = wait(futures.values(), return_when=FIRST_EXCEPTION)
-        for future in pending:
-            future.cancel()
-        for name in names:  # re-raises the first failure, in notebook order
-            if futures[name] in done:
-                futures[name].result()
-    results = {name: futures[name].result() for name in names}
-    timings_file.parent.mkdir(parents=True, exist_ok=True)
-    timings_file.write_text(json.dumps({**last, **{name: seconds for name, (_, seconds) in results.items()}},
-                                       indent=1))
-    return [path for path, _ in results.values()]
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            order = costliest_first(names, chapter_costs(root, params))
+            futures = {pool.submit(run_one, root, name, params, out_dir, False): name for name in order}
+            pending = set(futures)
+            while pending and failure is None:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    if future.exception() is not None and failure is None:
+                        failure = (futures[future], future.exception())
+                    elif future.exception() is None:
+                        results[futures[future]] = future.result()
+            for future in pending:
+                future.cancel()
+    if failure is not None:
+        name, exc = failure
+        print(_line(name, 0.0, f"FAILED: {_first_line(exc)}"), flush=True)
+    write_timings(root, params, {name: {"seconds": round(seconds, 1), "status": "ok"}
+                                 for name, (_, seconds) in results.items()},
+                  notebooks_seconds=time.perf_counter() - started, jobs=jobs)
+    if failure is not None:
+        raise failure[1]
+    return [results[name][0] for name in names]
+
+
+def _first_line(exc: BaseException) -> str:
+    """The message that names the problem: papermill's error ends with the cell's exception line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def write_timings(root: Path, params: str, chapters: dict | None = None, **fields) -> Path:
+    """Merge ``chapters`` (name -> {seconds, status}) and ``fields`` into :func:`timings_path`, keeping
+    earlier chapters' entries, and set ``total_seconds`` when given."""
+    from grnlib.io import write_json
+
+    path = timings_path(root, params)
+    try:
+        data = json.loads(path.read_text()) if path.is_file() else {}
+    except ValueError:
+        data = {}
+    data = {**data, "params": params, **{k: round(v, 1) if isinstance(v, float) else v for k, v in fields.items()}}
+    data["chapters"] = {**data.get("chapters", {}), **(chapters or {})}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, data)
+    return path
 
 
 def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: bool) -> tuple[Path, float]:
-    """Execute (or parameterise) one notebook; returns its output path and the seconds it took."""
+    """Execute (or parameterise) one notebook; prints its line and returns its output path and seconds."""
+    import tempfile
+
     import papermill as pm
+    from traitlets.config import Config
 
     started = time.perf_counter()
     output = out_dir / f"{name}.ipynb"
-    pm.execute_notebook(
-        str(root / "notebooks" / f"{name}.ipynb"), str(output),
-        parameters=load_params(root, name, params), cwd=str(root / "notebooks"),
-        prepare_only=prepare_only, progress_bar=False, kernel_name="python3",
-    )
+    # IPC sockets instead of TCP: nothing leaves the machine and the kernel has nothing to warn about.
+    # Each kernel gets its own socket folder; kernels started at once would otherwise share
+    # ./kernel-ipc-N and read each other's messages.
+    with tempfile.TemporaryDirectory(prefix="grnlib-kernel-") as sockets:
+        pm.execute_notebook(
+            str(root / "notebooks" / f"{name}.ipynb"), str(output),
+            parameters=load_params(root, name, params), cwd=str(root / "notebooks"),
+            prepare_only=prepare_only, progress_bar=False, kernel_name="python3",
+            config=Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}}),
+            # The kernel's own log is noise here (a harmless KeyboardInterrupt line at shutdown); a cell's
+            # error still reaches papermill and fails the run.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+        )
     if not prepare_only:
         tag_for_book(output)
     seconds = time.perf_counter() - started
-    verb = "prepared" if prepare_only else "executed"
-    print(f"[report] {verb} {name} in {seconds:.1f}s -> {output}", flush=True)
+    print(_line(name, seconds, "prepared" if prepare_only else "ok"), flush=True)
     return output, seconds
 
 
@@ -129,11 +218,37 @@ def tag_for_book(path: Path) -> None:
 
 
 def build_book(source: Path) -> Path:
-    """Jupyter Book 1.x build that fails on any warning or broken reference."""
+    """Jupyter Book 1.x build that fails on any warning or broken reference. Its log is kept in
+    ``_build/book.log`` and printed only when the build fails."""
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(source), "--all", "-W", "-n", "--keep-going"]
-    subprocess.run(cmd, check=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    log = source / "_build" / "book.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(proc.stdout + proc.stderr)
+    if proc.returncode:
+        sys.stderr.write(proc.stdout[-6000:] + proc.stderr[-6000:])
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
     return source / "_build" / "html" / "index.html"
+
+
+def read_bench(path) -> dict:
+    """The committed benchmark run (``results/bench/bench.json``), or ``{}`` when there is none yet."""
+    path = project_root() / path
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def live_scoring(genes, tfs: int, top_k: int, out) -> dict:
+    """Time genome-wide scoring now, on this machine: ``benchmarks/run.py --only scoring`` in a fresh
+    process (so its peak memory is its own) for each of ``genes``; returns the run's ``bench.json``."""
+    root, genes = project_root(), sorted(genes)
+    cmd = [sys.executable, str(root / "benchmarks" / "run.py"), "--only", "scoring", "--no-naive",
+           "--genes", str(genes[-1]), "--scaling", ",".join(map(str, genes[:-1])) or str(genes[-1]),
+           "--tfs", str(tfs), "--top-k", str(top_k), "--out", str(out)]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"live scoring run failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads((Path(out) / "bench.json").read_text())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prepare-only", action="store_true", help="parameterise without executing")
     parser.add_argument("--out", type=Path, help="folder for the notebooks (default: the book's notebooks/)")
     parser.add_argument("--no-book", action="store_true", help="skip the Jupyter Book build")
+    parser.add_argument("--record-costs", action="store_true",
+                        help="after the run, copy its chapter timings into params/chapter_costs.yaml (commit it: "
+                             "a fresh clone orders its first run by those)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="notebooks executed at once, one CPU thread each (default: the CPU count; 1 = "
                              "in order, with torch's default threads)")
@@ -154,14 +272,57 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or source / "notebooks"
     try:
         run_notebooks(root, args.params, out, args.only, args.prepare_only, args.jobs)
-    except Exception as exc:  # papermill's error already names the failing cell
-        print(f"[report] notebook run failed: {exc}", file=sys.stderr)
+    except Exception as exc:  # papermill's error names the failing cell; the one-line status was printed
+        print(f"[report] notebook run failed:\n{exc}", file=sys.stderr)
         return 1
-    if not (args.no_book or args.prepare_only):
-        index = build_book(source)
-        print(f"[report] book: {index}")
-    print(f"[report] done in {time.perf_counter() - started:.1f}s")
+    if args.prepare_only:
+        return 0
+    if not args.no_book:
+        book_started = time.perf_counter()
+        try:
+            index = build_book(source)
+        except subprocess.CalledProcessError:
+            print(_line("book", time.perf_counter() - book_started, f"FAILED (log: {_relative(source, root)}"
+                        "/_build/book.log)"), flush=True)
+            return 1
+        print(_line("book", time.perf_counter() - book_started, f"ok: {_relative(index, root)}"), flush=True)
+        write_timings(root, args.params, book_seconds=time.perf_counter() - book_started)
+    total = time.perf_counter() - started
+    timings = write_timings(root, args.params, total_seconds=total)
+    print(_line("total", total, f"timings: {_relative(timings, root)}"), flush=True)
+    if args.record_costs:
+        print(f"[report] chapter costs recorded in {_relative(record_costs(root, args.params), root)}")
     return 0
+
+
+def record_costs(root: Path, params: str) -> Path:
+    """Copy the chapter seconds of :func:`timings_path` into the ``params`` section of
+    ``params/chapter_costs.yaml`` (other sections are kept)."""
+    from grnlib.io import atomic_file
+
+    path = root / "params" / "chapter_costs.yaml"
+    costs = yaml.safe_load(path.read_text()) if path.is_file() else {}
+    chapters = json.loads(timings_path(root, params).read_text())["chapters"]
+    costs = {**(costs or {}), params: {name: round(float(c["seconds"])) for name, c in sorted(chapters.items())}}
+    text = COSTS_HEADER + yaml.safe_dump(costs, sort_keys=True)
+    with atomic_file(path) as tmp:
+        Path(tmp).write_text(text)
+    return path
+
+
+COSTS_HEADER = """\
+# Seconds each chapter took, per params set: `python -m grnlib.report` starts the costliest chapters first.
+# It reads the last run's timings.json when there is one; on a fresh clone it reads this file.
+# Refresh with `python -m grnlib.report --params <set> --record-costs` and commit.
+"""
+
+
+def _relative(path: Path, root: Path) -> str:
+    """``path`` relative to the repository when it is inside it (what the log shows)."""
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
 
 
 if __name__ == "__main__":

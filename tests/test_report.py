@@ -1,10 +1,13 @@
-"""grnlib.report runs notebooks in parallel, tags them for the book, and stops on a failure."""
+"""grnlib.report runs notebooks in parallel (costliest first), tags them for the book, prints one line
+per chapter, writes timings.json, and stops on a failure."""
 import json
 
 import nbformat
 import pytest
+import yaml
 
-from grnlib.report import run_notebooks
+from grnlib import report
+from grnlib.report import chapter_costs, costliest_first, run_notebooks, timings_path
 
 
 def make_project(root, cells: dict[str, str]):
@@ -20,7 +23,7 @@ def make_project(root, cells: dict[str, str]):
         (root / "params" / "ci" / f"{name}.yaml").write_text("value: 7\n")
 
 
-def test_parallel_run_executes_tags_and_times_every_notebook(tmp_path):
+def test_parallel_run_executes_tags_and_times_every_notebook(tmp_path, capfd):
     make_project(tmp_path, {"00_a": "print(value * 2)", "01_b": "print(value + 1)"})
     written = run_notebooks(tmp_path, "ci", tmp_path / "out", jobs=2)
     assert [p.name for p in written] == ["00_a.ipynb", "01_b.ipynb"]
@@ -28,11 +31,59 @@ def test_parallel_run_executes_tags_and_times_every_notebook(tmp_path):
     assert "14" in nb.cells[-1].outputs[0]["text"]  # the injected value reached the kernel
     tags = [c.metadata.get("tags", []) for c in nb.cells]
     assert ["parameters", "remove-cell"] in tags and ["injected-parameters", "hide-input"] in tags
-    timings = json.loads((tmp_path / "build" / "report_seconds_ci.json").read_text())
-    assert set(timings) == {"00_a", "01_b"} and all(s > 0 for s in timings.values())
+    timings = json.loads((tmp_path / "build" / "ci" / "timings.json").read_text())
+    assert set(timings["chapters"]) == {"00_a", "01_b"}
+    assert all(c["seconds"] > 0 and c["status"] == "ok" for c in timings["chapters"].values())
+    assert timings["notebooks_seconds"] > 0
+    out, err = capfd.readouterr()
+    lines = [line for line in out.splitlines() if line.startswith("[report]")]
+    assert sorted(line.split()[1] for line in lines) == ["00_a", "01_b"]
+    assert all(line.split()[-1] == "ok" and line.split()[-2] == "s" for line in lines)
+    # IPC transport: the kernels have no unencrypted TCP to warn about, and their log stays quiet.
+    assert "without encryption" not in out + err and "IPKernelApp" not in out + err
 
 
 def test_a_failing_notebook_stops_the_run(tmp_path):
     make_project(tmp_path, {"00_ok": "x = 1", "01_broken": "raise ValueError('bad data in chapter')"})
     with pytest.raises(Exception, match="bad data in chapter"):
         run_notebooks(tmp_path, "ci", tmp_path / "out", jobs=2)
+
+
+def test_data_warnings_in_a_chapter_print_on_one_line(tmp_path):
+    make_project(tmp_path, {"00_w": "from grnlib import tables\nimport warnings\nfrom grnlib.errors import DataWarning\n"
+                                    "tables.setup_notebook()\nwarnings.warn('x.csv: 3 genes dropped', DataWarning)"})
+    (written,) = run_notebooks(tmp_path, "ci", tmp_path / "out", jobs=1)
+    stderr = [o for o in nbformat.read(written, as_version=4).cells[-1].outputs if o.get("name") == "stderr"]
+    assert stderr[0]["text"] == "DataWarning: x.csv: 3 genes dropped\n"  # no file:line, no source line
+
+
+def test_first_run_orders_by_the_committed_estimate_then_by_the_last_run(tmp_path):
+    names = ["00_a", "01_b", "02_c", "03_d"]
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "chapter_costs.yaml").write_text(yaml.safe_dump({"ci": {"00_a": 5, "01_b": 50, "02_c": 20},
+                                                                           "full": {"00_a": 500}}))
+    costs = chapter_costs(tmp_path, "ci")
+    assert costs == {"00_a": 5.0, "01_b": 50.0, "02_c": 20.0}
+    assert costliest_first(names, costs) == ["01_b", "02_c", "03_d", "00_a"]  # unknown: the median cost
+    report.write_timings(tmp_path, "ci", {"00_a": {"seconds": 99.0, "status": "ok"}})
+    assert chapter_costs(tmp_path, "ci") == {"00_a": 99.0}  # a run's own timings win
+    assert timings_path(tmp_path, "full") == tmp_path / "book" / "_build" / "timings.json"
+    assert chapter_costs(tmp_path, "other") == {}
+
+
+def test_record_costs_keeps_other_sections(tmp_path):
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "chapter_costs.yaml").write_text(yaml.safe_dump({"full": {"00_a": 500}}))
+    report.write_timings(tmp_path, "ci", {"00_a": {"seconds": 12.4, "status": "ok"}}, total_seconds=20.0)
+    path = report.record_costs(tmp_path, "ci")
+    assert yaml.safe_load(path.read_text()) == {"full": {"00_a": 500}, "ci": {"00_a": 12}}
+    assert path.read_text().startswith("# Seconds each chapter took")
+
+
+def test_committed_estimate_names_every_chapter():
+    from grnlib.paths import project_root
+
+    root = project_root()
+    costs = yaml.safe_load((root / "params" / "chapter_costs.yaml").read_text())
+    for params in ("full", "ci"):
+        assert set(costs[params]) == set(report.notebook_names(root)), f"params/chapter_costs.yaml [{params}]"

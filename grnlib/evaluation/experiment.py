@@ -209,16 +209,36 @@ def _trained_from_entry(entry: dict) -> TrainedRun:
     return TrainedRun(model=model, result=result, recipe=recipe, features=features)
 
 
-def summary_table(metrics: pd.DataFrame, columns=METRIC_COLUMNS, by: str = "name") -> pd.DataFrame:
-    """Mean ± std over seeds, formatted, one row per scorer (order of first appearance)."""
+def summary_table(metrics: pd.DataFrame, columns=METRIC_COLUMNS, by="name") -> pd.DataFrame:
+    """Mean ± std over seeds in one cell per metric (three decimals), one row per ``by`` group in
+    order of first appearance, with the number of seeds first. Headers are the readable labels of
+    :data:`METRIC_LABELS`. A group measured once has no spread: its cells read ``0.812 ± —``, never NaN,
+    and a table of single measurements shows plain means.
+    """
     columns = [c for c in columns if c in metrics]
     grouped = metrics.groupby(by, sort=False)[columns]
     mean, std, n = grouped.mean(), grouped.std(ddof=1), grouped.size()
-    table = mean.round(3).astype(str)
-    if n.max() > 1:
-        table = mean.map("{:.3f}".format) + " ± " + std.fillna(0).map("{:.3f}".format)
-    table.insert(0, "seeds", n)
+    if n.max() < 2:
+        table = pd.DataFrame({METRIC_LABELS.get(c, c): mean[c].map("{:.3f}".format) for c in columns})
+    else:
+        table = pd.DataFrame({METRIC_LABELS.get(c, c): [mean_std(m, s, k) for m, s, k in zip(mean[c], std[c], n)]
+                              for c in columns}, index=mean.index)
+    table.insert(0, "seeds", n.to_numpy())
     return table
+
+
+#: Column headers of formatted tables (short, so a table fits the book's content column).
+METRIC_LABELS = {"auroc": "AUROC", "auprc": "AUPRC", "auprc_ratio": "AUPRC / rate", "accuracy": "accuracy",
+                 "f1": "F1", "mcc": "MCC", "early_precision_ratio": "early prec. ratio", "brier": "Brier"}
+
+
+def mean_std(mean: float, std: float | None = None, n: int | None = None, digits: int = 3) -> str:
+    """``"0.812 ± 0.004"``. Without a spread (``n`` < 2, or ``std`` missing/NaN) ``"0.812 ± —"``;
+    a missing mean ``"—"``."""
+    if mean is None or not np.isfinite(mean):
+        return "—"
+    spread = "—" if std is None or not np.isfinite(std) or (n is not None and n < 2) else f"{std:.{digits}f}"
+    return f"{mean:.{digits}f} ± {spread}"
 
 
 def save_outputs(folder: Path, params: dict, metrics: pd.DataFrame, figures: dict | None = None) -> Path:

@@ -1,0 +1,364 @@
+"""Tables and text for the notebooks: what a chapter displays, formatted to fit the book's column.
+
+Every table here has short headers, three decimals, and mean ± std in one cell
+(:func:`grnlib.evaluation.experiment.mean_std`); a single measurement never shows a NaN spread.
+Paths are printed relative to the repository (results) or to the data root (data files), never
+as absolute paths of the machine that built the book. :func:`setup_notebook` is the first call of
+every chapter: pandas display options and one-line warnings.
+
+Figures live in :mod:`grnlib.plots`; this module only builds frames and strings.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from grnlib.evaluation.experiment import METRIC_LABELS, mean_std, summary_table
+from grnlib.paths import project_root
+
+# -- notebook setup and paths -----------------------------------------------------------------
+
+
+def _roots() -> list[tuple[str, str]]:
+    """(absolute prefix, replacement) pairs, longest first: the data root names files relative to
+    itself, the repository root relative to itself, the home folder as ``~``."""
+    roots = [(str(project_root()), "")]
+    try:
+        from grnlib.data.download import data_root
+
+        roots.append((str(data_root()), ""))
+    except Exception:  # noqa: BLE001 - a misconfigured data root must not break printing
+        pass
+    roots.append((str(Path.home()), "~"))
+    return sorted(((p.rstrip("/"), r) for p, r in roots if len(p) > 1), key=lambda pr: -len(pr[0]))
+
+
+def short_path(text) -> str:
+    """``text`` (a path or a message) with machine-specific folder prefixes removed:
+    ``/home/me/grnlib/results/x`` -> ``results/x``, ``<data root>/beeline/...`` -> ``beeline/...``."""
+    text = str(text)
+    for prefix, replacement in _roots():
+        pattern = re.escape(prefix) + r"(/|\b)"
+        text = re.sub(pattern, lambda m, r=replacement: (f"{r}/" if r else "") if m.group(1) else (r or "."), text)
+    return text
+
+
+def one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """``warnings.formatwarning`` for the book: ``DataWarning: <file>: <problem>`` on one line, without
+    the source location or the source line that raised it. Other warnings keep Python's format."""
+    from grnlib.errors import DataWarning
+
+    if issubclass(category, DataWarning):
+        return f"{category.__name__}: {short_path(message)}\n"
+    return _DEFAULT_FORMAT(message, category, filename, lineno, line)
+
+
+_DEFAULT_FORMAT = warnings.formatwarning
+
+
+def setup_notebook(progress: bool = False) -> None:
+    """Display settings every chapter shares: three decimals, wide frames wrapped, warnings on one line,
+    and no progress lines (:mod:`grnlib.progress`: they belong in a terminal, not in the book)."""
+    from grnlib import progress as progress_lines
+
+    progress_lines.set_quiet(not progress)
+    pd.set_option("display.precision", 3)
+    pd.set_option("display.max_columns", 12)
+    pd.set_option("display.max_colwidth", 60)
+    warnings.formatwarning = one_line_warning
+
+
+def wrote(folder, names=()) -> str:
+    """``"wrote results/01_baseline (params.json, metrics.json)"``: the folder relative to the repository."""
+    listed = f" ({', '.join(names)})" if names else ""
+    return f"wrote {short_path(Path(folder).resolve())}{listed}"
+
+
+# -- data (00) --------------------------------------------------------------------------------
+
+def catalogue_overview(catalogue: pd.DataFrame) -> pd.DataFrame:
+    """One row per family and network of :func:`grnlib.data.list_datasets`: how many datasets,
+    how many with expression, with published splits and reserved, and the gene range."""
+    catalogue = catalogue.assign(network=catalogue["network"].fillna("—"))
+    table = catalogue.groupby(["family", "network"], sort=False).agg(
+        datasets=("id", "size"), expression=("has_expression", "sum"),
+        splits=("n_splits", lambda s: int((s > 0).sum())), reserved=("reserved", "sum"),
+        genes_min=("n_genes", "min"), genes_max=("n_genes", "max"))
+    table["genes"] = table.pop("genes_min").astype(int).astype(str) + "–" + table.pop("genes_max").astype(int).astype(str)
+    return table
+
+
+def dataset_summary(datasets: dict) -> pd.DataFrame:
+    """Size and degree skew of each loaded dataset (``{id: GRNDataset}``)."""
+    rows = []
+    for name, ds in datasets.items():
+        out_degree = ds.edges["tf"].value_counts()
+        rows.append({"dataset": name.removeprefix("beeline/"), "genes": ds.n_genes, "TFs": ds.n_tfs,
+                     "edges": ds.n_edges, "density": round(ds.density, 4), "TFs with targets": len(out_degree),
+                     "max out-degree": int(out_degree.max()), "median out-degree": float(out_degree.median()),
+                     "cells": ds.expression.n_obs if ds.has_expression else 0})
+    return pd.DataFrame(rows).set_index("dataset")
+
+
+def expression_qc(datasets: dict) -> pd.DataFrame:
+    """Sparsity, library size and silent genes of each dataset's expression (genes x cells)."""
+    rows = []
+    for name, ds in datasets.items():
+        x = ds.expression_matrix()
+        rows.append({"dataset": name, "cells": x.shape[1], "genes": x.shape[0],
+                     "zero fraction": round(float((x == 0).mean()), 3),
+                     "median library size": round(float(np.median(x.sum(axis=0))), 1),
+                     "never expressed": int((x.max(axis=1) == 0).sum()),
+                     "zero variance": int((x.std(axis=1) == 0).sum())})
+    return pd.DataFrame(rows).set_index("dataset")
+
+
+def prior_overlap(priors: pd.DataFrame, datasets: dict) -> pd.DataFrame:
+    """Per expression set and prior resource: edges, TFs, and the edges whose TF and target are
+    both measured (the ones expression features can use)."""
+    rows = []
+    for name, ds in datasets.items():
+        genes = set(ds.genes.str.upper())
+        for resource, edges in priors.groupby("resource"):
+            both = edges["source"].isin(genes) & edges["target"].isin(genes)
+            rows.append({"expression set": name, "resource": resource, "edges": len(edges),
+                         "TFs": edges["source"].nunique(), "both genes measured": int(both.sum()),
+                         "fraction": round(float(both.mean()), 3)})
+    return pd.DataFrame(rows).set_index(["expression set", "resource"])
+
+
+def recipe(train: dict, width: int = 100) -> str:
+    """A training recipe (a run spec's ``train`` section) as wrapped ``key=value`` text."""
+    import textwrap
+
+    return textwrap.fill(", ".join(f"{k}={v}" for k, v in train.items()), width=width, subsequent_indent="  ")
+
+
+def split_sizes(split: dict) -> str:
+    """One line: pairs, positives and positive rate of each part of a split."""
+    parts = [f"{name} {len(p):,} pairs ({int(p['label'].sum()):,} positive, rate {p['label'].mean():.3f})"
+             for name, p in split.items()]
+    return "; ".join(parts)
+
+
+# -- models and comparisons (03, 05, 06, 10) --------------------------------------------------
+
+#: The order protocols appear in throughout the book.
+PROTOCOL_ORDER = {"released": 0, "heldout-tf": 1, "degree-matched": 2, "seed": 3}
+
+def parameter_counts(ds, runs) -> pd.Series:
+    """Trainable parameters of each run spec's model built for ``ds`` (index: run name), as text with
+    thousands separators (baselines have none: join, then fill with "—")."""
+    from grnlib.evaluation.spec import resolve_spec
+    from grnlib.models import build_model, count_parameters
+
+    specs = [resolve_spec(run) for run in runs]
+    return pd.Series({s["name"]: f"{count_parameters(build_model(s['model'], n_genes=ds.n_genes, **s['model_cfg'])):,}"
+                      for s in specs if s["kind"] == "model"}, name="parameters")
+
+
+def comparison_table(metrics: pd.DataFrame, paired: pd.DataFrame, floor: str = "degree",
+                     columns=("auroc", "auprc")) -> pd.DataFrame:
+    """Per protocol and scorer: mean ± std of ``columns`` over seeds, the bootstrap 95 % CI of AUROC
+    on the first seed, the mean paired AUROC gap to ``floor`` and the largest paired p-value.
+
+    ``metrics`` has columns protocol, name, seed, the metrics and ``auroc_ci_low/high`` (first seed);
+    ``paired`` has protocol, name, delta, p_value (one row per seed).
+    """
+    parts = {}
+    for protocol, part in metrics.groupby("protocol", sort=False):
+        table = summary_table(part, columns=columns)
+        ci = part.dropna(subset=["auroc_ci_low"]).drop_duplicates("name").set_index("name")
+        table["AUROC 95% CI"] = ci["auroc_ci_low"].map("{:.3f}".format) + "–" + ci["auroc_ci_high"].map("{:.3f}".format)
+        tests = paired[paired["protocol"] == protocol].groupby("name")
+        table[f"Δ vs {floor}"] = tests["delta"].mean().map("{:+.3f}".format)
+        table["p (max)"] = tests["p_value"].max().map("{:.3f}".format)
+        if floor in table.index:
+            table.loc[floor, [f"Δ vs {floor}", "p (max)"]] = "floor"
+        parts[protocol] = table.fillna("—")
+    return pd.concat(parts, names=["protocol", "scorer"])
+
+
+def floor_pivot(summary: pd.DataFrame, metric: str = "auroc", order=(), floor: str = "degree") -> pd.DataFrame:
+    """Rows (protocol, setting), one column per scorer with mean ± std over seeds, the floor first.
+
+    ``summary`` is :func:`grnlib.benchmark.sweep.summarize_frame` output (``<metric>_mean/_std``, n_seeds).
+    """
+    cells = summary.assign(
+        setting=summary["dataset"].str.replace("beeline/", "", regex=False),
+        text=[mean_std(m, s, n) for m, s, n in zip(summary[f"{metric}_mean"], summary[f"{metric}_std"],
+                                                   summary["n_seeds"])])
+    table = cells.pivot_table(index=["protocol", "setting"], columns="model", values="text", aggfunc="first")
+    models = [floor] + [m for m in dict.fromkeys([*order, *table.columns]) if m != floor and m in table]
+    table = table[[m for m in models if m in table]].fillna("—")
+    table.insert(0, "seeds", cells.groupby(["protocol", "setting"])["n_seeds"].max())
+    table.columns.name = None
+    return table
+
+
+def grid_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The beyond-the-floor grid (``results/beyond_floor/summary.csv``): per setting, protocol and
+    scorer, AUROC and AUPRC as mean ± std over seeds and the AUROC margin over the degree floor.
+    Protocols come in the book's order (:data:`PROTOCOL_ORDER`)."""
+    summary = summary.sort_values("protocol", key=lambda p: p.map(PROTOCOL_ORDER).fillna(len(PROTOCOL_ORDER)),
+                                  kind="stable")
+    table = pd.DataFrame({
+        "setting": summary["dataset"].str.replace("beeline/", "", regex=False), "protocol": summary["protocol"],
+        "scorer": summary["name"], "seeds": summary["seeds"],
+        "AUROC": [mean_std(m, s, n) for m, s, n in zip(summary["auroc"], summary["auroc_std"], summary["seeds"])],
+        "AUPRC": [mean_std(m, s, n) for m, s, n in zip(summary["auprc"], summary["auprc_std"], summary["seeds"])],
+        "Δ AUROC vs degree": summary["auroc_margin"].map("{:+.3f}".format),
+        "seconds": summary["seconds"].round(1)})
+    return table.set_index(["setting", "protocol", "scorer"])
+
+
+def goal_verdicts(goals: pd.DataFrame) -> str:
+    """Markdown bullets, one per goal of :func:`grnlib.benchmark.beyond_floor.goal_table`: where it
+    is met, and by how much it is missed elsewhere."""
+    lines = []
+    for goal, part in goals.groupby("goal"):
+        met, missed = part[part["met"]], part[~part["met"]]
+        line = f"- **Goal {goal}**: met in {len(met)} of {len(part)} scope(s)"
+        if len(met):
+            line += " (" + "; ".join(f"{r.scope}: {r.model}, {r.measured}" for r in met.itertuples()) + ")"
+        if len(missed):
+            line += "; missed in " + "; ".join(f"{r.scope} by {r.short_by} ({r.model}, {r.measured})"
+                                                for r in missed.itertuples())
+        lines.append(line + ".")
+    return "\n".join(lines)
+
+
+# -- the committed benchmark summaries (07) ---------------------------------------------------
+
+def sweep_runs(benches: dict) -> str:
+    """Markdown bullets: each sweep's command, cell count, git commit and CPUs
+    (``{name: grnlib.benchmark.sweep.load_summary(...)}``)."""
+    return "\n".join(f"- **{name}**: `{b['meta'].get('command')}`; {b['meta'].get('n_cells')} cells, git "
+                     f"`{str(b['meta'].get('git_commit'))[:10]}`, {b['meta'].get('cpu_count')} CPUs"
+                     for name, b in benches.items())
+
+
+def anchor_table(published: pd.DataFrame, ours: dict, n_settings: int) -> pd.DataFrame:
+    """Published AUROC/AUPRC (``grnlib.reference.PUBLISHED_RELEASED``) above our means
+    (``{metric: sweep.aggregate(...)}`` by protocol), each row saying where its numbers come from."""
+    mine = pd.concat([t.set_index("model")["mean"].rename(m) for m, t in ours.items()], axis=1)
+    table = pd.concat([published.assign(source="reported by the authors"),
+                       mine.assign(source=f"this sweep ({n_settings} TFs+500 settings, released splits)")])
+    return table.rename_axis("scorer").round(3)
+
+
+def released_audit(settings="all", sample: int = 1) -> pd.DataFrame:
+    """:func:`grnlib.evaluation.audit.audit_split` fractions of one released sample per setting (rows:
+    settings without the ``beeline/`` prefix, columns: checks). ``"all"`` means every non-reserved
+    BEELINE setting with published splits."""
+    from grnlib.data import list_datasets, load_dataset, load_split
+    from grnlib.evaluation.audit import audit_split
+
+    if settings == "all":
+        table = list_datasets()
+        settings = table[(table["family"] == "beeline") & (table["n_splits"] > 0) & ~table["reserved"]]["id"]
+    return pd.concat([audit_split(load_split(d, sample=sample), load_dataset(d, with_expression=False))
+                      .set_index("check")["fraction"].rename(d.removeprefix("beeline/")) for d in settings], axis=1).T
+
+
+# -- the benchmark run (11) -------------------------------------------------------------------
+
+def bench_host(bench: dict, path: str = "results/bench/bench.json") -> str:
+    """Markdown: where and when the committed benchmark ran, and how loaded the host was (or that
+    there is no committed run at ``path``)."""
+    if not bench:
+        return (f"**No committed benchmark run at `{path}`**: run `make bench` to create it. Only the live "
+                "measurement below is shown.")
+    host = bench["host"]
+    dirty = " (uncommitted changes)" if host.get("git_dirty") else ""
+    return (f"**Committed run** ({bench['mode']}): {host['date']} on {host['cores']} cores ({host['cpu']}), "
+            f"device `{host['device']}`, torch {host['torch']} with {host['torch_threads']} threads, git "
+            f"`{(host.get('git_commit') or '?')[:10]}`{dirty}; load average {host['loadavg_start'][0]} at the "
+            f"start and {host['loadavg_end'][0]} at the end (a load above {host['cores']} means the cores "
+            "were shared).")
+
+
+_BENCH_COLUMNS = {
+    "training": {"dataset": "dataset", "model": "model", "features": "features", "epoch_s": "epoch s",
+                 "epoch_cpu_s": "CPU s", "pairs_per_s": "pairs/s", "peak_rss_mb": "peak MB",
+                 "speedup_vs_naive": "vs per-pair"},
+    "reference": {"dataset": "dataset", "epoch_s": "reference s", "epoch_cpu_s": "reference CPU s",
+                  "phase4_epoch_s": "phase-4 s", "speedup": "speed-up", "speedup_cpu": "speed-up (CPU)",
+                  "val_auroc_after": "reference val AUROC"},
+    "phase4_fit": {"dataset": "dataset", "fit_seconds": "fit s", "fit_cpu_seconds": "CPU s", "epochs": "epochs",
+                   "best_epoch": "best epoch", "best_val_auroc": "val AUROC", "degree_val_auroc": "degree val AUROC",
+                   "peak_rss_mb": "peak MB"},
+    "targets": {"target": "target", "goal": "goal", "measured": "measured", "met": "met", "miss_factor": "miss ×"},
+    "scale": {"cells": "cells", "genes": "genes", "nnz": "non-zeros", "train_seconds": "train s",
+              "train_peak_rss_mb": "train MB", "predict_seconds": "predict s", "predict_peak_rss_mb": "predict MB"},
+}
+
+
+def bench_table(bench: dict, section: str) -> pd.DataFrame:
+    """A section of ``results/bench/bench.json`` as a display frame with short headers (empty when the
+    run has no such section). Sections: training, reference, phase4_fit, targets, scale, profile."""
+    if section == "profile":
+        ops = pd.DataFrame((bench.get("phase4_profile") or {}).get("top_ops") or [], columns=["op", "share", "calls"])
+        return ops.assign(share=(100 * ops["share"].astype(float)).round(1)).rename(columns={"share": "% of epoch"})
+    records = {"training": [r for r in bench.get("training") or [] if "error" not in r],
+               "reference": (bench.get("genelink_reference") or {}).get("by_dataset") or []}.get(
+        section, bench.get(section) or [])
+    columns = _BENCH_COLUMNS[section]
+    table = pd.DataFrame(records).reindex(columns=list(columns)).rename(columns=columns)
+    if "dataset" in table:
+        table["dataset"] = table["dataset"].str.replace("beeline/Specific/", "", regex=False)
+    # Three decimals, and "—" where a run has no value (a model without a per-pair variant, a met target).
+    table = table.round({c: 3 for c in table.select_dtypes("number").columns}).astype(object)
+    return table.where(table.notna(), "—")
+
+
+def bench_genome(bench: dict) -> str:
+    """Markdown: the committed genome-wide scoring run in one sentence (or that there is none)."""
+    g = bench.get("genome_scoring") or {}
+    if not g:
+        return "No genome-wide scoring in the committed run."
+    text = (f"{g['tfs']:,} TFs x {g['genes']:,} genes = {g['pairs']:,} pairs scored and the top {g['top_k']:,} "
+            f"written in **{g['seconds']:.2f} s**, peak RSS {g['peak_rss_mb']:.0f} MB")
+    if g.get("speedup_vs_naive"):
+        text += (f"; the per-pair reference would take about {g['naive_seconds_estimated']:.0f} s "
+                 f"(**{g['speedup_vs_naive']:.0f}x** slower, estimated from a sample of pairs)")
+    return text + "."
+
+
+def scoring_curves(live: dict, bench: dict) -> dict[str, pd.DataFrame]:
+    """Scoring time and memory against genes: the live run (``benchmarks/run.py --only scoring``), and the
+    committed run's curve when it has one (for shape, not to compare machines), each labelled with its
+    date and TF count."""
+    curves = {}
+    for name, run in (("live", live), ("committed run", bench)):
+        if run and run.get("scoring_scaling"):
+            frame = pd.DataFrame(run["scoring_scaling"])
+            curves[f"{name} ({run['host']['date'][:10]}), {frame['tfs'].iloc[0]} TFs"] = frame
+    return curves
+
+
+def bench_notes(bench: dict) -> str:
+    """Markdown: the thread comparison and the timed CI report run of the committed benchmark."""
+    notes = []
+    threads = bench.get("threads_comparison")
+    if threads:
+        notes.append(f"Threads (same run): a phase-4 epoch on `{threads['dataset']}` took "
+                     + ", ".join(f"{s:.2f} s with {n} thread(s)" for n, s in threads["phase4_epoch_s"].items() if s)
+                     + "; genome-wide scoring took "
+                     + ", ".join(f"{s:.2f} s with {n} thread(s)" for n, s in threads["genome_scoring_s"].items() if s)
+                     + ". Training batches are small matrices, so extra intra-op threads help little there.")
+    report = bench.get("report") or {}
+    if report and not report.get("skipped"):
+        notes.append(f"`{report['command']}` (what `make report` does, with the CI parameters) took "
+                     f"**{report['seconds']:.0f} s** (exit code {report['returncode']}).")
+    return "\n\n".join(notes)
+
+
+__all__ = ["METRIC_LABELS", "PROTOCOL_ORDER", "anchor_table", "bench_genome", "bench_host", "bench_notes", "bench_table", "catalogue_overview", "comparison_table",
+           "dataset_summary", "expression_qc", "floor_pivot", "goal_verdicts", "grid_table", "mean_std",
+           "one_line_warning", "parameter_counts", "prior_overlap", "recipe", "released_audit", "scoring_curves", "setup_notebook", "short_path",
+           "split_sizes", "summary_table", "sweep_runs", "wrote"]
