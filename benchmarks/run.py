@@ -10,12 +10,18 @@ What it measures (each job in its own Python process, so every peak RSS is indep
 - ``genelink``: one epoch of a GENELink-style graph-attention reference on the same split
   (``benchmarks/genelink_ref.py``; grnlib has no GAT model);
 - ``phase4``: time to convergence of ``grnlib.evaluation.presets.preset("phase4")`` (early stopping);
+- ``phase4_recipe``: the previous phase-4 recipe (batch 256) against the current preset, fitted
+  alternately on released sample 1 (``benchmarks/phase4_speed.py``): the speed-up with its spread
+  and the paired validation/test AUROC differences;
 - ``profile``: where a phase-4 epoch spends its time (torch profiler);
 - ``scoring``: every TF (1,639 Lambert 2018 human TFs) x every gene of a 20,000-gene universe
   scored in chunks with a running top-k, the top-k written as TSV; the same at fewer genes for
   scaling, and the naive per-pair forward on a sample of pairs;
 - ``threads``: a phase-4 epoch and genome-wide scoring with 1 thread and with ``--threads``;
-- ``report``: wall time of ``python -m grnlib.report --params ci`` (``make report`` with CI params).
+- ``report``: wall time of ``python -m grnlib.report --params ci`` (``make report`` with CI params);
+- ``scale``: ``grnlib train --model phase1 --raw-counts`` and ``grnlib predict --top-k 100000`` as
+  subprocesses on seeded sparse count matrices (``benchmarks/synth.py``) up to 50,000 x 20,000:
+  seconds and peak RSS per size (``benchmarks/scale.py``; sizes from ``--scale-sizes``).
 
 Every speed claim is a ratio of two measurements of this run. Threads: ``--threads`` (default
 ``os.cpu_count()``), with ``OMP_WAIT_POLICY=PASSIVE`` unless set, because spinning OpenMP
@@ -47,8 +53,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import scale  # noqa: E402
+
 DATASETS = ("beeline/Specific/hHEP/500", "beeline/Specific/mESC/500")
-SECTIONS = ("train", "genelink", "phase4", "profile", "scoring", "threads", "report")
+SECTIONS = ("train", "genelink", "phase4", "phase4_recipe", "profile", "scoring", "threads", "report", "scale")
 SCALING_GENES = (1000, 2000, 5000, 10000, 20000)
 TARGETS = {"phase4_fit_seconds": 20.0, "genelink_speedup": 10.0,
            "genome_seconds": 30.0, "genome_peak_rss_mb": 4096.0}
@@ -77,7 +85,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="pairs timed with the per-pair forward at genome scale")
     parser.add_argument("--no-naive", action="store_true", help="skip the per-pair scoring reference")
     parser.add_argument("--keep-tsv", action="store_true", help="keep the genome-scale top-k TSV in --out")
-    parser.add_argument("--worker", choices=("train", "genelink", "phase4", "profile", "scoring"),
+    parser.add_argument("--scale-sizes", help="CELLSxGENES,... for the scale section (default: "
+                                              "benchmarks/scale.py DEFAULT_SIZES; smoke: 300x800)")
+    parser.add_argument("--scale-epochs", type=int, help="training epochs in the scale section (default: the "
+                                                         "phase1 preset's; smoke: 1)")
+    parser.add_argument("--worker", choices=("train", "genelink", "phase4", "phase4_recipe", "profile", "scoring"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--job", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -93,20 +105,28 @@ def set_threads(threads: int) -> None:
 def worker_main(args: argparse.Namespace) -> int:
     """Run one job in this process and print its result as one marked JSON line."""
     set_threads(args.threads)
-    from benchmarks import jobs
-
-    result = jobs.JOBS[args.worker](**json.loads(args.job or "{}"))
+    result = job_function(args.worker)(**json.loads(args.job or "{}"))
     print(RESULT_MARK + json.dumps(result, default=float), flush=True)
     return 0
+
+
+def job_function(name: str):
+    """The function behind a job name: benchmarks/jobs.py, or phase4_speed.bench_job for ``phase4_recipe``."""
+    if name == "phase4_recipe":
+        from benchmarks.phase4_speed import bench_job
+
+        return bench_job
+    from benchmarks import jobs
+
+    return jobs.JOBS[name]
 
 
 def run_job(name: str, kwargs: dict, threads: int, isolate: bool = True) -> dict:
     """One job's result dict; ``{"error": ...}`` (with the job's arguments) when it failed."""
     started = time.perf_counter()
     if not isolate:
-        from benchmarks import jobs
         try:
-            return jobs.JOBS[name](**kwargs)
+            return job_function(name)(**kwargs)
         except Exception as exc:  # a broken model must not sink the whole suite
             traceback.print_exc()
             return {**kwargs, "error": f"{type(exc).__name__}: {exc}"}
@@ -175,20 +195,27 @@ def plan(args: argparse.Namespace) -> dict:
         raise SystemExit(f"unknown section(s) {sorted(unknown)}; valid: {', '.join(SECTIONS)}")
     if args.smoke:
         return {"sections": only - {"report", "threads"}, "datasets": ["toy"], "models": MODELS.names(), "epochs": 2,
-                "phase4_epochs": 3, "genelink_epochs": 1, "tfs": 16, "genes": 400, "scaling": [200],
-                "top_k": 50, "naive_pairs": 0 if args.no_naive else 2048, "isolate": False}
+                "phase4_epochs": 3, "recipe_repeats": 1, "genelink_epochs": 1, "tfs": 16, "genes": 400, "scaling": [200],
+                "top_k": 50, "naive_pairs": 0 if args.no_naive else 2048, "isolate": False,
+                **_scale_plan(args, scale.SMOKE_SIZES, 1)}
     scaling = [int(g) for g in args.scaling.split(",")] if args.scaling else list(SCALING_GENES)
     return {"sections": only - ({"report"} if args.skip_report else set()),
             "datasets": args.datasets.split(",") if args.datasets else list(DATASETS),
-            "models": MODELS.names(), "epochs": args.epochs, "phase4_epochs": None, "genelink_epochs": 2,
+            "models": MODELS.names(), "epochs": args.epochs, "phase4_epochs": None, "recipe_repeats": 2, "genelink_epochs": 2,
             "tfs": args.tfs, "genes": args.genes, "scaling": sorted(set(scaling) - {args.genes}),
-            "top_k": args.top_k, "naive_pairs": 0 if args.no_naive else args.naive_pairs, "isolate": True}
+            "top_k": args.top_k, "naive_pairs": 0 if args.no_naive else args.naive_pairs, "isolate": True,
+            **_scale_plan(args, scale.DEFAULT_SIZES, None)}
+
+
+def _scale_plan(args: argparse.Namespace, sizes, epochs) -> dict:
+    return {"scale_sizes": scale.parse_sizes(args.scale_sizes) if args.scale_sizes else list(sizes),
+            "scale_epochs": args.scale_epochs if args.scale_epochs is not None else epochs}
 
 
 def run_suite(args: argparse.Namespace, p: dict) -> dict:
     threads, iso = args.threads, p["isolate"]
     out: dict = {"training": [], "genelink": [], "phase4": [], "profile": None, "scoring": [], "threads": None,
-                 "report": None}
+                 "report": None, "phase4_recipe": None, "scale": []}
     if "train" in p["sections"]:
         for dataset in p["datasets"]:
             for model in p["models"]:
@@ -204,6 +231,11 @@ def run_suite(args: argparse.Namespace, p: dict) -> dict:
         for dataset in p["datasets"]:
             log(f"phase-4 fit to convergence on {dataset}")
             out["phase4"].append(run_job("phase4", {"dataset": dataset, "epochs": p["phase4_epochs"]}, threads, iso))
+    if "phase4_recipe" in p["sections"]:
+        log(f"previous vs current phase-4 recipe, alternating, on {p['datasets'][0]}")
+        out["phase4_recipe"] = run_job("phase4_recipe", {"dataset": p["datasets"][0], "seeds": [0],
+                                                         "repeats": p["recipe_repeats"],
+                                                         "epochs": p["phase4_epochs"]}, threads, iso)
     if "profile" in p["sections"]:
         log(f"profile one phase-4 epoch on {p['datasets'][0]}")
         out["profile"] = run_job("profile", {"dataset": p["datasets"][0]}, threads, iso)
@@ -219,6 +251,12 @@ def run_suite(args: argparse.Namespace, p: dict) -> dict:
                 threads, isolate=True))
     if "threads" in p["sections"] and threads > 1:
         out["threads"] = thread_comparison(p, threads)
+    if "scale" in p["sections"]:
+        # Subprocesses, one size at a time (smallest first); full runs keep the matrices for the next.
+        work = args.out / "scale" if args.smoke else ROOT / "build" / "bench" / "scale"
+        out["scale"] = scale.run_scale(p["scale_sizes"], work, log=log,
+                                       epochs=p["scale_epochs"], top_k=100 if args.smoke else 100_000,
+                                       threads=threads)
     if "report" in p["sections"]:
         log("time `python -m grnlib.report --params ci` (make report with CI params)")
         out["report"] = time_report()
@@ -279,6 +317,7 @@ def summarise(host: dict, p: dict, out: dict, smoke: bool, seconds: float) -> di
                          "speedup": ref["epoch_s"] / ours["epoch_s"] if ours else None,
                          "speedup_cpu": ref["epoch_cpu_s"] / ours["epoch_cpu_s"] if ours else None})
     phase4 = [r for r in out["phase4"] if _ok(r)]
+    recipe = out["phase4_recipe"] if _ok(out["phase4_recipe"]) else None
     headline_phase4 = next((r for r in phase4 if r["dataset"] == primary), None)
     scoring = [r for r in out["scoring"] if _ok(r)]
     genome = next((r for r in scoring if r["genes"] == p["genes"]), None)
@@ -290,7 +329,10 @@ def summarise(host: dict, p: dict, out: dict, smoke: bool, seconds: float) -> di
         "train_pairs_per_s": by_dataset.get(primary, {}),
         "epoch_seconds": {r["model"]: r["epoch_s"] for r in training if r["dataset"] == primary},
         "train_pairs_per_s_by_dataset": by_dataset,
-        "phase4_fit_seconds": headline_phase4["fit_seconds"] if headline_phase4 else None,
+        "phase4_fit_seconds": headline_phase4["fit_seconds"] if headline_phase4 else (
+            recipe["current_fit_seconds"]["median"] if recipe else None),
+        # previous recipe's fit time / current's, fitted alternately in this run (median, min, max)
+        "phase4_speedup_vs_previous_recipe": recipe["speedup"] if recipe else None,
         "speedup_vs_naive": {
             "reference": NAIVE_REFERENCE,
             "training_epoch": speedup_naive.get(primary, {}),
@@ -313,10 +355,14 @@ def summarise(host: dict, p: dict, out: dict, smoke: bool, seconds: float) -> di
                         "genome_scoring": genome["peak_rss_mb"] if genome else None},
         "training": out["training"],
         "phase4_profile": out["profile"],
+        "phase4_recipe": out["phase4_recipe"],
+        "scale": out["scale"],
+        "scale_growth": scale.summary(out["scale"]),
         "threads_comparison": out["threads"],
         "report": out["report"] if out["report"] is not None else {"skipped": True},
-        "errors": [r for section in ("training", "genelink", "phase4", "scoring") for r in out[section]
-                   if not _ok(r)] + ([out["profile"]] if out["profile"] and not _ok(out["profile"]) else []),
+        "errors": [r for section in ("training", "genelink", "phase4", "scoring", "scale") for r in out[section]
+                   if not _ok(r)] + ([out["profile"]] if out["profile"] and not _ok(out["profile"]) else [])
+                  + ([out["phase4_recipe"]] if out["phase4_recipe"] and not recipe else []),
     }
     payload["targets"] = targets(payload, host)
     return payload
@@ -345,6 +391,8 @@ def targets(payload: dict, host: dict) -> list[dict]:
         add(f"genome-wide scoring time ({label})", genome["seconds"], TARGETS["genome_seconds"])
         add(f"genome-wide scoring peak RSS ({label})", genome["peak_rss_mb"], TARGETS["genome_peak_rss_mb"],
             unit="MB")
+    for name, measured, limit, unit in scale.target_rows(payload.get("scale") or []):
+        add(name, measured, limit, unit=unit)
     return rows
 
 
@@ -370,6 +418,13 @@ def print_tables(payload: dict) -> None:
         print("\nPhase-4 fit to convergence")
         print(pd.DataFrame(payload["phase4_fit"])[["dataset", "fit_seconds", "fit_cpu_seconds", "epochs", "best_epoch",
                                                    "best_val_auroc", "degree_val_auroc", "peak_rss_mb"]].round(3).to_string(index=False))
+    recipe = payload.get("phase4_recipe")
+    if recipe and "error" not in recipe:
+        s, d = recipe["speedup"], recipe["auroc_diff"]
+        print(f"\nPhase-4 recipe: previous {recipe['previous_fit_seconds']['median']:.1f} s, current "
+              f"{recipe['current_fit_seconds']['median']:.1f} s; speed-up {s['median']:.2f}x "
+              f"(min {s['min']:.2f}, max {s['max']:.2f}, {s['n']} alternating pairs); AUROC current - previous: "
+              f"val {d['val']['mean']:+.4f}, test {d['test']['mean']:+.4f}")
     if payload["scoring_scaling"]:
         print("\nAll-pairs scoring with top-k TSV (one process per size)")
         print(pd.DataFrame(payload["scoring_scaling"]).round(2).to_string(index=False))
@@ -380,6 +435,13 @@ def print_tables(payload: dict) -> None:
     if payload["threads_comparison"]:
         tc = payload["threads_comparison"]
         print(f"\nThreads {tc['threads']}: phase-4 epoch s {tc['phase4_epoch_s']}, genome scoring s {tc['genome_scoring_s']}")
+    if payload.get("scale"):
+        print("\nScale: grnlib train --model phase1 --raw-counts / grnlib predict --top-k (seconds, peak RSS MB)")
+        print(scale.table(payload["scale"]))
+        moon = payload["scale_growth"]["moonshot"]
+        if moon:
+            print(f"  {moon['cells']:,} x {moon['genes']:,} ({moon['how']}): "
+                  + ", ".join(f"{k} {moon[k]:,.0f}" for k in scale.RECORD_KEYS[3:] if k in moon))
     report = payload["report"]
     if not report.get("skipped"):
         print(f"\n{report['command']}: {report['seconds']:.1f} s (exit {report['returncode']})")

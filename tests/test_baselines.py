@@ -116,3 +116,34 @@ def test_genie3_score_of_a_pair_does_not_depend_on_the_other_pairs(toy, all_pair
     capped = score_baseline("genie3", toy, None, pairs, seed=2, n_estimators=4, max_targets=3)
     assert np.isfinite(capped).sum() == pairs["target"].isin(pairs["target"][np.isfinite(capped)]).sum()
     assert pairs["target"][np.isfinite(capped)].nunique() == 3
+
+
+def test_genie3_tree_engine_is_scikit_learns_extra_trees_forest():
+    """The lean per-tree engine averages importances exactly as ExtraTreesRegressor does: with the
+    forest's own per-tree seeds it returns the forest's feature_importances_ (a constant target -> 0)."""
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    from grnlib.evaluation.baselines import _extra_trees_importance
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 9))
+    y = 2 * x[:, 0] + x[:, 3] + 0.3 * rng.normal(size=60)
+    for depth in (None, 3):
+        forest = ExtraTreesRegressor(n_estimators=6, max_features="sqrt", max_depth=depth, random_state=11).fit(x, y)
+        state = np.random.RandomState(11)  # the forest draws one seed per tree from its random_state
+        seeds = np.array([state.randint(np.iinfo(np.int32).max) for _ in range(6)])
+        ours = _extra_trees_importance(np.asfortranarray(x, dtype=np.float32), y, seeds,
+                                       max_features="sqrt", max_depth=depth, min_samples_leaf=1)
+        np.testing.assert_allclose(ours, forest.feature_importances_, rtol=0, atol=1e-12)
+    flat = _extra_trees_importance(np.asfortranarray(x, dtype=np.float32), np.ones(60), seeds, max_features="sqrt")
+    assert not flat.any()
+
+
+def test_genie3_engines_are_options_and_rank_alike(toy, all_pairs):
+    _, pairs = all_pairs
+    lean = score_baseline("genie3", toy, None, pairs, seed=0, n_estimators=10, cache=False)
+    forest = score_baseline("genie3", toy, None, pairs, seed=0, n_estimators=10, engine="ensemble", cache=False)
+    assert not np.array_equal(lean, forest)  # different tree seeds ...
+    assert abs(auroc(pairs["label"], lean) - auroc(pairs["label"], forest)) < 0.05  # ... same method
+    with pytest.raises(ValueError, match="engine"):
+        score_baseline("genie3", toy, None, pairs, method="random_forest", engine="trees")
