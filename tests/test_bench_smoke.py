@@ -55,6 +55,15 @@ def test_smoke_measures_against_the_references(smoke):
     assert "Targets" in stdout
 
 
+def test_smoke_has_scale_records(smoke):
+    payload, stdout = smoke
+    (record,) = payload["scale"]  # the tiny smoke size: train + predict as subprocesses
+    assert (record["cells"], record["genes"]) == (300, 800) and 0 < record["nnz"] < 300 * 800
+    assert all(record[k] > 0 for k in ("train_seconds", "train_peak_rss_mb", "predict_seconds",
+                                        "predict_peak_rss_mb"))
+    assert "Scale:" in stdout
+
+
 def test_scoring_job_writes_the_true_top_k_without_self_pairs(tmp_path):
     tsv = tmp_path / "top.tsv"
     row = jobs.scoring_job(n_genes=60, n_tfs=5, top_k=20, chunk=16, smoke=True, tsv=str(tsv))

@@ -1,0 +1,282 @@
+#!/usr/bin/env python
+"""Scale benchmark: time and peak memory of the two user commands on sparse count matrices of
+growing size, as a user runs them::
+
+    grnlib train --expression synth.h5ad --raw-counts --priors collectri.csv.gz --model phase1 --out DIR
+    grnlib predict --model DIR --expression synth.h5ad --top-k 100000 --out ranked.tsv
+
+Matrices come from ``benchmarks/synth.py`` (seeded negative-binomial counts, ~90 % zeros, human
+symbols from the priors), generated once per size into ``--work`` and reused. Each command runs
+in its own process; its peak RSS is the larger of (a) the kernel's ``ru_maxrss`` of that process
+(``os.wait4``) and (b) the summed RSS of its process tree polled every 0.2 s. A command whose
+tree passes ``--max-rss-mb`` is killed and recorded with the error and the time it had run, so a
+too-large size cannot take the machine down.
+
+``benchmarks/run.py`` calls :func:`run_scale` for the ``scale`` section of ``bench.json``; alone::
+
+    python benchmarks/scale.py --sizes 2000x5000,10000x20000 --out results/bench/scale.json
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# Cells x genes. The first three vary cells and genes separately around 10,000 x 10,000; the
+# last ones are the issue's sizes, up to 50,000 x 20,000 (~10^8 non-zeros).
+DEFAULT_SIZES = ((2000, 5000), (10000, 5000), (10000, 10000), (10000, 20000), (20000, 20000), (50000, 20000))
+SMOKE_SIZES = ((300, 800),)
+PRIORS = "priors/human/collectri.csv.gz"
+RECORD_KEYS = ("cells", "genes", "nnz", "train_seconds", "train_peak_rss_mb", "predict_seconds",
+               "predict_peak_rss_mb")
+POLL_SECONDS = 0.2
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """``"2000x5000,10000x20000"`` -> [(2000, 5000), (10000, 20000)]."""
+    sizes = []
+    for part in text.split(","):
+        cells, sep, genes = part.strip().lower().partition("x")
+        if not sep or not cells.isdigit() or not genes.isdigit():
+            raise SystemExit(f"--scale-sizes: {part!r} is not CELLSxGENES (e.g. 2000x5000)")
+        sizes.append((int(cells), int(genes)))
+    return sizes
+
+
+def default_max_rss_mb() -> float:
+    """60 % of this machine's memory: a run that needs more is stopped and recorded, not swapped."""
+    import psutil
+
+    return round(0.6 * psutil.virtual_memory().total / 2**20)
+
+
+def measure(cmd: list[str], log_path: Path, *, max_rss_mb: float, timeout: float, env=None) -> dict:
+    """Run ``cmd``; wall seconds, peak RSS (MB) and exit code, output to ``log_path``."""
+    import psutil
+
+    started = time.perf_counter()
+    peak, error = 0, None
+    # SIGTERM (a killed `make bench`) becomes an exception here, so the command is killed too.
+    previous = signal.signal(signal.SIGTERM, _raise_exit)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)  # its own group: a kill takes its children too
+        try:
+            root = psutil.Process(proc.pid)
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                try:
+                    tree = [root, *root.children(recursive=True)]
+                    peak = max(peak, sum(p.memory_info().rss for p in tree))
+                except psutil.Error:
+                    pass  # a process ended between listing and reading
+                seconds = time.perf_counter() - started
+                if error is None and peak > max_rss_mb * 2**20:
+                    error = f"killed at {peak / 2**20:,.0f} MB (limit {max_rss_mb:,.0f} MB) after {seconds:.0f} s"
+                    os.killpg(proc.pid, signal.SIGKILL)
+                elif error is None and seconds > timeout:
+                    error = f"killed after the {timeout:.0f} s timeout"
+                    os.killpg(proc.pid, signal.SIGKILL)
+                time.sleep(POLL_SECONDS)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.killpg(proc.pid, signal.SIGKILL)  # interrupted: never leave the command running
+                os.wait4(proc.pid, 0)
+            proc.returncode = -signal.SIGKILL
+            raise
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    peak_mb = max(peak / 2**20, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
+    result = {"seconds": round(seconds, 2), "peak_rss_mb": round(peak_mb, 1), "returncode": proc.returncode}
+    if error is None and proc.returncode != 0:
+        tail = [line for line in re.split(r"[\r\n]+", log_path.read_text(errors="replace")) if line.strip()][-3:]
+        error = f"exit code {proc.returncode}: " + " | ".join(tail)
+    if error:
+        result["error"] = error
+    return result
+
+
+def _raise_exit(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def synth_matrix(cells: int, genes: int, seed: int, work: Path, timeout: float) -> dict:
+    """The cached matrix of this size (generated in a child process on first use) and its summary."""
+    path = work / f"synth_{cells}x{genes}_s{seed}.h5ad"
+    info = path.with_suffix(".json")
+    if path.is_file() and info.is_file():
+        return json.loads(info.read_text())
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "synth.py"), "--cells", str(cells),
+                           "--genes", str(genes), "--seed", str(seed), "--out", str(path), "--quiet"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode:
+        raise RuntimeError(f"benchmarks/synth.py failed: {proc.stderr.strip()[-500:]}")
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    info.write_text(json.dumps(summary))
+    return summary
+
+
+def run_size(cells: int, genes: int, *, work: Path, seed: int = 0, epochs: int | None = None,
+             top_k: int = 100_000, threads: int | None = None, max_rss_mb: float | None = None,
+             timeout: float = 3600.0, keep: bool = False) -> dict:
+    """One record: matrix size and non-zeros, train and predict seconds and peak RSS (MB)."""
+    from grnlib.data import fetch
+
+    work.mkdir(parents=True, exist_ok=True)
+    max_rss_mb = max_rss_mb or default_max_rss_mb()
+    matrix = synth_matrix(cells, genes, seed, work, timeout)
+    record = {"cells": cells, "genes": genes, "nnz": matrix["nnz"], "zero_fraction": round(matrix["zero_fraction"], 4),
+              "file_mb": round(matrix["bytes"] / 2**20, 1), "generate_seconds": matrix["seconds"],
+              "epochs": epochs, "top_k": top_k, "seed": seed}
+    model_dir, ranked = work / f"model_{cells}x{genes}", work / f"ranked_{cells}x{genes}.tsv"
+    grnlib = [sys.executable, "-m", "grnlib.cli"]
+    run = ["--seed", str(seed)] + (["--threads", str(threads)] if threads else [])
+    train = [*grnlib, "train", "--expression", matrix["path"], "--raw-counts", "--priors", str(fetch(PRIORS)),
+             "--model", "phase1", "--out", str(model_dir), "--overwrite", *run,
+             *(["--epochs", str(epochs)] if epochs else [])]
+    result = measure(train, work / f"train_{cells}x{genes}.log", max_rss_mb=max_rss_mb, timeout=timeout)
+    record.update(train_seconds=result["seconds"], train_peak_rss_mb=result["peak_rss_mb"])
+    if "error" in result:
+        record.update(predict_seconds=None, predict_peak_rss_mb=None, error=f"train: {result['error']}")
+        return record
+    predict = [*grnlib, "predict", "--model", str(model_dir), "--expression", matrix["path"], "--top-k", str(top_k),
+               "--out", str(ranked), "--overwrite", *run]
+    result = measure(predict, work / f"predict_{cells}x{genes}.log", max_rss_mb=max_rss_mb, timeout=timeout)
+    record.update(predict_seconds=result["seconds"], predict_peak_rss_mb=result["peak_rss_mb"])
+    history = model_dir / "history.tsv"
+    record["epochs_run"] = max(0, len(history.read_text().splitlines()) - 1) if history.is_file() else None
+    if "error" in result:
+        record["error"] = f"predict: {result['error']}"
+    else:
+        with open(ranked) as fh:
+            record["edges_written"] = sum(1 for _ in fh) - 1
+    if not keep:
+        shutil.rmtree(model_dir, ignore_errors=True)
+        ranked.unlink(missing_ok=True)
+    return record
+
+
+def run_scale(sizes, work, *, log=print, **options) -> list[dict]:
+    """:func:`run_size` for every size, smallest first; one failed size does not stop the others."""
+    records = []
+    for cells, genes in sorted(sizes, key=lambda s: s[0] * s[1]):
+        log(f"scale: {cells:,} cells x {genes:,} genes (train phase1 --raw-counts, predict top-k)")
+        try:
+            records.append(run_size(cells, genes, work=Path(work), **options))
+        except Exception as exc:  # noqa: BLE001 - record it; the next size may still run
+            records.append({"cells": cells, "genes": genes, "nnz": None, "train_seconds": None,
+                            "train_peak_rss_mb": None, "predict_seconds": None, "predict_peak_rss_mb": None,
+                            "error": f"{type(exc).__name__}: {exc}"})
+        log("  " + json.dumps({k: records[-1].get(k) for k in (*RECORD_KEYS, "error") if k in records[-1]}))
+    return records
+
+
+def growth(records: list[dict], x: str = "nnz", y: str = "train_peak_rss_mb") -> dict | None:
+    """How ``y`` grows with ``x`` over the successful records: the log-log slope ``b`` of a power
+    law ``y = a * x ** b`` (1 = proportional) and a straight line ``y = intercept + slope * x``
+    (a fixed start-up cost plus a cost per unit); None with fewer than two distinct ``x``."""
+    import numpy as np
+
+    pts = [(r[x], r[y]) for r in records if r.get(x) and r.get(y) and "error" not in r]
+    if len({p[0] for p in pts}) < 2:
+        return None
+    xs, ys = np.array([p[0] for p in pts], float), np.array([p[1] for p in pts], float)
+    b, log_a = np.polyfit(np.log(xs), np.log(ys), 1)
+    slope, intercept = np.polyfit(xs, ys, 1)
+    return {"x": x, "y": y, "a": float(np.exp(log_a)), "b": float(b), "intercept": float(intercept),
+            "slope": float(slope), "n_points": len(pts)}
+
+
+# The issue's targets on 2 cores for 50,000 x 20,000 (~10^8 non-zeros): (record key, limit, unit).
+TARGET_SIZE = (50_000, 20_000)
+TARGETS = (("train_seconds", 180.0, "s"), ("train_peak_rss_mb", 4096.0, "MB"), ("predict_seconds", 60.0, "s"))
+MOONSHOT = (1_000_000, 30_000)
+
+
+def target_rows(records: list[dict]) -> list[tuple]:
+    """(name, measured, limit, unit) per target at :data:`TARGET_SIZE` (measured None when that size
+    was not run or failed), plus "predict peak RSS <= train peak RSS" at the largest finished size."""
+    rows = []
+    at = next((r for r in records if (r["cells"], r["genes"]) == TARGET_SIZE), None)
+    label = f"{TARGET_SIZE[0]:,} x {TARGET_SIZE[1]:,}"
+    for key, limit, unit in TARGETS:
+        rows.append((f"scale {label}: {key}", at.get(key) if at and "error" not in at else None, limit, unit))
+    done = [r for r in records if "error" not in r and r.get("predict_peak_rss_mb")]
+    if done:
+        big = max(done, key=lambda r: r["cells"] * r["genes"])
+        rows.append((f"scale {big['cells']:,} x {big['genes']:,}: predict peak RSS / train peak RSS",
+                     big["predict_peak_rss_mb"] / big["train_peak_rss_mb"], 1.0, "x"))
+    return rows
+
+
+def summary(records: list[dict]) -> dict:
+    """Growth of cost with size (power laws fitted on the finished records) and the moonshot
+    (1,000,000 x 30,000 at the density measured) extrapolated from them, labelled as such."""
+    done = [{**r, "entries": r["cells"] * r["genes"]} for r in records if "error" not in r]
+    costs = ("train_seconds", "train_peak_rss_mb", "predict_seconds", "predict_peak_rss_mb")
+    fits = {f"{y}~{x}": growth(done, x, y) for y in costs for x in ("nnz", "entries")}
+    fits = {k: v for k, v in fits.items() if v}
+    out = {"fits": fits, "moonshot": None}
+    if done and any(f"{y}~nnz" in fits for y in costs):
+        density = sum(r["nnz"] for r in done) / sum(r["entries"] for r in done)
+        nnz = density * MOONSHOT[0] * MOONSHOT[1]
+        # A straight line in the non-zeros (start-up cost + cost per non-zero): what a sparse path
+        # should follow; the power-law slopes in ``fits`` show whether it did.
+        predicted = {y: fits[f"{y}~nnz"]["intercept"] + fits[f"{y}~nnz"]["slope"] * nnz for y in costs
+                     if f"{y}~nnz" in fits}
+        out["moonshot"] = {"cells": MOONSHOT[0], "genes": MOONSHOT[1], "nnz": round(nnz), "measured": False,
+                           "how": f"extrapolated: straight line in nnz fitted on {len(done)} measured size(s)",
+                           **{k: round(v, 1) for k, v in predicted.items()}}
+    return out
+
+
+def table(records: list[dict]) -> str:
+    """The records as a text table (seconds and MB)."""
+    import pandas as pd
+
+    columns = [*RECORD_KEYS, "epochs_run", "error"]
+    frame = pd.DataFrame(records)
+    return frame[[c for c in columns if c in frame]].round(1).to_string(index=False)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks/scale.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=",".join(f"{c}x{g}" for c, g in DEFAULT_SIZES), help="CELLSxGENES,...")
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "bench" / "scale",
+                        help="folder for matrices (kept and reused), models and logs")
+    parser.add_argument("--out", type=Path, help="JSON file for the records (default: print only)")
+    parser.add_argument("--epochs", type=int, help="training epochs (default: the phase1 preset's)")
+    parser.add_argument("--top-k", type=int, default=100_000)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--max-rss-mb", type=float, help="stop a command above this (default: 60 %% of RAM)")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per command")
+    parser.add_argument("--keep", action="store_true", help="keep the trained models and rankings")
+    args = parser.parse_args(argv)
+    records = run_scale(parse_sizes(args.sizes), args.work, epochs=args.epochs, top_k=args.top_k,
+                        threads=args.threads, max_rss_mb=args.max_rss_mb, timeout=args.timeout, keep=args.keep)
+    print(table(records))
+    if args.out:
+        from grnlib.io import write_json
+
+        write_json(args.out, {"scale": records, "scale_growth": summary(records)})
+    return 1 if any("error" in r for r in records) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

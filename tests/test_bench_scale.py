@@ -1,0 +1,97 @@
+"""The scale benchmark's parts: the seeded sparse count generator (benchmarks/synth.py) and the
+measuring harness (benchmarks/scale.py). Small sizes only; ``make bench`` measures."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import scale, synth  # noqa: E402
+
+
+def test_sampler_draws_the_negative_binomial_exactly():
+    rng = np.random.default_rng(0)
+    m, r = 0.3, 2.0  # a typical sparse entry: ~24 % non-zero
+    mean = np.full((400, 500), m, dtype=np.float32)
+    rows, cols, counts = synth.sample_counts(mean, np.full(500, r), rng)
+    x = np.zeros(mean.shape)
+    x[rows, cols] = counts
+    assert (counts >= 1).all() and counts.dtype == np.float32
+    assert (x == 0).mean() == pytest.approx((r / (r + m)) ** r, abs=0.005)
+    assert x.mean() == pytest.approx(m, rel=0.02)
+    assert x.var() == pytest.approx(m + m * m / r, rel=0.03)
+    # Large means take the long walk up the CDF and still match.
+    big = np.full((50, 200), 40.0, dtype=np.float32)
+    rows, cols, counts = synth.sample_counts(big, np.full(200, 2.0), rng)
+    assert counts.mean() == pytest.approx(40.0 / (1 - (2 / 42) ** 2), rel=0.03)
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory, shared_root):
+    out = tmp_path_factory.mktemp("synth") / "m.h5ad"
+    return out, synth.generate(120, 900, seed=3, out=out, progress=False)
+
+
+def test_generated_matrix_is_sparse_seeded_counts_with_prior_symbols(matrix, tmp_path):
+    import anndata as ad
+    import scipy.sparse as sp
+
+    from grnlib.data import DataWarning, load_priors, read_expression
+
+    path, info = matrix
+    adata = ad.read_h5ad(path)
+    assert adata.shape == (120, 900) and sp.isspmatrix_csr(adata.X) and adata.X.dtype == np.float32
+    assert info["nnz"] == adata.X.nnz and abs(info["zero_fraction"] - 0.9) < 0.03
+    assert np.array_equal(adata.X.data, np.round(adata.X.data)) and adata.X.data.min() >= 1
+    priors = load_priors(synth.PRIOR_RESOURCES)
+    assert set(adata.var_names) <= set(priors["source"]) | set(priors["target"])
+    with pytest.warns(DataWarning, match="zero in every cell"):  # 120 cells: rare genes are never seen
+        assert read_expression(path, raw_counts=True).n_vars == 900  # grnlib reads it as a user's file
+    # Same seed, same bytes of matrix; another seed, another matrix.
+    again = ad.read_h5ad(synth.generate(120, 900, seed=3, out=tmp_path / "again.h5ad", progress=False)["path"])
+    assert (again.X != adata.X).nnz == 0 and list(again.var_names) == list(adata.var_names)
+    other = ad.read_h5ad(synth.generate(120, 900, seed=4, out=tmp_path / "other.h5ad", progress=False)["path"])
+    assert (other.X != adata.X).nnz > 0
+
+
+def test_more_genes_than_prior_symbols_are_padded(shared_root):
+    names = synth.gene_symbols(20_000, seed=0)
+    assert len(names) == len(set(names)) == 20_000
+    assert names[-1] == f"SYNTH{20_000 - sum(not n.startswith('SYNTH') for n in names):05d}"
+    assert synth.gene_symbols(50, seed=0) == names[:50]
+
+
+def test_parse_sizes():
+    assert scale.parse_sizes("2000x5000, 10000X20000") == [(2000, 5000), (10000, 20000)]
+    with pytest.raises(SystemExit, match="not CELLSxGENES"):
+        scale.parse_sizes("2000*5000")
+
+
+def test_measure_reports_peak_memory_and_stops_a_runaway(tmp_path):
+    grow = [sys.executable, "-c", "import time; b = bytearray(300 * 2**20); time.sleep(0.5)"]
+    result = scale.measure(grow, tmp_path / "ok.log", max_rss_mb=10_000, timeout=60)
+    assert result["returncode"] == 0 and "error" not in result and result["peak_rss_mb"] >= 300
+    hog = [sys.executable, "-c", "import time; b = bytearray(400 * 2**20); time.sleep(30)"]
+    result = scale.measure(hog, tmp_path / "hog.log", max_rss_mb=200, timeout=60)
+    assert result["error"].startswith("killed at") and result["seconds"] < 20
+    failing = [sys.executable, "-c", "import sys; print('no such file'); sys.exit(3)"]
+    result = scale.measure(failing, tmp_path / "bad.log", max_rss_mb=10_000, timeout=60)
+    assert result["error"] == "exit code 3: no such file"
+
+
+def test_growth_fits_and_moonshot_is_marked_extrapolated():
+    records = [{"cells": c, "genes": 1000, "nnz": c * 100, "train_seconds": 5 + c * 1e-3,
+                "train_peak_rss_mb": 400 + c * 0.01, "predict_seconds": 2.0, "predict_peak_rss_mb": 300.0}
+               for c in (1000, 4000, 16000)]
+    fit = scale.growth(records, "nnz", "train_seconds")
+    assert fit["slope"] == pytest.approx(1e-5) and fit["intercept"] == pytest.approx(5.0)
+    assert 0 < fit["b"] < 1  # the start-up cost bends the power law
+    moon = scale.summary(records)["moonshot"]
+    assert moon["measured"] is False and moon["how"].startswith("extrapolated")
+    assert moon["nnz"] == 3_000_000_000 and moon["train_seconds"] == pytest.approx(5 + 3e9 * 1e-5, rel=1e-6)
+    assert scale.summary(records[:1])["moonshot"] is None  # one size: nothing to extrapolate from
+    rows = scale.target_rows(records + [{**records[0], "cells": 50_000, "genes": 20_000, "train_seconds": 200.0}])
+    assert ("scale 50,000 x 20,000: train_seconds", 200.0, 180.0, "s") in rows
