@@ -1,4 +1,5 @@
-"""Open the built book in headless Chromium: pages render and every <img> loads.
+"""Open the built book in headless Chromium: pages render, every <img> loads, and every table fits the
+content column. The rendered HTML reads well: a figure before each table, no machine paths.
 
 `make test` builds the CI book (build/ci/book/_build/html) before pytest runs; set
 GRNLIB_BOOK_HTML to check another build, e.g. book/_build/html after `make report`.
@@ -42,6 +43,9 @@ def pages():
     chapter = sorted((HTML / "notebooks").glob("01_*.html"))
     assert chapter, f"no baseline chapter in {HTML / 'notebooks'}"
     return [landing_page(), chapter[0]]
+
+
+CHAPTERS = sorted((HTML / "notebooks").glob("[0-9][0-9]_*.html"))
 
 
 def test_index_leads_to_an_existing_page():
@@ -97,3 +101,105 @@ def test_chapters_fold_code_and_drop_the_default_parameters_cell():
     assert "tag_hide-input" in html, "code cells should be folded so readers see the results first"
     assert "tag_parameters" not in html, "the default parameters cell should be removed (the injected one stays)"
     assert "tag_injected-parameters" in html
+
+
+# The content column of a laptop screen: the sidebar and the page's table of contents are both shown.
+WINDOW = (1280, 900)
+OVERFLOW_PROBE = """
+const report = []; let pending = URLS.length;
+URLS.forEach(url => {
+  const f = document.createElement('iframe'); f.width = WIDTH; f.height = HEIGHT; f.src = url;
+  f.onload = () => {
+    const d = f.contentDocument;
+    const column = d.querySelector('article.bd-article') || d.querySelector('main') || d.body;
+    const right = column.getBoundingClientRect().right;
+    const bad = [];
+    d.querySelectorAll('table').forEach((t, k) => {
+      // A table overflows when it sticks out of the column, or when a box between it and the column
+      // has to scroll sideways to show it (the reader sees it cut at the right edge).
+      let box = t.parentElement, scrolls = false;
+      for (; box && box !== column; box = box.parentElement) {
+        if (box.scrollWidth > box.clientWidth + 1) { scrolls = true; break; }
+      }
+      const r = t.getBoundingClientRect();
+      if (r.right > right + 1 || scrolls) bad.push(`table ${k + 1} (${Math.round(r.width)} px)`);
+    });
+    report.push(`PAGE ${url.split('/').pop()} tables=${d.querySelectorAll('table').length} overflow=${bad.join('; ') || 'none'}`);
+    if (--pending === 0) document.getElementById('out').textContent = 'DONE\\n' + report.join('\\n');
+  };
+  document.body.appendChild(f);
+});
+"""
+
+
+def overflow_report(site, base, tmp_path, pages) -> dict[str, str]:
+    """``{page name: 'none' or the tables that overflow}`` for ``pages`` of the served book."""
+    import json
+
+    urls = [f"{base}/book/{page.relative_to(HTML).as_posix()}" for page in pages]
+    script = (OVERFLOW_PROBE.replace("URLS", json.dumps(urls)).replace("WIDTH", str(WINDOW[0]))
+              .replace("HEIGHT", str(WINDOW[1])))
+    (site / "overflow.html").write_text(f"<html><body><pre id=out>PENDING</pre><script>{script}</script></body></html>")
+    result = chromium(tmp_path, "--virtual-time-budget=30000", f"--window-size={WINDOW[0] + 100},{WINDOW[1]}",
+                      "--dump-dom", f"{base}/overflow.html")
+    found = dict(re.findall(r"PAGE (\S+) tables=\d+ overflow=([^\n<]*)", result.stdout))
+    assert len(found) == len(pages), f"probe did not report every page: {result.stdout[-1500:]} {result.stderr[-1500:]}"
+    return found
+
+
+def test_every_table_fits_the_content_column(served_book, tmp_path):
+    site, base = served_book
+    report = overflow_report(site, base, tmp_path, CHAPTERS)
+    overflowing = {page: what for page, what in report.items() if what != "none"}
+    assert not overflowing, f"tables wider than the content column at {WINDOW[0]} px: {overflowing}"
+
+
+def test_the_overflow_probe_catches_a_wide_table(served_book, tmp_path):
+    """The check above can fail: a page with one table of many long columns is reported."""
+    site, base = served_book
+    wide = HTML / "notebooks" / "_wide_table_probe.html"
+    header = "".join(f"<th>a rather long column header {i}</th>" for i in range(14))
+    cells = "".join(f"<td>0.812&nbsp;±&nbsp;0.004&nbsp;[{i}]</td>" for i in range(14))
+    page = CHAPTERS[0].read_text()
+    body = f'<div class="cell_output"><table class="dataframe"><tr>{header}</tr><tr>{cells}</tr></table></div>'
+    wide.write_text(re.sub(r"(<article[^>]*>)", lambda m: m.group(1) + body, page, count=1))
+    try:
+        report = overflow_report(site, base, tmp_path, [wide])
+    finally:
+        wide.unlink()
+    assert report[wide.name].startswith("table 1"), report
+
+
+# 08_your_data belongs to another change in progress: it is held to the same rules once it is done.
+PENDING = {"08_your_data": "08's tables come before their figures; its owner is thinning it"}
+
+
+def chapter_param(page):
+    reason = PENDING.get(page.stem)
+    return pytest.param(page, id=page.stem, marks=pytest.mark.xfail(reason=reason) if reason else ())
+
+
+@pytest.mark.parametrize("page", [chapter_param(p) for p in CHAPTERS])
+def test_a_figure_comes_before_each_table(page):
+    article = page.read_text().split("<article", 1)[-1]
+    since_table = False  # the chapter's first table needs a figure before it too
+    for tag in re.findall(r"<(img|table)\b", article):
+        if tag == "table":
+            assert since_table, f"{page.name}: a table with no figure since the previous table"
+            since_table = False
+        else:
+            since_table = True
+
+
+@pytest.mark.parametrize("page", sorted(HTML.rglob("*.html")), ids=lambda p: p.relative_to(HTML).as_posix())
+def test_no_machine_paths_in_the_book(page):
+    """Results print relative to the repository, data files relative to the data root."""
+    from grnlib.data import find_shared_data
+
+    text = re.sub(r"<[^>]+>", "", page.read_text())
+    roots = [str(ROOT), "/tmp/ipykernel", str(Path.home()) + "/"]
+    data = find_shared_data()
+    if data is not None:
+        roots.append(str(data))
+    found = [root for root in roots if root in text]
+    assert not found, f"{page.name} prints machine paths starting with {found}"

@@ -1,6 +1,7 @@
 """Each notebook has exactly one `parameters` cell whose keys equal its params files."""
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,10 @@ def test_every_notebook_is_in_the_book():
     toc = (ROOT / "book" / "_toc.yml").read_text()
     for notebook in NOTEBOOKS:
         assert f"notebooks/{notebook.stem}" in toc, f"{notebook.stem} missing from book/_toc.yml"
+
+
+def test_book_lists_the_chapters_in_number_order():
+    toc = (ROOT / "book" / "_toc.yml").read_text()
+    listed = re.findall(r"file:\s*notebooks/(\d\d_\w+)", toc)
+    assert listed == sorted(listed), f"book/_toc.yml lists chapters out of order: {listed}"
+    assert listed == [n.stem for n in NOTEBOOKS]
