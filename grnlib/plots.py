@@ -327,3 +327,30 @@ def tf_activities(activities: pd.DataFrame, n_tfs: int = 20, ax=None, title: str
            title=title or f"TF activity per cell ({shown.shape[1]} most variable TFs)")
     fig.colorbar(image, ax=ax, label="activity (t-value)", shrink=0.8)
     return fig
+
+
+def scale_costs(table: pd.DataFrame):
+    """Train and predict cost of the benchmark's ``scale`` records against each size measure: seconds
+    (top row) and peak RSS (bottom row) against cells, genes and non-zeros, log-log, one point per
+    measured size (``table``: ``grnlib.tables.bench_table(bench, "scale")``). A sparse path shows cost
+    following the non-zeros; a dense one, cells x genes."""
+    table = _numeric(table, ["cells", "genes", "non-zeros", "train s", "train MB", "predict s", "predict MB"])
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7.2), layout="constrained", squeeze=False)
+    rows = (("s", "seconds"), ("MB", "peak RSS (MB)"))
+    for (unit, ylabel), row in zip(rows, axes):
+        for x, ax in zip(("cells", "genes", "non-zeros"), row):
+            shown = False
+            for step, style in (("train", dict(marker="o", color="tab:blue")),
+                                ("predict", dict(marker="s", color="tab:orange"))):
+                points = table[[x, f"{step} {unit}"]].dropna() if len(table) else table
+                if len(points):
+                    ax.scatter(points[x], points[f"{step} {unit}"], label=step, **style)
+                    shown = True
+            if not shown:
+                _no_data(ax, f"{ylabel} vs {x}")
+                continue
+            ax.set(xscale="log", yscale="log", xlabel=x, ylabel=ylabel)
+            ax.xaxis.set_minor_formatter(plt.NullFormatter())  # sizes span under a decade: no crowded labels
+            ax.legend(fontsize=8)
+    fig.suptitle("Cost against matrix size (grnlib train / grnlib predict, one point per size)")
+    return fig

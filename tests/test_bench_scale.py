@@ -95,3 +95,24 @@ def test_growth_fits_and_moonshot_is_marked_extrapolated():
     assert scale.summary(records[:1])["moonshot"] is None  # one size: nothing to extrapolate from
     rows = scale.target_rows(records + [{**records[0], "cells": 50_000, "genes": 20_000, "train_seconds": 200.0}])
     assert ("scale 50,000 x 20,000: train_seconds", 200.0, 180.0, "s") in rows
+
+
+def test_scale_costs_figure_from_bench_records():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from grnlib import plots, tables
+
+    records = [{"cells": c, "genes": g, "nnz": c * g // 10, "train_seconds": 1 + c * g * 1e-7,
+                "train_peak_rss_mb": 400 + c * g * 1e-5, "predict_seconds": 2.0, "predict_peak_rss_mb": 380.0}
+               for c, g in ((2000, 5000), (10000, 5000), (10000, 20000))]
+    failed = {"cells": 50000, "genes": 20000, "nnz": None, "train_seconds": None, "train_peak_rss_mb": None,
+              "predict_seconds": None, "predict_peak_rss_mb": None, "error": "train: killed"}
+    fig = plots.scale_costs(tables.bench_table({"scale": records + [failed]}, "scale"))
+    axes = fig.get_axes()
+    assert [ax.get_xlabel() for ax in axes] == ["cells", "genes", "non-zeros"] * 2
+    assert all(ax.get_xscale() == "log" for ax in axes)
+    # Two series (train, predict) of three measured points each; the failed size is not drawn.
+    assert all([len(c.get_offsets()) for c in ax.collections] == [3, 3] for ax in axes)
+    empty = plots.scale_costs(tables.bench_table({}, "scale"))
+    assert all(ax.texts for ax in empty.get_axes())  # "not in this run" instead of an error
