@@ -108,14 +108,17 @@ def evaluate_split(ds: GRNDataset, split: dict, runs, baselines=("degree",), see
         baselines: baseline names scored first (the degree floor by default).
         seed: seeds features, model init and shuffling.
 
-    Thresholds for accuracy/F1/MCC are chosen on the validation pairs of each scorer.
+    Thresholds for accuracy/F1/MCC are chosen on the validation pairs of each scorer. A model
+    whose spec's ``prior_correction`` applies to this split (:mod:`grnlib.evaluation.correction`)
+    is scored with the per-TF base-rate correction under its own name and, as the ablation,
+    without it under ``"<name> (uncorrected)"``; column ``prior_correction`` says which row is which.
     """
     from grnlib.evaluation.baselines import score_baseline
     from grnlib.evaluation.metrics import auprc, auroc, choose_threshold, evaluate_scores
     from grnlib.training.loop import predict_logits
 
     evaluation = Evaluation(split=split, metrics=pd.DataFrame())
-    rows = []
+    rows, corrections = [], {}
     specs, seen = [], set()
     for run in [*baselines, *runs]:
         spec = resolve_spec(run)
@@ -149,16 +152,41 @@ def evaluate_split(ds: GRNDataset, split: dict, runs, baselines=("degree",), see
             evaluation.models[spec["name"]] = trained.model
             evaluation.trained[spec["name"]] = trained
         y_val = split["val"]["label"].to_numpy()
-        threshold = choose_threshold(y_val, val)
-        metrics = evaluate_scores(split["test"], test, threshold=threshold)
-        rows.append({"name": spec["name"], "kind": spec["kind"], "seed": seed, **metrics,
-                     "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val),
-                     "threshold": threshold, "seconds": float(entry["seconds"]),
-                     "cached": hit})
-        evaluation.val_scores[spec["name"]] = val
-        evaluation.test_scores[spec["name"]] = test
+        for name, val, test, applied in scored_variants(spec, ds, split, val, test, corrections):
+            threshold = choose_threshold(y_val, val)
+            metrics = evaluate_scores(split["test"], test, threshold=threshold)
+            rows.append({"name": name, "kind": spec["kind"], "seed": seed, **metrics,
+                         "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val),
+                         "threshold": threshold, "prior_correction": applied,
+                         "seconds": float(entry["seconds"]), "cached": hit})
+            evaluation.val_scores[name] = val
+            evaluation.test_scores[name] = test
     evaluation.metrics = pd.DataFrame(rows)
     return evaluation
+
+
+def scored_variants(spec: dict, ds: GRNDataset, split: dict, val: np.ndarray, test: np.ndarray,
+                    corrections: dict | None = None) -> list[tuple]:
+    """``(name, val scores, test scores, corrected)`` rows of one scorer: the scores as they are,
+    or, when the spec's prior correction applies to the split, the corrected scores under the
+    spec's name and the raw ones under ``"<name> (uncorrected)"``; a correction that is the same
+    for every validation and test TF (the held-out-TF protocols) changes no metric and is skipped.
+    ``corrections`` memoises the correction per mode across the scorers of one split."""
+    from grnlib.evaluation.correction import UNCORRECTED_SUFFIX, fit_prior_correction
+
+    mode = spec.get("prior_correction", False) if spec["kind"] == "model" else False
+    if mode is False:
+        return [(spec["name"], val, test, False)]
+    memo = corrections if corrections is not None else {}
+    if mode not in memo:
+        memo[mode] = fit_prior_correction(split["train"], ds.n_genes, mode)
+    correction = memo[mode]
+    scored_tfs = np.unique(np.r_[split["val"]["tf"].to_numpy(), split["test"]["tf"].to_numpy()])
+    if not correction.applied or np.ptp(correction.offsets[scored_tfs]) < 1e-12:
+        # one offset for every scored TF (held-out TFs have no training rows) changes no metric
+        return [(spec["name"], val, test, False)]
+    return [(spec["name"], correction.apply(split["val"], val), correction.apply(split["test"], test), True),
+            (spec["name"] + UNCORRECTED_SUFFIX, val, test, False)]
 
 
 def _scores_entry(val: np.ndarray, test: np.ndarray, seconds: float) -> dict:

@@ -24,7 +24,13 @@ EVIDENCE_GROUPS = {
     "expression": ("correlation", "abs_correlation"),
     "transfer": ("regulator_coexpression", "target_coexpression", "neighbour_tf_vote"),
     "topology": ("shared_target_paths",),
+    # label-free TF x gene matrices from expression (grnlib.models.evidence), held by EvidenceTable
+    "trees": ("tree_importance",),
+    "partial_correlation": ("partial_correlation", "abs_partial_correlation"),
+    "mutual_information": ("mutual_information",),
 }
+GRAPH_GROUPS = ("degree", "expression", "transfer", "topology")  # computed by TrainingGraph
+TABLE_GROUPS = ("trees", "partial_correlation", "mutual_information")  # looked up in an EvidenceTable
 
 
 HIDE_MODES = ("edge", "tf")
@@ -272,3 +278,45 @@ def _bilinear(x_axis: torch.Tensor, y_axis: torch.Tensor, grid: torch.Tensor, x:
     j, ty, dy = locate(y_axis, y)
     g00, g10, g01, g11 = grid[i, j], grid[i + dx, j], grid[i, j + dy], grid[i + dx, j + dy]
     return (1 - tx) * ((1 - ty) * g00 + ty * g01) + tx * ((1 - ty) * g10 + ty * g11)
+
+
+class EvidenceTable(nn.Module):
+    """Label-free TF x gene evidence from expression (:mod:`grnlib.models.evidence`) as a buffer
+    ``table [m + 1, n_genes, k]`` over the dataset's m TFs (row m, all zeros, for any other gene
+    as a TF), with the columns of ``groups`` in :data:`EVIDENCE_GROUPS` order. Filled by
+    :meth:`fill` from the training expression; saved with the model (it resizes on load)."""
+
+    def __init__(self, n_genes: int, groups):
+        super().__init__()
+        self.groups = [g for g in TABLE_GROUPS if g in set(groups)]
+        width = sum(len(EVIDENCE_GROUPS[g]) for g in self.groups)
+        self.register_buffer("row_of", torch.zeros(int(n_genes), dtype=torch.long))
+        self.register_buffer("table", torch.zeros(1, int(n_genes), width))
+        self._register_load_state_dict_pre_hook(self._resize)
+
+    def _resize(self, state_dict, prefix, *args):
+        saved = state_dict.get(prefix + "table")
+        if saved is not None and saved.shape != self.table.shape:
+            self.table = torch.zeros_like(saved)
+
+    def fill(self, ds) -> None:
+        from grnlib.models.evidence import expression_evidence
+
+        n_genes = self.row_of.numel()
+        columns, tf_ids = [], None
+        for group in self.groups:
+            tf_ids, matrix = expression_evidence(ds, group)
+            if group == "partial_correlation":
+                columns += [matrix, np.abs(matrix)]
+            else:
+                columns.append(matrix)
+        row_of = np.full(n_genes, tf_ids.size, dtype=np.int64)
+        row_of[tf_ids] = np.arange(tf_ids.size)
+        table = np.zeros((tf_ids.size + 1, n_genes, len(columns)), dtype=np.float32)
+        table[:-1] = np.stack(columns, axis=-1)
+        self.row_of = torch.as_tensor(row_of, device=self.row_of.device)
+        self.table = torch.as_tensor(table, device=self.table.device)
+
+    def forward(self, tf_idx: torch.Tensor, gene_idx: torch.Tensor) -> torch.Tensor:
+        """[B] ids -> [B, k] evidence."""
+        return self.table[self.row_of[tf_idx], gene_idx]

@@ -1,11 +1,14 @@
 """Pair-evidence cross-encoder: an MLP over explicit, leave-one-out evidence about a pair
 (training-graph degrees, expression correlation, co-expression with the target's known
-regulators and the TF's known targets, votes of co-expressed TFs, shared-target paths) plus
+regulators and the TF's known targets, votes of co-expressed TFs, shared-target paths; optionally
+label-free expression evidence: tree importances, partial correlation, mutual information) plus
 small projections of each gene's label-free representation (expression/PCA rows).
 
 The evidence comes from :class:`grnlib.models.context.TrainingGraph`, filled by
 ``prepare(ds, train_pairs)`` from the training positives; ``evidence`` picks the groups
-(``degree``, ``expression``, ``transfer``, ``topology``), so an ablation is a config change and
+(``degree``, ``expression``, ``transfer``, ``topology``, and the expression-only ``trees``,
+``partial_correlation``, ``mutual_information`` of :mod:`grnlib.models.evidence`, computed once
+per expression matrix and cached), so an ablation is a config change and
 the degree part is reported separately (``evidence`` without ``"degree"``). ``hide`` says what
 a pair may not see of its own TF: ``"edge"`` (its own edge; for protocols whose test TFs are
 training TFs) or ``"tf"`` (all the TF's edges; trains for held-out TFs, which have none).
@@ -25,7 +28,8 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from grnlib.models.context import FloorOffset, HIDE_MODES, TrainingGraph, evidence_columns, positive_edges_of
+from grnlib.models.context import (EVIDENCE_GROUPS, GRAPH_GROUPS, HIDE_MODES, TABLE_GROUPS, EvidenceTable,
+                                  FloorOffset, TrainingGraph, evidence_columns, positive_edges_of)
 from grnlib.models.layers import GeneInput, check_dims, init_weights, make_mlp
 from grnlib.models.registry import MODELS
 
@@ -45,13 +49,16 @@ class PairEvidenceModel(nn.Module):
             raise ValueError(f"{name} needs n_genes (size of the gene id space) for its training graph")
         hidden = check_dims(hidden_dims, dropout)
         self.columns = evidence_columns(evidence)  # raises on unknown groups
-        evidence = [g for g in ALL_EVIDENCE if g in set(evidence)]
+        evidence = [g for g in EVIDENCE_GROUPS if g in set(evidence)]
         if inputs == "none" and not self.columns:
             raise ValueError("pair_evidence with inputs='none' needs at least one evidence group")
         if hide not in HIDE_MODES:
             raise ValueError(f"hide={hide!r} is not one of {HIDE_MODES}")
         self.evidence, self.hide = evidence, hide
         self.graph = TrainingGraph(n_genes)
+        self.graph_groups = [g for g in evidence if g in GRAPH_GROUPS]
+        table_groups = [g for g in evidence if g in TABLE_GROUPS]
+        self.evidence_table = EvidenceTable(n_genes, table_groups) if table_groups else None
         self.evidence_norm = nn.BatchNorm1d(len(self.columns), affine=False) if self.columns else None
         width = len(self.columns)
         self.tf_input = self.gene_input = None
@@ -80,13 +87,23 @@ class PairEvidenceModel(nn.Module):
         """Store the training positives of ``train_pairs`` (a pair table) as the graph, and fit
         the residual floor on the training table."""
         self.graph.set_edges(positive_edges_of(train_pairs))
+        if self.evidence_table is not None:
+            if ds is None or not getattr(ds, "has_expression", False):
+                raise ValueError(f"evidence {self.evidence_table.groups} is computed from expression; "
+                                 "prepare(ds, train_pairs) needs a dataset with expression")
+            self.evidence_table.fill(ds)
         if self.floor is not None:
             self.floor.fit(ds, train_pairs, self.hide)
 
     def pair_evidence(self, tf_idx: torch.Tensor, gene_idx: torch.Tensor,
                       features: torch.Tensor | None = None) -> torch.Tensor:
         """Raw evidence [B, k] (columns ``self.columns``)."""
-        return self.graph.pair_evidence(tf_idx, gene_idx, self.evidence, features, self.hide)
+        parts = []
+        if self.graph_groups:
+            parts.append(self.graph.pair_evidence(tf_idx, gene_idx, self.graph_groups, features, self.hide))
+        if self.evidence_table is not None:
+            parts.append(self.evidence_table(tf_idx, gene_idx))
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
 
     def forward(self, tf_idx: torch.Tensor, gene_idx: torch.Tensor,
                 features: torch.Tensor | None = None) -> torch.Tensor:

@@ -30,7 +30,7 @@ from grnlib.user.reading import one_line
 
 MODEL_FILE = "model.pt"
 USER_FORMAT = "grnlib-user-model-v1"
-PARAM_KEYS = ("model", "model_cfg", "train", "features", "split", "seed")
+PARAM_KEYS = ("model", "model_cfg", "train", "features", "split", "seed", "prior_correction")
 INFO_KEYS = ("inputs", "data", "grnlib_version")  # written by train for the record; ignored on input
 
 
@@ -51,6 +51,8 @@ class UserModel:
         split: the pair tables (train/val/test), or None after loading.
         test_scores: held-out scores by scorer name (``degree`` and the run), aligned with
             ``split["test"]`` (logits for the model).
+        correction: the per-TF base-rate correction predict adds to the model's logits
+            (:mod:`grnlib.evaluation.correction`; ``pi`` from every prior edge), or None.
     """
 
     model: object
@@ -63,6 +65,7 @@ class UserModel:
     history: pd.DataFrame | None = None
     split: dict | None = None
     test_scores: dict = field(default_factory=dict)
+    correction: object = None
 
 
 def resolve_user_spec(model: str | None, params: dict | None = None, *, epochs: int | None = None,
@@ -88,6 +91,8 @@ def resolve_user_spec(model: str | None, params: dict | None = None, *, epochs: 
     for key, value in run.items():
         if value is not None and not isinstance(value, dict):
             raise DataError(params_path, f"{key} must be a mapping, got {value!r}", f"fix the '{key}' section")
+    if "prior_correction" in params:
+        run["prior_correction"] = params["prior_correction"]
     spec = resolve_spec({"model": name, **run}, epochs=epochs, source=params_path)
     if spec["kind"] == "baseline":
         raise DataError(params_path, f"{name!r} is a baseline, which needs no training",
@@ -147,22 +152,29 @@ def train_user_model(ds: GRNDataset, spec: dict, seed: int = 0, device: str = "a
         warnings.warn(f"model {spec['model']!r} with these settings reads no expression features; the "
                       "'features' setting is ignored", DataWarning, stacklevel=2)
     model, result = trained.model, trained.result
-    metrics = evaluation.metrics.drop(columns=["seed", "val_auroc", "val_auprc", "seconds"])
+    from grnlib.evaluation.correction import fit_prior_correction
+
+    # Genome-wide ranking sees every TF's real base rate: pi from all prior edges, rho from training.
+    prior = ds.edges[["tf", "target"]].to_numpy(dtype=np.int64).T
+    correction = fit_prior_correction(split["train"], ds.n_genes, spec["prior_correction"], edges=prior)
+    metrics = evaluation.metrics.drop(columns=["seed", "val_auroc", "val_auprc", "seconds", "cached"])
     train_cfg = {k: v for k, v in spec["train"].items() if k != "device"}
     params = {
         "model": spec["name"], "model_cfg": {k: v for k, v in model.config.items() if k not in DATA_SET_CFG},
         "train": train_cfg, "features": trained.recipe.describe() if trained.recipe else None,
-        "split": spec["split"], "seed": seed, "inputs": dict(inputs or {}),
+        "split": spec["split"], "seed": seed, "prior_correction": spec["prior_correction"],
+        "inputs": dict(inputs or {}),
         "data": {"n_cells": int(ds.expression.n_obs), "n_genes": ds.n_genes, "n_tfs_trained": ds.n_tfs,
                  "n_candidate_tfs": int(len(ds.meta["candidate_tfs"])), "n_prior_edges": ds.n_edges,
                  "n_prior_edges_outside_expression": int(ds.meta.get("n_outside_expression", 0)),
-                 "best_epoch": result.best_epoch, "epochs_run": int(len(result.history))},
+                 "best_epoch": result.best_epoch, "epochs_run": int(len(result.history)),
+                 "prior_correction": correction.describe()},
         "grnlib_version": __version__,
     }
     return UserModel(model=model, genes=pd.Index(ds.genes), tfs=np.asarray(ds.meta["candidate_tfs"], np.int64),
                      prior_edges=ds.edges[["tf", "target"]].reset_index(drop=True), recipe=trained.recipe,
                      params=params, metrics=metrics, history=result.history, split=split,
-                     test_scores=dict(evaluation.test_scores))
+                     test_scores=dict(evaluation.test_scores), correction=correction)
 
 
 # -- saving and loading ----------------------------------------------------------------------
@@ -176,12 +188,14 @@ def write_user_model(folder, um: UserModel) -> Path:
 
     folder = Path(folder)
     recipe_meta, recipe_tensors = um.recipe.state() if um.recipe else (None, {})
+    correction_meta, correction_tensors = um.correction.state() if um.correction is not None else (None, {})
     meta = {"format": USER_FORMAT, "genes": [str(g) for g in um.genes], "feature_recipe": recipe_meta,
-            "params": um.params}
+            "prior_correction": correction_meta, "params": um.params}
     prior = um.prior_edges[["tf", "target"]].to_numpy(dtype=np.int64)
     save_checkpoint(folder / MODEL_FILE, um.model, user_model=json.dumps(meta),
                     candidate_tfs=torch.from_numpy(np.asarray(um.tfs, dtype=np.int64)),
-                    prior_edges=torch.from_numpy(np.ascontiguousarray(prior.T)), **recipe_tensors)
+                    prior_edges=torch.from_numpy(np.ascontiguousarray(prior.T)), **recipe_tensors,
+                    **correction_tensors)
     (folder / "params.yaml").write_text(yaml.safe_dump(_plain(um.params), sort_keys=False))
     if um.metrics is not None:
         um.metrics.to_csv(folder / "metrics.tsv", sep="\t", index=False)  # full precision: comparable
@@ -261,6 +275,13 @@ def load_user_model(path, device: str = "cpu") -> UserModel:
         model.load_state_dict(ckpt["model_state"])
         tfs = ckpt["candidate_tfs"].long().numpy()
         prior = ckpt["prior_edges"].long().numpy()
+        correction = None
+        if meta.get("prior_correction"):
+            from grnlib.evaluation.correction import PriorCorrection
+
+            correction = PriorCorrection.from_state(meta["prior_correction"], ckpt)
+            if correction.offsets.size != len(genes):
+                raise ValueError(f"prior correction covers {correction.offsets.size} genes, not {len(genes)}")
     except Exception as exc:
         raise DataError(file, f"checkpoint is damaged or from another grnlib version ({one_line(exc)})",
                         fix) from None
@@ -276,6 +297,6 @@ def load_user_model(path, device: str = "cpu") -> UserModel:
     model = model.to(resolve_device(device)).eval()
     return UserModel(model=model, genes=genes, tfs=tfs,
                      prior_edges=pd.DataFrame({"tf": prior[0], "target": prior[1]}), recipe=recipe,
-                     params=meta["params"])
+                     params=meta["params"], correction=correction)
 
 

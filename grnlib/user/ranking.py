@@ -45,14 +45,21 @@ def rank_edges(um: UserModel, expression, *, tfs: list[str] | None = None, pairs
         chunk_tfs: TFs scored per step (one progress-bar step each).
 
     Returns:
-        DataFrame ``tf, target`` (symbols), ``score`` (the model's logit; sigmoid gives the
-        probability), ``rank`` (1 = best), ``in_prior`` (1 when the pair is a prior edge),
+        DataFrame ``tf, target`` (symbols), ``score`` (the model's logit, plus the TF's base-rate
+        offset when the model was trained on a per-TF sampled table (``um.correction``, see
+        :mod:`grnlib.evaluation.correction`); sigmoid gives the probability), ``rank`` (1 = best),
+        ``in_prior`` (1 when the pair is a prior edge),
         sorted by score (ties by TF, then target, in gene order). Self-pairs are never scored.
     """
     from grnlib.training.loop import predict_logits, progress_enabled
 
     if top_k is not None and top_k < 1:
         raise DataError(None, f"--top-k must be at least 1, got {top_k}", "pass a positive number of edges to keep")
+    model = um.model
+    if um.correction is not None and um.correction.applied:
+        from grnlib.evaluation.correction import CorrectedModel
+
+        model = CorrectedModel(um.model, um.correction)  # top-k and every score see the corrected logit
     genes = um.genes
     source = match_symbols(genes, expression.var_names)  # model gene -> column of the new matrix
     measured = source >= 0
@@ -93,7 +100,7 @@ def rank_edges(um: UserModel, expression, *, tfs: list[str] | None = None, pairs
                           "score (not in training or not in the expression matrix); they are left out",
                           DataWarning, stacklevel=2)
         table = pd.DataFrame({"tf": tf_ids[ok], "target": target_ids[ok]})
-        table["score"] = predict_logits(um.model, table, features=features)
+        table["score"] = predict_logits(model, table, features=features)
         if min_score is not None:
             table = table[table["score"] >= min_score]
         table = _sorted(table)
@@ -114,7 +121,7 @@ def rank_edges(um: UserModel, expression, *, tfs: list[str] | None = None, pairs
                 raise DataError(expression_path, "none of the model's candidate TFs is in the expression matrix",
                                 "predict on expression measuring the training TFs, or pass --tfs")
         with step(f"score {len(tf_ids):,} TFs x {len(gene_ids):,} genes"):
-            table = _score_all(um.model, tf_ids.astype(np.int64), gene_ids, features, top_k, min_score,
+            table = _score_all(model, tf_ids.astype(np.int64), gene_ids, features, top_k, min_score,
                                chunk_tfs, progress_enabled(progress) and progress_on())
     prior = priors_as_ids(priors, genes) if priors is not None else um.prior_edges
     prior_codes = prior["tf"].to_numpy(np.int64) * len(genes) + prior["target"].to_numpy(np.int64)
