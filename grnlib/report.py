@@ -29,6 +29,8 @@ from grnlib.paths import project_root
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "*.md", "references.bib", "_static")
+#: Run in every kernel before the chapter's first cell (:func:`grnlib.tables.setup_notebook`).
+KERNEL_SETUP = "from grnlib.tables import setup_notebook as _setup; _setup(); del _setup"
 
 
 def notebook_names(root: Path) -> list[str]:
@@ -191,8 +193,9 @@ def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: boo
             prepare_only=prepare_only, progress_bar=False, kernel_name="python3",
             config=Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}}),
             # The kernel's own log is noise here (a harmless KeyboardInterrupt line at shutdown); a cell's
-            # error still reaches papermill and fails the run.
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            # error still reaches papermill and fails the run. Every chapter gets the book's display
+            # settings (one-line data warnings, no progress lines) even if it forgets to ask for them.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL", f"--IPKernelApp.exec_lines={KERNEL_SETUP}"],
         )
     if not prepare_only:
         tag_for_book(output)

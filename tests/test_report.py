@@ -50,8 +50,9 @@ def test_a_failing_notebook_stops_the_run(tmp_path):
 
 
 def test_data_warnings_in_a_chapter_print_on_one_line(tmp_path):
-    make_project(tmp_path, {"00_w": "from grnlib import tables\nimport warnings\nfrom grnlib.errors import DataWarning\n"
-                                    "tables.setup_notebook()\nwarnings.warn('x.csv: 3 genes dropped', DataWarning)"})
+    """Even a chapter that does not call grnlib.tables.setup_notebook(): the runner's kernel does."""
+    make_project(tmp_path, {"00_w": "import warnings\nfrom grnlib.errors import DataWarning\n"
+                                    "warnings.warn('x.csv: 3 genes dropped', DataWarning)"})
     (written,) = run_notebooks(tmp_path, "ci", tmp_path / "out", jobs=1)
     stderr = [o for o in nbformat.read(written, as_version=4).cells[-1].outputs if o.get("name") == "stderr"]
     assert stderr[0]["text"] == "DataWarning: x.csv: 3 genes dropped\n"  # no file:line, no source line
