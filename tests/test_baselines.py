@@ -123,15 +123,15 @@ def test_genie3_tree_engine_is_scikit_learns_extra_trees_forest():
     forest's own per-tree seeds it returns the forest's feature_importances_ (a constant target -> 0)."""
     from sklearn.ensemble import ExtraTreesRegressor
 
-    from grnlib.evaluation.baselines import _extra_trees_importance
+    from grnlib.evaluation.baselines import _extra_trees_importance, forest_tree_seeds
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 9))
     y = 2 * x[:, 0] + x[:, 3] + 0.3 * rng.normal(size=60)
     for depth in (None, 3):
         forest = ExtraTreesRegressor(n_estimators=6, max_features="sqrt", max_depth=depth, random_state=11).fit(x, y)
-        state = np.random.RandomState(11)  # the forest draws one seed per tree from its random_state
-        seeds = np.array([state.randint(np.iinfo(np.int32).max) for _ in range(6)])
+        seeds = forest_tree_seeds(11, 6)
+        assert [t.random_state for t in forest.estimators_] == list(seeds)
         ours = _extra_trees_importance(np.asfortranarray(x, dtype=np.float32), y, seeds,
                                        max_features="sqrt", max_depth=depth, min_samples_leaf=1)
         np.testing.assert_allclose(ours, forest.feature_importances_, rtol=0, atol=1e-12)
@@ -139,11 +139,12 @@ def test_genie3_tree_engine_is_scikit_learns_extra_trees_forest():
     assert not flat.any()
 
 
-def test_genie3_engines_are_options_and_rank_alike(toy, all_pairs):
+def test_genie3_tree_engine_scores_equal_the_forest_engine(toy, all_pairs):
     _, pairs = all_pairs
     lean = score_baseline("genie3", toy, None, pairs, seed=0, n_estimators=10, cache=False)
     forest = score_baseline("genie3", toy, None, pairs, seed=0, n_estimators=10, engine="ensemble", cache=False)
-    assert not np.array_equal(lean, forest)  # different tree seeds ...
-    assert abs(auroc(pairs["label"], lean) - auroc(pairs["label"], forest)) < 0.05  # ... same method
+    np.testing.assert_allclose(lean, forest, rtol=1e-12, atol=1e-15)
+    shallow = score_baseline("genie3", toy, None, pairs, seed=0, n_estimators=10, max_depth=2, cache=False)
+    assert not np.allclose(shallow, lean)  # max_depth reaches the trees
     with pytest.raises(ValueError, match="engine"):
         score_baseline("genie3", toy, None, pairs, method="random_forest", engine="trees")

@@ -183,14 +183,14 @@ def genie3_scores(ds: GRNDataset, train_pairs, pairs: pd.DataFrame, seed: int = 
         max_targets: fit at most this many targets (a seeded subset) for quick looks; pairs of
             unfitted targets get NaN, which the metrics reject, so use it for exploration only.
         min_samples_leaf: passed to the trees.
-        engine: "trees" (the default for extra_trees) fits the extra trees one by one on a float32 Fortran-ordered
-            matrix without scikit-learn's per-fit input checks and joblib dispatch, which cost as
-            much as building a small tree; importances are averaged as the forest does it (trees
-            without a split left out, then normalised). "ensemble" is the scikit-learn
-            ExtraTreesRegressor / RandomForestRegressor path (the default, and the only one, for
+        engine: "trees" (the default for extra_trees) fits the extra trees one by one on a
+            float32 Fortran-ordered matrix, without scikit-learn's per-fit input checks and joblib
+            dispatch (they cost about as much as building a small tree). Each tree gets the seed
+            the forest would give it and importances are averaged as the forest does, so the
+            scores equal the "ensemble" engine's up to float rounding, and ``n_estimators=k``
+            uses the first k trees of any larger forest. "ensemble" is scikit-learn's
+            ExtraTreesRegressor / RandomForestRegressor (the default, and the only engine, for
             random_forest).
-            The two engines seed their trees differently, so scores differ tree by tree but not
-            in distribution.
         cache: reuse targets already fitted on this expression matrix with the same options
             (turn off after modifying ``ds.expression`` in place).
 
@@ -225,17 +225,18 @@ def genie3_scores(ds: GRNDataset, train_pairs, pairs: pd.DataFrame, seed: int = 
         columns_f32 = np.asfortranarray(features, dtype=np.float32)
     for target in todo:
         keep = tf_ids != target  # a gene never explains itself
-        seeds = np.random.SeedSequence([seed, int(target)]).generate_state(n_estimators)
+        forest_seed = int(np.random.SeedSequence([seed, int(target)]).generate_state(1)[0])
         row = np.zeros(tf_ids.size)
         if engine == "trees":
             # Only a TF target needs its own column dropped (a copy); every other target shares the matrix.
             x_fit = columns_f32 if keep.all() else np.asfortranarray(columns_f32[:, keep])
-            row[keep] = _extra_trees_importance(x_fit, x[target], seeds, max_features=max_features,
-                                                max_depth=max_depth, min_samples_leaf=min_samples_leaf)
+            row[keep] = _extra_trees_importance(x_fit, x[target], forest_tree_seeds(forest_seed, n_estimators),
+                                                max_features=max_features, max_depth=max_depth,
+                                                min_samples_leaf=min_samples_leaf)
         else:
             model = ensembles[method](n_estimators=n_estimators, max_features=max_features,
                                       max_depth=max_depth, min_samples_leaf=min_samples_leaf, n_jobs=1,
-                                      random_state=int(seeds[0]))
+                                      random_state=forest_seed)
             model.fit(features[:, keep], x[target])
             row[keep] = model.feature_importances_
         store[target] = row
@@ -250,6 +251,13 @@ def genie3_scores(ds: GRNDataset, train_pairs, pairs: pd.DataFrame, seed: int = 
     scores[fitted] = np.where(columns[fitted] >= 0,
                               importance[rows[fitted], np.maximum(columns[fitted], 0)], 0.0)
     return scores
+
+
+def forest_tree_seeds(random_state: int, n_estimators: int) -> np.ndarray:
+    """The ``random_state`` of each tree of a scikit-learn forest built with ``random_state``: the
+    forest draws them one by one from ``RandomState(random_state)`` (``_set_random_states``)."""
+    state = np.random.RandomState(random_state)
+    return np.array([state.randint(np.iinfo(np.int32).max) for _ in range(n_estimators)], dtype=np.int64)
 
 
 def _extra_trees_importance(x: np.ndarray, y: np.ndarray, seeds: np.ndarray, **tree_options) -> np.ndarray:
