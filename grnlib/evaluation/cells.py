@@ -63,7 +63,7 @@ def evaluate_cell(cell: Cell, root=None, device: str | None = None, single_threa
     specs = resolve_specs(cell.models, epochs=cell.epochs, device=device)
     check_expression(ds, specs)
     split = make_split(ds, cell.protocol, seed=cell.seed, fold=cell.fold, n_folds=cell.n_folds)
-    evaluation = evaluate_split(ds, split, [s for s in specs if s["kind"] == "model"],
+    evaluation = evaluate_split(ds, split, [s for s in specs if s["kind"] != "baseline"],
                                 baselines=[s for s in specs if s["kind"] == "baseline"], seed=cell.seed)
     records = []
     for row in evaluation.metrics.to_dict(orient="records"):

@@ -122,11 +122,16 @@ def evaluate_split(ds: GRNDataset, split: dict, runs, baselines=("degree",), see
     specs, seen = [], set()
     for run in [*baselines, *runs]:
         spec = resolve_spec(run)
-        if spec["name"] not in seen:
-            seen.add(spec["name"])
-            specs.append(spec)
+        members = [resolve_spec(m) for m in spec["model_cfg"]["members"]] if spec["kind"] == "stack" else []
+        for one in [*members, spec]:  # a stack's members are scored (and reported) first
+            if one["name"] not in seen:
+                seen.add(one["name"])
+                specs.append(one)
     for spec in specs:
         started = time.perf_counter()
+        if spec["kind"] == "stack":
+            rows += stack_rows(spec, ds, split, evaluation, rows, corrections, seed)
+            continue
         key = cache.run_key(spec, ds, split, seed)
         entry = cache.load(key)
         hit = entry is not None
@@ -174,7 +179,7 @@ def scored_variants(spec: dict, ds: GRNDataset, split: dict, val: np.ndarray, te
     ``corrections`` memoises the correction per mode across the scorers of one split."""
     from grnlib.evaluation.correction import UNCORRECTED_SUFFIX, fit_prior_correction
 
-    mode = spec.get("prior_correction", False) if spec["kind"] == "model" else False
+    mode = spec.get("prior_correction", False) if spec["kind"] in ("model", "stack") else False
     if mode is False:
         return [(spec["name"], val, test, False)]
     memo = corrections if corrections is not None else {}
@@ -187,6 +192,32 @@ def scored_variants(spec: dict, ds: GRNDataset, split: dict, val: np.ndarray, te
         return [(spec["name"], val, test, False)]
     return [(spec["name"], correction.apply(split["val"], val), correction.apply(split["test"], test), True),
             (spec["name"] + UNCORRECTED_SUFFIX, val, test, False)]
+
+
+def stack_rows(spec: dict, ds: GRNDataset, split: dict, evaluation: Evaluation, rows: list, corrections: dict,
+               seed: int) -> list[dict]:
+    """Metrics rows of a stacked ensemble whose members are already in ``evaluation``
+    (:mod:`grnlib.evaluation.stacking`): members enter uncorrected, the stack is corrected."""
+    from grnlib.evaluation.correction import UNCORRECTED_SUFFIX
+    from grnlib.evaluation.metrics import auprc, auroc, choose_threshold, evaluate_scores
+    from grnlib.evaluation.stacking import fit_stack
+
+    started = time.perf_counter()
+    members = [resolve_spec(m)["name"] for m in spec["model_cfg"]["members"]]
+    raw = [m + UNCORRECTED_SUFFIX if m + UNCORRECTED_SUFFIX in evaluation.val_scores else m for m in members]
+    y_val = split["val"]["label"].to_numpy()
+    stacked = fit_stack(y_val, [evaluation.val_scores[m] for m in raw], [evaluation.test_scores[m] for m in raw],
+                        seed=seed)
+    cost = sum(r["seconds"] for r in rows if r["name"] in members) + time.perf_counter() - started
+    out = []
+    for name, val, test, applied in scored_variants(spec, ds, split, stacked["val"], stacked["test"], corrections):
+        threshold = choose_threshold(y_val, val)
+        out.append({"name": name, "kind": "stack", "seed": seed, **evaluate_scores(split["test"], test, threshold),
+                    "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val), "threshold": threshold,
+                    "prior_correction": applied, "seconds": float(cost), "cached": False})
+        evaluation.val_scores[name] = val
+        evaluation.test_scores[name] = test
+    return out
 
 
 def _scores_entry(val: np.ndarray, test: np.ndarray, seconds: float) -> dict:

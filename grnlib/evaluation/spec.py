@@ -8,8 +8,9 @@ A *run spec* comes from a name (``"degree"``, ``"phase1"``, ``"expression_two_to
      "features": {"kind": "pca", "n_components": 64, "standardize": True} or None,
      "prior_correction": "auto"}
 
-``kind`` is ``"baseline"`` for a registered baseline (scored without training; ``model`` names it)
-and ``"model"`` otherwise. ``prior_correction`` (``"auto"``, true, false) says whether the
+``kind`` is ``"baseline"`` for a registered baseline (scored without training; ``model`` names it),
+``"stack"`` for a stacked ensemble (a preset with a ``stack`` list; ``model_cfg["members"]`` names
+the members, see :mod:`grnlib.evaluation.stacking`) and ``"model"`` otherwise. ``prior_correction`` (``"auto"``, true, false) says whether the
 model's logits get the per-TF base-rate correction (:mod:`grnlib.evaluation.correction`;
 baselines are never corrected, their value is False). A dict may name a preset (``{"preset": "phase3", "train": {"epochs": 5}}``
 or ``{"model": "phase3", ...}``) and override parts of it; sections are merged key by key. Every
@@ -73,6 +74,8 @@ def resolve_spec(run, *, epochs: int | None = None, device: str | None = None, s
     if name in BASELINES:
         return {"name": overrides.get("name", name), "kind": "baseline", "model": name, "preset": None,
                 "model_cfg": {}, "train": {}, "features": None, "prior_correction": False}
+    if name in PRESETS and "stack" in PRESETS[name]:
+        return _stack_spec(name, overrides, source, epochs=epochs, device=device)
     if name in PRESETS:
         base = copy.deepcopy(PRESETS[name])
         preset = name
@@ -118,6 +121,26 @@ def resolve_spec(run, *, epochs: int | None = None, device: str | None = None, s
             "model_cfg": model_cfg, "train": train, "features": features or None, "prior_correction": correction}
 
 
+def _stack_spec(name: str, overrides: dict, source, epochs=None, device=None) -> dict:
+    """A stacked ensemble (:mod:`grnlib.evaluation.stacking`); its members are resolved here (with
+    the same ``epochs`` and ``device``) and kept in ``model_cfg["members"]``."""
+    from grnlib.evaluation.correction import check_mode
+    from grnlib.evaluation.presets import PRESETS
+
+    base = PRESETS[name]
+    members = list((overrides.get("model_cfg") or {}).get("members") or base["stack"])
+    resolved = all(isinstance(m, dict) and m.get("kind") in ("model", "baseline") for m in members)
+    unknown = [] if resolved else [m for m in members if not isinstance(m, str) or m not in valid_names()
+                                   or (m in PRESETS and "stack" in PRESETS[m])]
+    if unknown or len(members) < 2:
+        raise DataError(source, f"stack {name!r} needs at least two member names that are models, presets or "
+                        f"baselines (not stacks); got {members}", f"choose members from: {', '.join(valid_names())}")
+    members = [resolve_spec(m, epochs=epochs, device=device, source=source) for m in members]
+    correction = check_mode(overrides.get("prior_correction", base.get("prior_correction", "auto")), source)
+    return {"name": overrides.get("name", name), "kind": "stack", "model": name, "preset": name,
+            "model_cfg": {"members": members}, "train": {}, "features": None, "prior_correction": correction}
+
+
 def resolve_specs(runs, *, epochs: int | None = None, device: str | None = None, source=None) -> list[dict]:
     """:func:`resolve_spec` for each of ``runs`` (names or dicts); repeated names are dropped."""
     specs, seen = [], set()
@@ -134,6 +157,8 @@ def needs_expression(run) -> bool:
     from grnlib.evaluation.baselines import BASELINES
 
     spec = run if isinstance(run, dict) and "kind" in run else resolve_spec(run)
+    if spec["kind"] == "stack":
+        return any(needs_expression(member) for member in spec["model_cfg"]["members"])
     if spec["kind"] == "baseline":
         return bool(BASELINES.info(spec["model"]).get("needs_expression"))
     return bool(spec["features"])
