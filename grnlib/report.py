@@ -145,7 +145,7 @@ def run_notebooks(root: Path, params: str, out_dir: Path, names: list[str] | Non
         print(_line(name, 0.0, f"FAILED: {_first_line(exc)}"), flush=True)
     write_timings(root, params, {name: {"seconds": round(seconds, 1), "status": "ok"}
                                  for name, (_, seconds) in results.items()},
-                  notebooks_seconds=time.perf_counter() - started, jobs=jobs)
+                  notebooks_seconds=time.perf_counter() - started, jobs=jobs, ran=sorted(results))
     if failure is not None:
         raise failure[1]
     return [results[name][0] for name in names]
@@ -159,7 +159,8 @@ def _first_line(exc: BaseException) -> str:
 
 def write_timings(root: Path, params: str, chapters: dict | None = None, **fields) -> Path:
     """Merge ``chapters`` (name -> {seconds, status}) and ``fields`` into :func:`timings_path`, keeping
-    earlier chapters' entries, and set ``total_seconds`` when given."""
+    earlier chapters' entries (``ran`` lists the chapters of the latest run, whose ``notebooks_seconds``,
+    ``book_seconds`` and ``total_seconds`` the file holds)."""
     from grnlib.io import write_json
 
     path = timings_path(root, params)
@@ -168,7 +169,7 @@ def write_timings(root: Path, params: str, chapters: dict | None = None, **field
     except ValueError:
         data = {}
     data = {**data, "params": params, **{k: round(v, 1) if isinstance(v, float) else v for k, v in fields.items()}}
-    data["chapters"] = {**data.get("chapters", {}), **(chapters or {})}
+    data["chapters"] = dict(sorted({**data.get("chapters", {}), **(chapters or {})}.items()))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, data)
     return path

@@ -68,6 +68,7 @@ def setup_notebook(progress: bool = False) -> None:
     progress_lines.set_quiet(not progress)
     pd.set_option("display.precision", 3)
     pd.set_option("display.max_columns", 12)
+    pd.set_option("display.max_rows", 200)  # long tables whole: "..." would hide rows the figure summarises
     pd.set_option("display.max_colwidth", 60)
     warnings.formatwarning = one_line_warning
 
@@ -88,7 +89,8 @@ def catalogue_overview(catalogue: pd.DataFrame) -> pd.DataFrame:
         datasets=("id", "size"), expression=("has_expression", "sum"),
         splits=("n_splits", lambda s: int((s > 0).sum())), reserved=("reserved", "sum"),
         genes_min=("n_genes", "min"), genes_max=("n_genes", "max"))
-    table["genes"] = table.pop("genes_min").astype(int).astype(str) + "–" + table.pop("genes_max").astype(int).astype(str)
+    low, high = table.pop("genes_min").astype(int), table.pop("genes_max").astype(int)
+    table["genes"] = low.astype(str) + "–" + high.astype(str)
     return table
 
 
@@ -173,7 +175,8 @@ def comparison_table(metrics: pd.DataFrame, paired: pd.DataFrame, floor: str = "
     for protocol, part in metrics.groupby("protocol", sort=False):
         table = summary_table(part, columns=columns)
         ci = part.dropna(subset=["auroc_ci_low"]).drop_duplicates("name").set_index("name")
-        table["AUROC 95% CI"] = ci["auroc_ci_low"].map("{:.3f}".format) + "–" + ci["auroc_ci_high"].map("{:.3f}".format)
+        table["AUROC 95% CI"] = (ci["auroc_ci_low"].map("{:.3f}".format) + "–"
+                                 + ci["auroc_ci_high"].map("{:.3f}".format))
         tests = paired[paired["protocol"] == protocol].groupby("name")
         table[f"Δ vs {floor}"] = tests["delta"].mean().map("{:+.3f}".format)
         table["p (max)"] = tests["p_value"].max().map("{:.3f}".format)
@@ -358,7 +361,8 @@ def bench_notes(bench: dict) -> str:
     return "\n\n".join(notes)
 
 
-__all__ = ["METRIC_LABELS", "PROTOCOL_ORDER", "anchor_table", "bench_genome", "bench_host", "bench_notes", "bench_table", "catalogue_overview", "comparison_table",
-           "dataset_summary", "expression_qc", "floor_pivot", "goal_verdicts", "grid_table", "mean_std",
-           "one_line_warning", "parameter_counts", "prior_overlap", "recipe", "released_audit", "scoring_curves", "setup_notebook", "short_path",
+__all__ = ["METRIC_LABELS", "PROTOCOL_ORDER", "anchor_table", "bench_genome", "bench_host", "bench_notes",
+           "bench_table", "catalogue_overview", "comparison_table", "dataset_summary", "expression_qc",
+           "floor_pivot", "goal_verdicts", "grid_table", "mean_std", "one_line_warning", "parameter_counts",
+           "prior_overlap", "recipe", "released_audit", "scoring_curves", "setup_notebook", "short_path",
            "split_sizes", "summary_table", "sweep_runs", "wrote"]

@@ -54,7 +54,8 @@ def test_short_path_removes_the_repository_and_data_roots(no_data_env):
     assert tables.short_path(root / "results" / "x") == "results/x"
     assert tables.short_path(root) == "."
     message = f"{data_root()}/beeline/Specific/mESC/TFs+500/BL--ExpressionData.csv.gz: expression lacks 5 genes"
-    assert tables.short_path(message) == "beeline/Specific/mESC/TFs+500/BL--ExpressionData.csv.gz: expression lacks 5 genes"
+    assert tables.short_path(message) == message.replace(f"{data_root()}/", "")
+    assert tables.short_path(message).startswith("beeline/Specific/mESC/")
     assert tables.short_path(f"{root}2/x") == f"{root}2/x"  # a sibling folder is not the repository
     assert tables.wrote(root / "build" / "r").startswith("wrote build/r")
 
