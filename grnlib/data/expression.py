@@ -11,9 +11,12 @@ import scipy.sparse as sp
 from grnlib.data.errors import DataError, DataWarning
 from grnlib.data.symbols import match_symbols
 from grnlib.data.validate import float32_matrix, plain_suffix, read_table, unique_symbols
+from grnlib.progress import bar, step
 
 GENES_AS = ("auto", "rows", "columns")
 MISSING_GENES = ("zeros", "raise")
+#: Stored values read, checked and normalised per chunk of cells (bounds the temporaries).
+READ_CHUNK_VALUES = 1 << 23
 
 
 def read_expression(path: str | Path, genes_as: str = "auto", layer: str | None = None,
@@ -45,13 +48,18 @@ def read_expression(path: str | Path, genes_as: str = "auto", layer: str | None 
         raise DataError(path, f"genes_as={genes_as!r} is not one of {GENES_AS}", "pass 'rows' or 'columns'")
     if not path.is_file():
         raise DataError(path, "expression file not found", "check the path")
-    if plain_suffix(path) == ".h5ad":
-        adata = _read_h5ad(path, genes_as, layer)
-    else:
-        if layer is not None:
-            raise DataError(path, f"layer={layer!r} only applies to .h5ad files", "drop the layer argument")
-        adata = _read_text(path, genes_as)
-    return _checked(adata, path, raw_counts)
+    with step(f"read {path.name}") as record:
+        if plain_suffix(path) == ".h5ad":
+            adata = _read_h5ad(path, genes_as, layer, raw_counts)
+        else:
+            if layer is not None:
+                raise DataError(path, f"layer={layer!r} only applies to .h5ad files", "drop the layer argument")
+            adata = _checked(_read_text(path, genes_as), path, raw_counts)
+        stored = f", {adata.X.nnz:,} stored values" if sp.issparse(adata.X) else ""
+        record.note(f"{adata.n_obs:,} cells x {adata.n_vars:,} genes{stored}")
+        if raw_counts:
+            record.note("normalised to log1p(counts per 10,000)")
+    return adata
 
 
 def expression_from_anndata(adata, layer: str | None = None, raw_counts: bool = False, path="AnnData"):
@@ -67,11 +75,17 @@ def expression_from_anndata(adata, layer: str | None = None, raw_counts: bool = 
     return _checked(_from_anndata(adata, path, "columns", layer), path, raw_counts)
 
 
-def _checked(adata, path, raw_counts: bool):
-    _check_values(adata, path, raw_counts)
+def _checked(adata, path, raw_counts: bool, stacklevel: int = 3):
+    """Check (and with ``raw_counts`` normalise) an in-memory AnnData whose X is CSR or dense float32,
+    chunk by chunk: a sparse X stays sparse, and without ``raw_counts`` it is not copied."""
+    x = adata.X
+    normalised, counts, notes = _load(x, adata.obs_names, adata.var_names, path, raw_counts,
+                                      nnz=x.nnz if sp.issparse(x) else None, keep=raw_counts)
+    for note in notes:
+        warnings.warn(note, DataWarning, stacklevel=stacklevel)
     if raw_counts:
-        adata.layers["counts"] = adata.X.copy()
-        adata.X = _log_cp10k(adata.X)
+        adata.layers["counts"] = counts
+        adata.X = normalised
         adata.uns["normalisation"] = "log1p(counts per 10,000)"
     return adata
 
@@ -100,15 +114,69 @@ def _read_text(path: Path, genes_as: str):
                       var=pd.DataFrame(index=genes.rename("gene")))
 
 
-def _read_h5ad(path: Path, genes_as: str, layer: str | None):
+def _read_h5ad(path: Path, genes_as: str, layer: str | None, raw_counts: bool):
+    """Read a .h5ad file in row chunks: the matrix (X or ``layer``) is sliced from the file a few
+    million stored values at a time, checked, normalised and copied into the final CSR (or dense)
+    float32 matrix, so peak memory stays near that matrix. Other elements (layers, obsm, uns) are
+    never loaded. Layouts that cannot be sliced by cell (CSC storage, ``genes_as="rows"``) and
+    files anndata must convert (old versions) are read whole, without densifying."""
     import anndata as ad
+    import h5py
+    from anndata.io import read_elem, sparse_dataset
 
+    unreadable = "re-save it with anndata.write_h5ad"
     try:
-        adata = ad.read_h5ad(path)
-    except Exception as exc:  # h5py/anndata raise many types for a damaged file
-        raise DataError(path, f"not a readable .h5ad file ({type(exc).__name__}: {exc})",
-                        "re-save it with anndata.write_h5ad") from exc
-    return _from_anndata(adata, path, genes_as, layer)
+        file = h5py.File(path, "r")
+    except Exception as exc:  # not HDF5, truncated, locked...
+        raise DataError(path, f"not a readable .h5ad file ({type(exc).__name__}: {exc})", unreadable) from exc
+    with file:
+        layers = list(file["layers"]) if "layers" in file else []
+        if layer is not None and layer not in layers:
+            raise DataError(path, f"layer {layer!r} not found; layers are {layers}",
+                            "pass one of those layers, or layer=None for X")
+        if layer is None and "X" not in file:
+            raise DataError(path, "the .h5ad file has no X matrix", "store the expression in X or a layer")
+        elem = file["layers"][layer] if layer is not None else file["X"]
+        encoding = elem.attrs.get("encoding-type", "array" if isinstance(elem, h5py.Dataset) else None)
+        try:
+            obs, var = read_elem(file["obs"]), read_elem(file["var"])
+            if isinstance(elem, h5py.Dataset):  # dense: slicing rows reads only those rows
+                by_cell = genes_as != "rows" and elem.ndim == 2
+            else:  # sparse: only CSR stores a cell's values together
+                by_cell = genes_as != "rows" and encoding == "csr_matrix"
+            if not by_cell:
+                x = read_elem(elem)
+        except Exception:  # an old layout anndata converts on read: read it whole below
+            obs = None
+        if obs is not None and by_cell:
+            obs.index = _unique_cells(obs.index, path).rename("cell")
+            var.index = unique_symbols(var.index, path, "expression matrix").rename("gene")
+            try:
+                if isinstance(elem, h5py.Dataset):
+                    x, counts, notes = _load(elem, obs.index, var.index, path, raw_counts)
+                else:
+                    x, counts, notes = _load(sparse_dataset(elem), obs.index, var.index, path, raw_counts,
+                                             nnz=int(elem["indptr"][-1]))
+            except DataError:
+                raise
+            except Exception as exc:  # damaged data inside a readable file
+                raise DataError(path, f"not a readable .h5ad file ({type(exc).__name__}: {exc})",
+                                unreadable) from exc
+            for note in notes:
+                warnings.warn(note, DataWarning, stacklevel=3)
+            adata = ad.AnnData(X=x, obs=obs, var=var)
+            if raw_counts:
+                adata.layers["counts"] = counts
+                adata.uns["normalisation"] = "log1p(counts per 10,000)"
+            return adata
+    if obs is None:
+        try:
+            whole = ad.read_h5ad(path)
+        except Exception as exc:  # h5py/anndata raise many types for a damaged file
+            raise DataError(path, f"not a readable .h5ad file ({type(exc).__name__}: {exc})", unreadable) from exc
+        return _checked(_from_anndata(whole, path, genes_as, layer), path, raw_counts, stacklevel=4)
+    return _checked(_from_anndata(ad.AnnData(X=x, obs=obs, var=var), path, genes_as, None), path, raw_counts,
+                    stacklevel=4)
 
 
 def _from_anndata(adata, path, genes_as: str, layer: str | None):
@@ -141,58 +209,147 @@ def _unique_cells(names, path) -> pd.Index:
     return index
 
 
-def _check_values(adata, path: Path, raw_counts: bool) -> None:
-    if adata.n_obs == 0 or adata.n_vars == 0:
-        raise DataError(path, f"expression matrix has {adata.n_obs} cells and {adata.n_vars} genes",
+class _Scan:
+    """What the checks need, gathered chunk by chunk over cell rows: NaN/inf and negative counts
+    (with the first position of each), whether counts are whole numbers, per-gene min and max."""
+
+    def __init__(self, n_cells: int, n_genes: int, raw_counts: bool):
+        self.n_cells, self.raw_counts = n_cells, raw_counts
+        self.lo, self.hi = np.full(n_genes, np.inf, np.float32), np.full(n_genes, -np.inf, np.float32)
+        self.stored = np.zeros(n_genes, np.int64)
+        self.n_nan = self.n_inf = self.n_negative = 0
+        self.first_bad = self.first_negative = None
+        self.fractional = False
+
+    def sparse(self, block, start: int) -> None:
+        """``block``: CSR float32 rows ``start..`` of the matrix."""
+        def where(k):
+            return start + int(np.searchsorted(block.indptr, k, side="right")) - 1, int(block.indices[k])
+        self._values(block.data, where)
+        with np.errstate(invalid="ignore"):  # NaN is counted above and reported by finish()
+            np.minimum.at(self.lo, block.indices, block.data)
+            np.maximum.at(self.hi, block.indices, block.data)
+        self.stored += np.bincount(block.indices, minlength=len(self.stored))
+
+    def dense(self, block, start: int) -> None:
+        n_genes = block.shape[1]
+        self._values(block.ravel(), lambda k: (start + k // n_genes, k % n_genes))
+        if len(block):
+            with np.errstate(invalid="ignore"):
+                self.lo, self.hi = np.minimum(self.lo, block.min(axis=0)), np.maximum(self.hi, block.max(axis=0))
+            self.stored += len(block)
+
+    def _values(self, values, where) -> None:
+        finite = np.isfinite(values)
+        if not finite.all():
+            self.n_nan += int(np.isnan(values).sum())
+            self.n_inf += int(np.isinf(values).sum())
+            self.first_bad = self.first_bad or where(int(np.argmin(finite)))
+        if self.raw_counts:
+            negative = values < 0
+            if negative.any():
+                self.n_negative += int(negative.sum())
+                self.first_negative = self.first_negative or where(int(np.argmax(negative)))
+            self.fractional = self.fractional or not np.all(values == np.round(values))
+
+    def finish(self, cells, genes, path) -> list[str]:
+        """Raise the first problem as a DataError; return the warnings to give."""
+        if self.first_bad:
+            cell, gene = self.first_bad
+            raise DataError(path, f"expression matrix has {self.n_nan} NaN and {self.n_inf} infinite value(s), "
+                            f"first at cell {cells[cell]!r}, gene {genes[gene]!r}",
+                            "impute or drop those entries (missing values are not zeros)")
+        if self.first_negative:
+            cell, gene = self.first_negative
+            raise DataError(path, f"raw_counts=True but the matrix has {self.n_negative} negative "
+                            f"value(s), first at cell {cells[cell]!r}, gene {genes[gene]!r}",
+                            "pass raw_counts=False for log or scaled data")
+        notes = []
+        if self.fractional:
+            notes.append(f"{path}: raw_counts=True but some values are not whole numbers "
+                         "(estimated counts?); normalising them anyway")
+        implicit_zero = self.stored < self.n_cells  # a sparse gene not stored in some cell is 0 there
+        lo, hi = np.where(implicit_zero, np.minimum(self.lo, 0), self.lo), np.where(implicit_zero,
+                                                                                     np.maximum(self.hi, 0), self.hi)
+        constant = lo == hi
+        if constant.any():
+            zero = constant & (hi == 0)
+            notes.append(f"{path}: {int(constant.sum())} gene(s) have zero variance across cells "
+                         f"({int(zero.sum())} are zero in every cell), e.g. {list(genes[constant][:5])}; they "
+                         "carry no expression signal")
+        return notes
+
+
+def _load(source, cells, genes, path, raw_counts: bool, nnz: int | None = None, keep: bool = True):
+    """Check ``source`` (cells x genes, sliceable by rows: a CSR matrix or backed CSR dataset when
+    ``nnz`` is given, else a dense array or h5py dataset) a chunk of rows at a time.
+
+    Returns ``(x, counts, warnings)``: with ``keep``, ``x`` is the float32 matrix (CSR when sparse;
+    log1p(CP10k) with ``raw_counts``, then ``counts`` holds the raw values), assembled into arrays
+    allocated once; without it both are None (the caller keeps its own matrix).
+    """
+    n_cells, n_genes = len(cells), len(genes)
+    if n_cells == 0 or n_genes == 0:
+        raise DataError(path, f"expression matrix has {n_cells} cells and {n_genes} genes",
                         "export a non-empty matrix")
-    x = adata.X
-    values = x.data if sp.issparse(x) else x
-    finite = np.isfinite(values)
-    if not finite.all():
-        n_nan, n_inf = int(np.isnan(values).sum()), int(np.isinf(values).sum())
-        cell, gene = _first_position(x, ~finite)
-        raise DataError(path, f"expression matrix has {n_nan} NaN and {n_inf} infinite value(s), "
-                        f"first at cell {adata.obs_names[cell]!r}, gene {adata.var_names[gene]!r}",
-                        "impute or drop those entries (missing values are not zeros)")
-    if raw_counts:
-        negative = values < 0
-        if negative.any():
-            cell, gene = _first_position(x, negative)
-            raise DataError(path, f"raw_counts=True but the matrix has {int(negative.sum())} negative "
-                            f"value(s), first at cell {adata.obs_names[cell]!r}, gene "
-                            f"{adata.var_names[gene]!r}", "pass raw_counts=False for log or scaled data")
-        if not np.all(values == np.round(values)):
-            warnings.warn(f"{path}: raw_counts=True but some values are not whole numbers "
-                          "(estimated counts?); normalising them anyway", DataWarning, stacklevel=3)
-    lo = np.asarray(x.min(axis=0).todense() if sp.issparse(x) else x.min(axis=0)).ravel()
-    hi = np.asarray(x.max(axis=0).todense() if sp.issparse(x) else x.max(axis=0)).ravel()
-    constant = lo == hi
-    if constant.any():
-        zero = constant & (hi == 0)
-        names = list(adata.var_names[constant][:5])
-        warnings.warn(f"{path}: {int(constant.sum())} gene(s) have zero variance across cells "
-                      f"({int(zero.sum())} are zero in every cell), e.g. {names}; they carry no "
-                      "expression signal", DataWarning, stacklevel=3)
+    scan = _Scan(n_cells, n_genes, raw_counts)
+    sparse = nnz is not None
+    rows = max(1, (READ_CHUNK_VALUES * n_cells // max(nnz, 1)) if sparse else READ_CHUNK_VALUES // n_genes)
+    x = counts = None
+    if keep and sparse:
+        index = np.int32 if max(nnz, n_genes) < 2 ** 31 else np.int64
+        data, indices, indptr = np.empty(nnz, np.float32), np.empty(nnz, index), np.zeros(n_cells + 1, index)
+        raw = np.empty(nnz, np.float32) if raw_counts else None
+    elif keep:
+        x = np.empty((n_cells, n_genes), np.float32)
+        counts = np.empty((n_cells, n_genes), np.float32) if raw_counts else None
+    filled = 0
+    for start in bar(range(0, n_cells, rows), desc=f"read {Path(str(path)).name}", unit="chunk"):
+        stop = min(start + rows, n_cells)
+        block = source[start:stop]
+        if sparse:
+            block = sp.csr_matrix(block, dtype=np.float32)
+            scan.sparse(block, start)
+            if keep:
+                end = filled + block.nnz
+                if end > nnz:
+                    raise ValueError(f"matrix stores more than the {nnz} values its header declares")
+                if raw_counts:
+                    raw[filled:end] = block.data
+                data[filled:end] = _log_cp10k_sparse(block) if raw_counts else block.data
+                indices[filled:end] = block.indices
+                indptr[start + 1:stop + 1] = block.indptr[1:] + filled
+                filled = end
+        else:
+            block = np.asarray(block, dtype=np.float32)
+            scan.dense(block, start)
+            if keep:
+                x[start:stop] = _log_cp10k_dense(block) if raw_counts else block
+                if raw_counts:
+                    counts[start:stop] = block
+    notes = scan.finish(cells, genes, path)
+    if keep and sparse:
+        shape = (n_cells, n_genes)
+        x = sp.csr_matrix((data[:filled], indices[:filled], indptr), shape=shape)
+        if raw_counts:  # own index arrays: an in-place edit of one matrix must not corrupt the other
+            counts = sp.csr_matrix((raw[:filled], indices[:filled].copy(), indptr.copy()), shape=shape)
+    return x, counts, notes
 
 
-def _first_position(x, mask) -> tuple[int, int]:
-    """(cell, gene) of the first True in ``mask`` (aligned with ``x`` or its sparse data)."""
-    if sp.issparse(x):
-        coo = x.tocoo()
-        k = int(np.flatnonzero(mask)[0])
-        return int(coo.row[k]), int(coo.col[k])
-    cell, gene = np.argwhere(mask)[0]
-    return int(cell), int(gene)
+def _log_cp10k_sparse(block) -> np.ndarray:
+    """log1p(counts per 10,000) of a CSR block's stored values (each row is one cell's library)."""
+    rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+    totals = np.bincount(rows, weights=block.data, minlength=block.shape[0])
+    scale = np.divide(1e4, totals, out=np.zeros_like(totals), where=totals > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # negative counts are reported after the scan
+        return np.log1p(block.data * scale[rows]).astype(np.float32)
 
 
-def _log_cp10k(x):
-    totals = np.asarray(x.sum(axis=1)).ravel()
-    scale = np.divide(1e4, totals, out=np.zeros_like(totals, dtype=np.float64), where=totals > 0)
-    if sp.issparse(x):
-        out = sp.csr_matrix(sp.diags(scale) @ x)
-        out.data = np.log1p(out.data)
-        return out.astype(np.float32)
-    return np.log1p(x * scale[:, None]).astype(np.float32)
+def _log_cp10k_dense(block) -> np.ndarray:
+    totals = block.sum(axis=1, dtype=np.float64)
+    scale = np.divide(1e4, totals, out=np.zeros_like(totals), where=totals > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.log1p(block * scale[:, None]).astype(np.float32)
 
 
 def align_expression(adata, genes: pd.Index, missing_genes: str = "zeros", path=None):
