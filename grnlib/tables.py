@@ -315,7 +315,9 @@ def bench_table(bench: dict, section: str) -> pd.DataFrame:
     if "dataset" in table:
         table["dataset"] = table["dataset"].str.replace("beeline/Specific/", "", regex=False)
     # Three decimals, and "—" where a run has no value (a model without a per-pair variant, a met target).
-    table = table.round({c: 3 for c in table.select_dtypes("number").columns}).astype(object)
+    numeric = table.select_dtypes("number").columns
+    whole = [c for c in numeric if "MB" in c or c in ("pairs/s", "non-zeros", "cells", "genes", "epochs", "best epoch")]
+    table = table.round({c: 0 if c in whole else 3 for c in numeric}).astype({c: "Int64" for c in whole}).astype(object)
     return table.where(table.notna(), "—")
 
 
