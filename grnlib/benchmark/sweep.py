@@ -39,7 +39,7 @@ from grnlib.io import append_jsonl, write_json, write_table
 CELL_FILE = "cells.jsonl"
 ERROR_FILE = "errors.jsonl"
 META_FILE = "sweep.json"
-SUMMARY_METRICS = ("auroc", "auprc", "auprc_ratio", "per_tf_auroc", "pos_rate", "val_auroc")
+SUMMARY_METRICS = ("auroc", "auprc", "auprc_ratio", "per_tf_auroc", "per_tf_auprc", "pos_rate", "val_auroc")
 
 
 # -- plans -------------------------------------------------------------------------------------
@@ -55,7 +55,7 @@ class PlanSpec:
     description: str
     protocols: tuple = ("released", "seed", "heldout-tf", "degree-matched")
     seeds: tuple = (0, 1, 2, 3, 4)
-    baselines: tuple = ("degree", "correlation", "spearman", "random")
+    baselines: tuple = ("degree", "edge_prior", "correlation", "spearman", "random")
     genie3: str = "500"              # "500": TFs+500 settings with expression; "all"; "none"
     genie3_seeds: tuple = (0,)       # GENIE3 needs no training pairs and costs ~45 s a cell: one seed
     fast_models: tuple = FAST_MODELS
@@ -441,8 +441,8 @@ def summarize(raw_dir, out_dir="results/benchmark", name: str | None = None) -> 
                         "run `python -m grnlib.benchmark.sweep run ... --out RAW_DIR` first")
     out_dir.mkdir(parents=True, exist_ok=True)
     keep = ["dataset", "protocol", "seed", "fold", "model", "kind", "auroc", "auprc", "auprc_ratio",
-            "per_tf_auroc", "early_precision_ratio", "f1", "mcc", "pos_rate", "val_auroc", "val_auprc", "n_test",
-            "n_train", "seconds"]
+            "per_tf_auroc", "per_tf_auprc", "early_precision_ratio", "f1", "mcc", "pos_rate", "val_auroc",
+            "val_auprc", "prior_correction", "n_test", "n_train", "seconds"]
     paths = {"cells": out_dir / f"{name}_cells.csv.gz", "summary": out_dir / f"{name}_summary.csv",
              "by_network": out_dir / f"{name}_by_network.csv", "meta": out_dir / f"{name}_meta.json"}
     write_table(results[[c for c in keep if c in results]].round(5), paths["cells"], sep=",", float_format=None)
