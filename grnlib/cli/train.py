@@ -138,9 +138,12 @@ def run(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, Terminated) as exc:
         exc.outcome = partial.after_interrupt()
         raise
-    except BaseException:
+    except DataError:
         if stored is None:
-            partial.discard()  # a fresh run that failed has nothing worth resuming
+            partial.discard()  # bad input or a diverged run: resuming would fail the same way
+        raise
+    except BaseException:
+        partial.after_interrupt()  # a crash (out of memory, a bug): keep the epochs done, if any
         raise
     partial.discard(force=True)
     console.info(f"wrote {partial.out} in {time.perf_counter() - started:.1f} s")

@@ -219,3 +219,89 @@ def test_headerless_gold_standard_with_wrong_delimiter(tmp_path):
     (tmp_path / "truth.tsv").write_text("A\tB\nA\tC\nA\tA\nZ\tB\n")
     ds = read_stone_roy(tmp_path / "genes.tsv", tmp_path / "tfs.tsv", tmp_path / "truth.tsv")
     assert ds.n_edges == 2 and ds.meta["n_self_loops_dropped"] == 1 and ds.meta["n_outside_universe"] == 1
+
+
+# -- issue 14: what the readers say about the inputs a new user hit ------------------------------
+
+def _problem(exc_info) -> str:
+    """The message without the path, to compare formats."""
+    return str(exc_info.value).split(": ", 1)[1]
+
+
+def test_duplicate_cell_names_are_refused_alike_in_csv_and_h5ad(tmp_path):
+    import anndata as ad
+
+    frame = pd.DataFrame(np.arange(12.0).reshape(3, 4), index=["G1", "G2", "G3"], columns=["A10", "A11", "A10", "B1"])
+    frame.to_csv(tmp_path / "e.csv")  # pandas would read the second A10 as "A10.1"
+    with pytest.raises(DataError, match=r"e\.csv: expression matrix has 1 duplicated cell name\(s\)") as csv_error:
+        read_expression(tmp_path / "e.csv")
+    with pytest.warns(UserWarning):
+        ad.AnnData(frame.T.astype(np.float32)).write_h5ad(tmp_path / "e.h5ad")
+    with pytest.raises(DataError) as h5ad_error:
+        read_expression(tmp_path / "e.h5ad")
+    assert _problem(csv_error) == _problem(h5ad_error) == (
+        "expression matrix has 1 duplicated cell name(s), e.g. ['A10']. Fix: make cell names unique")
+    frame.T.to_csv(tmp_path / "cells.csv")  # the same cells as rows: pandas never renamed those
+    with pytest.raises(DataError) as rows_error:
+        read_expression(tmp_path / "cells.csv", genes_as="columns")
+    assert _problem(rows_error) == _problem(csv_error)
+
+
+def test_duplicate_header_of_an_edge_file_is_refused(tmp_path):
+    (tmp_path / "edges.csv").write_text("source,target,target\nA,B,C\n")
+    with pytest.raises(DataError, match=r"edges\.csv: edge file has 1 duplicated column name\(s\), e\.g\. \['target'\]"):
+        read_edges(tmp_path / "edges.csv")
+
+
+def test_trailing_empty_columns_are_named_not_called_missing_values(tmp_path):
+    (tmp_path / "e.csv").write_text(",c1,c2,c3,,\nG1,1,2,3,,\nG2,4,5,7,,\n")
+    with pytest.raises(DataError, match=r"e\.csv: expression matrix column 5 is empty .*Fix: delete the empty column"):
+        read_expression(tmp_path / "e.csv")
+
+
+def test_gene_called_NA_keeps_its_name(tmp_path):
+    (tmp_path / "e.csv").write_text(",c1,c2,c3\nNA,1,2,3\nnull,4,5,7\nG3,1,1,2\n")
+    assert list(read_expression(tmp_path / "e.csv").var_names) == ["NA", "null", "G3"]
+    (tmp_path / "e2.csv").write_text(",c1,c2,c3\nNA,1,2,3\n,4,5,7\n")
+    with pytest.raises(DataError, match="empty gene name at data row 2"):  # a truly empty name stays an error
+        read_expression(tmp_path / "e2.csv")
+    (tmp_path / "e3.csv").write_text(",c1,c2,c3\nNA,1,NA,3\nG2,4,5,7\n")  # NA as a value is still missing
+    with pytest.raises(DataError, match="1 NaN and 0 infinite"):
+        read_expression(tmp_path / "e3.csv")
+
+
+def test_values_beyond_float32_are_reported_as_overflow(tmp_path):
+    (tmp_path / "e.csv").write_text(",c1,c2\nG1,1,1e300\nG2,4,5\n")
+    with pytest.raises(DataError, match=r"1 value\(s\) that overflow float32 .*first 1e\+300 at cell 'c2', gene 'G1'"):
+        read_expression(tmp_path / "e.csv")
+    (tmp_path / "ok.csv").write_text(",c1,c2\nG1,1,3e38\nG2,4,5\n")  # the largest float32 still fits
+    assert np.isfinite(read_expression(tmp_path / "ok.csv").X).all()
+
+
+def test_spreadsheet_damaged_and_case_only_gene_names_are_recognised():
+    from grnlib.data.symbols import case_only_duplicates, excel_damaged
+
+    names = ["1-Mar", "2-Sep", "Sep-02", "1-DEC", "2023-03-01", "3/1/2023", "2.31E+13", "MARCH1", "SEPT2",
+             "G0001", "Mar1", "H2AZ1", "C1orf112"]
+    assert excel_damaged(names) == ["1-Mar", "2-Sep", "Sep-02", "1-DEC", "2023-03-01", "3/1/2023", "2.31E+13"]
+    assert case_only_duplicates(["ARID2", "TP53", "Arid2", "arid2", "Tp53x"]) == [["ARID2", "Arid2", "arid2"]]
+    assert case_only_duplicates(["ARID2", "ARID2"]) == []  # exact duplicates are another error
+
+
+def test_degenerate_matrices_are_refused_for_training():
+    import anndata as ad
+    import scipy.sparse as sp
+
+    from grnlib.user.reading import check_trainable_expression, varying_genes
+
+    rng = np.random.default_rng(0)
+    x = rng.random((50, 6)).astype(np.float32)
+    x[:, 1], x[:, 2] = 5.0, 0.0
+    x[:, 3] = np.float32(7.0) + np.float32(4e-7) * (np.arange(50) % 2)  # float32 rounding only
+    expected = [True, False, False, False, True, True]
+    assert varying_genes(x).tolist() == varying_genes(sp.csr_matrix(x)).tolist() == expected
+    check_trainable_expression(ad.AnnData(x))
+    with pytest.raises(DataError, match=r"e\.csv: expression matrix has 1 cell\(s\); training needs at least 3"):
+        check_trainable_expression(ad.AnnData(x[:1]), "e.csv")
+    with pytest.raises(DataError, match=r"has 1 of 3 gene\(s\) whose values vary across its 50 cells"):
+        check_trainable_expression(ad.AnnData(sp.csr_matrix(x[:, :3])))
