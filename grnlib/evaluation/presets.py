@@ -1,7 +1,8 @@
 """Named run configurations: each phase's recipe as plain data, selectable by name from params,
 the CLI and the sweep (``grnlib evaluate --models baseline,phase4,degree``).
 
-A preset is a run spec for :func:`grnlib.evaluation.experiment.evaluate_split`. Baseline scorers
+A preset is a run spec for :func:`grnlib.evaluation.experiment.evaluate_split`, or a stacked
+ensemble (a ``stack`` list of member names, :mod:`grnlib.evaluation.stacking`). Baseline scorers
 (``degree``, ``correlation``, ...) are not presets; they are looked up in :mod:`grnlib.evaluation.baselines`.
 """
 from __future__ import annotations
@@ -54,6 +55,32 @@ PRESETS: dict[str, dict] = {
     "graph_sage": {"model": "graph_sage", "features": dict(DEFAULT_FEATURES),
                    "train": dict(FAST_TRAIN)},
 }
+
+# Issue 11 (above the floor on every protocol; grnlib.benchmark.beyond_floor). Every model preset
+# is scored with the per-TF prior correction where its training table is sampled per TF
+# (grnlib.evaluation.correction, spec key prior_correction, default "auto").
+GRAPH_EVIDENCE = ["degree", "expression", "transfer", "topology"]
+EXPRESSION_EVIDENCE = ["trees", "partial_correlation", "mutual_information"]  # grnlib.models.evidence
+
+
+def _pair_evidence(evidence, **cfg) -> dict:
+    return {"model": "pair_evidence", "model_cfg": {"inputs": "none", "evidence": list(evidence), **cfg},
+            "features": dict(DEFAULT_FEATURES), "train": dict(FAST_TRAIN)}
+
+
+for _suffix, _hide in (("", "edge"), ("_heldout", "tf")):
+    PRESETS.update({
+        # + label-free expression evidence: tree importances, partial correlation, mutual information
+        f"pair_evidence_expr{_suffix}": _pair_evidence(GRAPH_EVIDENCE + EXPRESSION_EVIDENCE, hide=_hide),
+        # residual over a floor: the floor's logit (fitted on the training table) is a fixed offset
+        f"pair_evidence_residual{_suffix}": _pair_evidence(GRAPH_EVIDENCE, hide=_hide, residual_floor="degree"),
+        f"pair_evidence_residual_ep{_suffix}": _pair_evidence(GRAPH_EVIDENCE, hide=_hide,
+                                                              residual_floor="edge_prior"),
+        f"pair_evidence_expr_residual{_suffix}": _pair_evidence(GRAPH_EVIDENCE + EXPRESSION_EVIDENCE, hide=_hide,
+                                                                residual_floor="degree"),
+        # a stacked ensemble across families, weights fitted on validation pairs (grnlib.evaluation.stacking)
+        f"stack{_suffix}": {"stack": ["degree", "edge_prior", f"pair_evidence_expr{_suffix}", "phase1"]},
+    })
 
 # The `best` aliases are chosen on VALIDATION AUROC only (never test): the candidate with the highest
 # mean validation AUROC over every setting of the committed sweeps (results/benchmark/*_summary.csv,
