@@ -442,6 +442,10 @@ def print_tables(payload: dict) -> None:
         if moon:
             print(f"  {moon['cells']:,} x {moon['genes']:,} ({moon['how']}): "
                   + ", ".join(f"{k} {moon[k]:,.0f}" for k in scale.RECORD_KEYS[3:] if k in moon))
+        for y, fit in payload["scale_growth"]["unit_costs"].items():
+            if "bytes_per_nnz" in fit:
+                print(f"  {y}: {fit['intercept']:,.0f} MB + {fit['bytes_per_nnz']:.1f} bytes per non-zero "
+                      f"+ {fit['bytes_per_entry']:.2f} bytes per matrix entry (least squares over the sizes)")
     report = payload["report"]
     if not report.get("skipped"):
         print(f"\n{report['command']}: {report['seconds']:.1f} s (exit {report['returncode']})")

@@ -34,25 +34,38 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# Cells x genes. The first three vary cells and genes separately around 10,000 x 10,000; the
-# last ones are the issue's sizes, up to 50,000 x 20,000 (~10^8 non-zeros).
-DEFAULT_SIZES = ((2000, 5000), (10000, 5000), (10000, 10000), (10000, 20000), (20000, 20000), (50000, 20000))
-SMOKE_SIZES = ((300, 800),)
+# (cells, genes, share of zeros). The first ones vary cells and genes separately around 10,000 x
+# 10,000; then the issue's sizes, up to 50,000 x 20,000 (~10^8 non-zeros); 20,000 x 20,000 once more
+# at 97 % zeros, so cost against non-zeros and against cells x genes can be told apart.
+ZERO_FRACTION = 0.9
+DEFAULT_SIZES = ((2000, 5000, 0.9), (10000, 5000, 0.9), (10000, 10000, 0.9), (10000, 20000, 0.9),
+                 (20000, 20000, 0.9), (20000, 20000, 0.97), (50000, 20000, 0.9))
+SMOKE_SIZES = ((300, 800, 0.9),)
 PRIORS = "priors/human/collectri.csv.gz"
 RECORD_KEYS = ("cells", "genes", "nnz", "train_seconds", "train_peak_rss_mb", "predict_seconds",
                "predict_peak_rss_mb")
 POLL_SECONDS = 0.2
 
 
-def parse_sizes(text: str) -> list[tuple[int, int]]:
-    """``"2000x5000,10000x20000"`` -> [(2000, 5000), (10000, 20000)]."""
+def parse_sizes(text: str) -> list[tuple[int, int, float]]:
+    """``"2000x5000,20000x20000@0.97"`` -> [(2000, 5000, 0.9), (20000, 20000, 0.97)] (``@``: share of zeros)."""
     sizes = []
     for part in text.split(","):
-        cells, sep, genes = part.strip().lower().partition("x")
-        if not sep or not cells.isdigit() or not genes.isdigit():
-            raise SystemExit(f"--scale-sizes: {part!r} is not CELLSxGENES (e.g. 2000x5000)")
-        sizes.append((int(cells), int(genes)))
+        shape, _, zeros = part.strip().lower().partition("@")
+        cells, sep, genes = shape.partition("x")
+        try:
+            zero_fraction = float(zeros) if zeros else ZERO_FRACTION
+        except ValueError:
+            zero_fraction = -1.0
+        if not sep or not cells.isdigit() or not genes.isdigit() or not 0 < zero_fraction < 1:
+            raise SystemExit(f"--scale-sizes: {part!r} is not CELLSxGENES[@ZEROS] (e.g. 2000x5000 or 2000x5000@0.97)")
+        sizes.append((int(cells), int(genes), zero_fraction))
     return sizes
+
+
+def size_name(cells: int, genes: int, zero_fraction: float = ZERO_FRACTION) -> str:
+    """File-name tag of a size: ``20000x20000``, or ``20000x20000_z970`` at 97 % zeros."""
+    return f"{cells}x{genes}" + ("" if zero_fraction == ZERO_FRACTION else f"_z{round(zero_fraction * 1000)}")
 
 
 def default_max_rss_mb() -> float:
@@ -116,14 +129,15 @@ def _raise_exit(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def synth_matrix(cells: int, genes: int, seed: int, work: Path, timeout: float) -> dict:
+def synth_matrix(cells: int, genes: int, zero_fraction: float, seed: int, work: Path, timeout: float) -> dict:
     """The cached matrix of this size (generated in a child process on first use) and its summary."""
-    path = work / f"synth_{cells}x{genes}_s{seed}.h5ad"
+    path = work / f"synth_{size_name(cells, genes, zero_fraction)}_s{seed}.h5ad"
     info = path.with_suffix(".json")
     if path.is_file() and info.is_file():
         return json.loads(info.read_text())
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "synth.py"), "--cells", str(cells),
-                           "--genes", str(genes), "--seed", str(seed), "--out", str(path), "--quiet"],
+                           "--genes", str(genes), "--zero-fraction", str(zero_fraction), "--seed", str(seed),
+                           "--out", str(path), "--quiet"],
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     if proc.returncode:
         raise RuntimeError(f"benchmarks/synth.py failed: {proc.stderr.strip()[-500:]}")
@@ -132,7 +146,8 @@ def synth_matrix(cells: int, genes: int, seed: int, work: Path, timeout: float) 
     return summary
 
 
-def run_size(cells: int, genes: int, *, work: Path, seed: int = 0, epochs: int | None = None,
+def run_size(cells: int, genes: int, zero_fraction: float = ZERO_FRACTION, *, work: Path, seed: int = 0,
+             epochs: int | None = None,
              top_k: int = 100_000, threads: int | None = None, max_rss_mb: float | None = None,
              timeout: float = 3600.0, keep: bool = False) -> dict:
     """One record: matrix size and non-zeros, train and predict seconds and peak RSS (MB)."""
@@ -140,24 +155,25 @@ def run_size(cells: int, genes: int, *, work: Path, seed: int = 0, epochs: int |
 
     work.mkdir(parents=True, exist_ok=True)
     max_rss_mb = max_rss_mb or default_max_rss_mb()
-    matrix = synth_matrix(cells, genes, seed, work, timeout)
+    matrix = synth_matrix(cells, genes, zero_fraction, seed, work, timeout)
+    tag = size_name(cells, genes, zero_fraction)
     record = {"cells": cells, "genes": genes, "nnz": matrix["nnz"], "zero_fraction": round(matrix["zero_fraction"], 4),
               "file_mb": round(matrix["bytes"] / 2**20, 1), "generate_seconds": matrix["seconds"],
               "epochs": epochs, "top_k": top_k, "seed": seed}
-    model_dir, ranked = work / f"model_{cells}x{genes}", work / f"ranked_{cells}x{genes}.tsv"
+    model_dir, ranked = work / f"model_{tag}", work / f"ranked_{tag}.tsv"
     grnlib = [sys.executable, "-m", "grnlib.cli"]
     run = ["--seed", str(seed)] + (["--threads", str(threads)] if threads else [])
     train = [*grnlib, "train", "--expression", matrix["path"], "--raw-counts", "--priors", str(fetch(PRIORS)),
              "--model", "phase1", "--out", str(model_dir), "--overwrite", *run,
              *(["--epochs", str(epochs)] if epochs else [])]
-    result = measure(train, work / f"train_{cells}x{genes}.log", max_rss_mb=max_rss_mb, timeout=timeout)
+    result = measure(train, work / f"train_{tag}.log", max_rss_mb=max_rss_mb, timeout=timeout)
     record.update(train_seconds=result["seconds"], train_peak_rss_mb=result["peak_rss_mb"])
     if "error" in result:
         record.update(predict_seconds=None, predict_peak_rss_mb=None, error=f"train: {result['error']}")
         return record
     predict = [*grnlib, "predict", "--model", str(model_dir), "--expression", matrix["path"], "--top-k", str(top_k),
                "--out", str(ranked), "--overwrite", *run]
-    result = measure(predict, work / f"predict_{cells}x{genes}.log", max_rss_mb=max_rss_mb, timeout=timeout)
+    result = measure(predict, work / f"predict_{tag}.log", max_rss_mb=max_rss_mb, timeout=timeout)
     record.update(predict_seconds=result["seconds"], predict_peak_rss_mb=result["peak_rss_mb"])
     history = model_dir / "history.tsv"
     record["epochs_run"] = max(0, len(history.read_text().splitlines()) - 1) if history.is_file() else None
@@ -175,12 +191,12 @@ def run_size(cells: int, genes: int, *, work: Path, seed: int = 0, epochs: int |
 def run_scale(sizes, work, *, log=print, **options) -> list[dict]:
     """:func:`run_size` for every size, smallest first; one failed size does not stop the others."""
     records = []
-    for cells, genes in sorted(sizes, key=lambda s: s[0] * s[1]):
-        log(f"scale: {cells:,} cells x {genes:,} genes (train phase1 --raw-counts, predict top-k)")
+    for cells, genes, zeros in sorted((tuple(s) + (ZERO_FRACTION,))[:3] for s in sizes):
+        log(f"scale: {cells:,} cells x {genes:,} genes, {zeros:.0%} zeros (train phase1 --raw-counts, predict top-k)")
         try:
-            records.append(run_size(cells, genes, work=Path(work), **options))
+            records.append(run_size(cells, genes, zeros, work=Path(work), **options))
         except Exception as exc:  # noqa: BLE001 - record it; the next size may still run
-            records.append({"cells": cells, "genes": genes, "nnz": None, "train_seconds": None,
+            records.append({"cells": cells, "genes": genes, "zero_fraction": zeros, "nnz": None, "train_seconds": None,
                             "train_peak_rss_mb": None, "predict_seconds": None, "predict_peak_rss_mb": None,
                             "error": f"{type(exc).__name__}: {exc}"})
         log("  " + json.dumps({k: records[-1].get(k) for k in (*RECORD_KEYS, "error") if k in records[-1]}))
@@ -203,6 +219,25 @@ def growth(records: list[dict], x: str = "nnz", y: str = "train_peak_rss_mb") ->
             "slope": float(slope), "n_points": len(pts)}
 
 
+def unit_costs(records: list[dict], y: str) -> dict | None:
+    """``y = intercept + per_nnz * nnz + per_entry * cells * genes`` by least squares: what a stored
+    value and what a matrix entry cost (``bytes_per_*`` for the peak RSS columns, in MB). None unless
+    the sizes tell the two apart (at least two densities and four sizes)."""
+    import numpy as np
+
+    rows = [r for r in records if r.get(y) and r.get("nnz") and "error" not in r]
+    density = [r["nnz"] / (r["cells"] * r["genes"]) for r in rows]
+    if len(rows) < 4 or max(density) < 1.5 * min(density):  # one density: nnz and entries are collinear
+        return None
+    design = np.array([[1.0, r["nnz"], r["cells"] * r["genes"]] for r in rows])
+    (intercept, per_nnz, per_entry), *_ = np.linalg.lstsq(design, np.array([r[y] for r in rows], float), rcond=None)
+    out = {"y": y, "intercept": float(intercept), "per_nnz": float(per_nnz), "per_entry": float(per_entry),
+           "n_points": len(rows)}
+    if y.endswith("_mb"):
+        out.update(bytes_per_nnz=round(float(per_nnz) * 2**20, 2), bytes_per_entry=round(float(per_entry) * 2**20, 3))
+    return out
+
+
 # The issue's targets on 2 cores for 50,000 x 20,000 (~10^8 non-zeros): (record key, limit, unit).
 TARGET_SIZE = (50_000, 20_000)
 TARGETS = (("train_seconds", 180.0, "s"), ("train_peak_rss_mb", 4096.0, "MB"), ("predict_seconds", 60.0, "s"))
@@ -213,7 +248,8 @@ def target_rows(records: list[dict]) -> list[tuple]:
     """(name, measured, limit, unit) per target at :data:`TARGET_SIZE` (measured None when that size
     was not run or failed), plus "predict peak RSS <= train peak RSS" at the largest finished size."""
     rows = []
-    at = next((r for r in records if (r["cells"], r["genes"]) == TARGET_SIZE), None)
+    at = next((r for r in records if (r["cells"], r["genes"]) == TARGET_SIZE
+               and abs(r.get("zero_fraction", ZERO_FRACTION) - ZERO_FRACTION) < 0.02), None)
     label = f"{TARGET_SIZE[0]:,} x {TARGET_SIZE[1]:,}"
     for key, limit, unit in TARGETS:
         rows.append((f"scale {label}: {key}", at.get(key) if at and "error" not in at else None, limit, unit))
@@ -232,7 +268,7 @@ def summary(records: list[dict]) -> dict:
     costs = ("train_seconds", "train_peak_rss_mb", "predict_seconds", "predict_peak_rss_mb")
     fits = {f"{y}~{x}": growth(done, x, y) for y in costs for x in ("nnz", "entries")}
     fits = {k: v for k, v in fits.items() if v}
-    out = {"fits": fits, "moonshot": None}
+    out = {"fits": fits, "unit_costs": {y: u for y in costs if (u := unit_costs(done, y))}, "moonshot": None}
     if done and any(f"{y}~nnz" in fits for y in costs):
         density = sum(r["nnz"] for r in done) / sum(r["entries"] for r in done)
         nnz = density * MOONSHOT[0] * MOONSHOT[1]

@@ -65,9 +65,27 @@ def test_more_genes_than_prior_symbols_are_padded(shared_root):
 
 
 def test_parse_sizes():
-    assert scale.parse_sizes("2000x5000, 10000X20000") == [(2000, 5000), (10000, 20000)]
-    with pytest.raises(SystemExit, match="not CELLSxGENES"):
-        scale.parse_sizes("2000*5000")
+    assert scale.parse_sizes("2000x5000, 10000X20000@0.97") == [(2000, 5000, 0.9), (10000, 20000, 0.97)]
+    assert scale.size_name(10000, 20000, 0.97) == "10000x20000_z970" and scale.size_name(5, 6) == "5x6"
+    for bad in ("2000*5000", "2000x5000@1.5", "2000x5000@lots"):
+        with pytest.raises(SystemExit, match="not CELLSxGENES"):
+            scale.parse_sizes(bad)
+
+
+def test_unit_costs_tell_non_zeros_from_matrix_entries():
+    def record(cells, genes, density, per_nnz_mb, per_entry_mb):
+        nnz = int(cells * genes * density)
+        return {"cells": cells, "genes": genes, "nnz": nnz,
+                "train_peak_rss_mb": 400 + per_nnz_mb * nnz + per_entry_mb * cells * genes}
+
+    sizes = [(2000, 5000, 0.1), (10000, 10000, 0.1), (20000, 20000, 0.1), (20000, 20000, 0.03)]
+    sparse = [record(c, g, d, 50 / 2**20, 0.0) for c, g, d in sizes]  # 50 bytes per stored value
+    fit = scale.unit_costs(sparse, "train_peak_rss_mb")
+    assert fit["bytes_per_nnz"] == pytest.approx(50, abs=0.01) and fit["bytes_per_entry"] == pytest.approx(0, abs=1e-3)
+    dense = [record(c, g, d, 0.0, 35 / 2**20) for c, g, d in sizes]  # the 35 bytes per entry
+    fit = scale.unit_costs(dense, "train_peak_rss_mb")
+    assert fit["bytes_per_entry"] == pytest.approx(35, abs=0.01) and fit["bytes_per_nnz"] == pytest.approx(0, abs=0.01)
+    assert scale.unit_costs(sparse[:3], "train_peak_rss_mb") is None  # one density: cannot tell them apart
 
 
 def test_measure_reports_peak_memory_and_stops_a_runaway(tmp_path):

@@ -70,14 +70,16 @@ def cluster(env, tmp_path_factory):
     log = open(folder / "cluster.log", "w")
     try:
         scheduler_file = folder / "scheduler.json"
+        # --idle-timeout / --death-timeout: should this test process be SIGKILLed before its teardown,
+        # the scheduler exits once idle and the workers once the scheduler is gone, leaving nothing behind.
         procs.append(_start([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                             "--scheduler-file", str(scheduler_file)], env, log))
+                             "--scheduler-file", str(scheduler_file), "--idle-timeout", "300s"], env, log))
         address = _wait_for(lambda: scheduler_file.is_file() and json.loads(scheduler_file.read_text() or "{}")
                             .get("address"), 30, "the scheduler")
         workers = {}
         for name in ("w1", "w2"):
             workers[name] = _start([str(DASK), "worker", address, "--name", name, "--nthreads", "1", "--nworkers", "1",
-                                    "--no-nanny", "--no-dashboard", "--host", "127.0.0.1",
+                                    "--no-nanny", "--no-dashboard", "--host", "127.0.0.1", "--death-timeout", "30s",
                                     "--local-directory", str(folder / name)], env, log)
             procs.append(workers[name])
         from dask.distributed import Client
