@@ -31,6 +31,7 @@ stay in one module, the one ``grnlib.features`` entry of the import-linter layer
 """
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -64,6 +65,8 @@ N_POWER_ITERATIONS = 4
 KMEANS_COMPONENTS = 30
 #: Stored values handled per step when summing over a sparse matrix (bounds float64 temporaries).
 CHUNK_NNZ = 1 << 22
+#: Stored values per row block of the threaded sparse products.
+BLOCK_NNZ = 1 << 24
 #: A gene whose std is below this fraction of its |mean| is constant up to float32 rounding.
 CONSTANT_RTOL = 1e-6
 
@@ -362,12 +365,12 @@ class _Centred(LinearOperator):
 
     def __init__(self, x, w, c, m):
         super().__init__(dtype=np.float32, shape=(x.shape[1], x.shape[0]))
-        self.x, self.w, self.c = x, w.astype(np.float32), c.astype(np.float32)
+        self.blocks, self.w, self.c = _row_blocks(x), w.astype(np.float32), c.astype(np.float32)
         self.m = np.zeros(x.shape[0], np.float32) if m is None else np.asarray(m, dtype=np.float32)
 
     def _matmat(self, v):  # v: cells x b -> genes x b
         v = np.ascontiguousarray(v, dtype=np.float32)
-        out = np.asarray(self.x.T @ v, dtype=np.float32)
+        out = _xt_dot(self.blocks, v)
         out -= np.outer(self.c, v.sum(axis=0, dtype=np.float64)).astype(np.float32)
         out *= self.w[:, None]
         out -= (self.m @ v)[None, :]
@@ -375,7 +378,7 @@ class _Centred(LinearOperator):
 
     def _rmatmat(self, u):  # u: genes x b -> cells x b
         wu = np.ascontiguousarray(u, dtype=np.float32) * self.w[:, None]
-        out = np.asarray(self.x @ wu, dtype=np.float32)
+        out = _x_dot(self.blocks, wu)
         out -= (self.c @ wu)[None, :]
         out -= np.outer(self.m, np.asarray(u, dtype=np.float32).sum(axis=0))
         return out
@@ -385,6 +388,47 @@ class _Centred(LinearOperator):
 
     def _rmatvec(self, u):
         return self._rmatmat(np.reshape(u, (-1, 1)))[:, 0]
+
+
+def _row_blocks(x) -> list[tuple[int, int, object]]:
+    """``(first row, end row, block)`` of a CSR matrix cut into ``BLOCK_NNZ``-value row blocks that
+    share its arrays (no copy); one block for anything else. The cut depends on the matrix only,
+    so the float32 sums, and the features, do not depend on the machine's core count."""
+    if not (sp.issparse(x) and x.format == "csr") or x.nnz <= BLOCK_NNZ:
+        return [(0, x.shape[0], x)]
+    cuts = np.unique(np.concatenate([[0], np.searchsorted(x.indptr, np.arange(BLOCK_NNZ, x.nnz, BLOCK_NNZ)),
+                                     [x.shape[0]]]))
+    blocks = []
+    for first, end in zip(cuts[:-1], cuts[1:]):
+        start, stop = x.indptr[first], x.indptr[end]
+        block = sp.csr_matrix((x.data[start:stop], x.indices[start:stop], x.indptr[first:end + 1] - start),
+                              shape=(int(end - first), x.shape[1]))
+        blocks.append((int(first), int(end), block))
+    return blocks
+
+
+def _in_threads(work, blocks) -> list:
+    """``work`` on every block, on up to one thread per core (scipy's sparse products release the GIL)."""
+    if len(blocks) == 1:
+        return [work(blocks[0])]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(len(blocks), os.cpu_count() or 1)) as pool:
+        return list(pool.map(work, blocks))
+
+
+def _xt_dot(blocks, v: np.ndarray) -> np.ndarray:
+    """``X^T v`` (genes x b float32), summed over the row blocks in a fixed order."""
+    parts = _in_threads(lambda blk: np.asarray(blk[2].T @ v[blk[0]:blk[1]], dtype=np.float32), blocks)
+    out = parts[0]
+    for part in parts[1:]:
+        out += part
+    return out
+
+
+def _x_dot(blocks, u: np.ndarray) -> np.ndarray:
+    """``X u`` (cells x b float32), one row block per task."""
+    return np.concatenate(_in_threads(lambda blk: np.asarray(blk[2] @ u, dtype=np.float32), blocks), axis=0)
 
 
 def _operator(x, mean, std, standardize: bool, centre) -> _Centred:
@@ -459,7 +503,7 @@ def _group_means(x, mean, std, groups, standardize: bool) -> np.ndarray:
     sizes = np.bincount(groups, minlength=n_groups).astype(np.float32)
     indicator = np.zeros((len(groups), n_groups), dtype=np.float32)
     indicator[np.arange(len(groups)), groups] = 1.0 / sizes[groups]
-    out = np.asarray(x.T @ indicator, dtype=np.float64)  # one sparse product, no densified matrix
+    out = _xt_dot(_row_blocks(x), indicator).astype(np.float64)  # sparse products, no densified matrix
     if not standardize:
         return out
     w = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)

@@ -59,6 +59,17 @@ def test_sparse_input_gives_the_dense_features(name, fmt):
         assert not np.allclose(a[:, 0], 0)  # the comparison is not vacuous
 
 
+def test_threaded_row_blocks_give_the_same_features(monkeypatch):
+    sparse = _anndata(sp.csr_matrix(DENSE))
+    whole = {name: FeatureRecipe.fit(sparse, seed=0, **RECIPES[name]).transform(sparse)
+             for name in ("pca", "pseudobulk random")}
+    monkeypatch.setattr(features_module, "BLOCK_NNZ", 300)  # dozens of blocks over several threads
+    assert len(features_module._row_blocks(sparse.X)) > 8
+    for name, expected in whole.items():
+        got = FeatureRecipe.fit(sparse, seed=0, **RECIPES[name]).transform(sparse)
+        np.testing.assert_allclose(got, expected, atol=2e-5 * float(np.abs(expected).max()), rtol=0)
+
+
 def test_pca_is_the_exact_pca_of_the_z_scored_genes():
     """Against numpy's SVD of the dense z-scored genes x cells matrix, centred per cell."""
     z = (DENSE - DENSE.mean(0)) / np.where(DENSE.std(0) > 0, DENSE.std(0), 1)
