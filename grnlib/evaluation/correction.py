@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn as nn
 
 from grnlib.data import DataError
 from grnlib.models.floors import base_rate_offsets
@@ -89,8 +91,6 @@ class PriorCorrection:
 
     def state(self) -> tuple[str, dict]:
         """(JSON metadata, tensors) for a weights-only checkpoint."""
-        import torch
-
         return json.dumps(self.describe()), {"prior_offsets": torch.from_numpy(self.offsets.astype(np.float64))}
 
     @classmethod
@@ -129,30 +129,23 @@ def fit_prior_correction(train_pairs: pd.DataFrame, n_genes: int, mode="auto",
     return PriorCorrection(offsets=rates.offsets, applied=applied, mode=mode, slope=slope, reason=reason)
 
 
-class CorrectedModel:
+class CorrectedModel(nn.Module):
     """A trained model whose logits get the per-TF offsets: ``forward = model(...) + offsets[tf]``.
 
-    Used by ``grnlib predict`` so that top-k selection and every score see the corrected logit.
-    It is an ``nn.Module`` built lazily (torch is imported on use).
+    ``grnlib predict`` scores through it, so top-k selection and every score see the corrected
+    logit. It scores pairs, never towers (``is_two_tower`` is False): the offset depends on the TF.
     """
 
-    def __new__(cls, model, correction: PriorCorrection):
-        import torch
-        import torch.nn as nn
+    is_two_tower = False
 
-        class _Corrected(nn.Module):
-            is_two_tower = False  # the offset depends on the pair's TF: score pairs, not towers
+    def __init__(self, model: nn.Module, correction: PriorCorrection):
+        super().__init__()
+        self.inner = model
+        self.config = model.config
+        self.uses_features = getattr(model, "uses_features", True)
+        device = next(model.parameters()).device
+        self.register_buffer("offsets", torch.as_tensor(correction.offsets, dtype=torch.float32, device=device))
+        self.eval()
 
-            def __init__(self):
-                super().__init__()
-                self.inner = model
-                self.config = model.config
-                self.uses_features = getattr(model, "uses_features", True)
-                device = next(model.parameters()).device
-                self.register_buffer("offsets", torch.as_tensor(correction.offsets, dtype=torch.float32,
-                                                                device=device))
-
-            def forward(self, tf_idx, gene_idx, features=None):
-                return self.inner(tf_idx, gene_idx, features) + self.offsets[tf_idx]
-
-        return _Corrected().eval()
+    def forward(self, tf_idx, gene_idx, features=None):
+        return self.inner(tf_idx, gene_idx, features) + self.offsets[tf_idx]
