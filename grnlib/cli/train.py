@@ -86,7 +86,6 @@ def run(args: argparse.Namespace) -> int:
     from grnlib.io import atomic_folder
     from grnlib.user import (load_params_file, read_priors, read_tf_list, read_user_expression, resolve_user_spec,
                              train_user_model, user_dataset, write_user_model)
-    from grnlib.user.reading import check_trainable_expression
 
     console = Console("train", args.quiet)
     if args.resume is None:
@@ -114,10 +113,10 @@ def run(args: argparse.Namespace) -> int:
             device = check_device(args.device)
             adata = read_user_expression(args.expression, args.genes_as, args.layer, args.raw_counts, cli=True)
             console.info(f"expression: {adata.n_obs} cells x {adata.n_vars} genes from {args.expression}")
-            check_trainable_expression(adata, args.expression)
             tfs = read_tf_list(args.tfs) if args.tfs else None
             priors = read_priors(args.priors, genes=adata.var_names, format=args.priors_format)
-            ds = user_dataset(adata, priors, tfs, priors_path=args.priors, tfs_path=args.tfs)
+            ds = user_dataset(adata, priors, tfs, priors_path=args.priors, tfs_path=args.tfs,
+                              expression_path=args.expression)
             console.info(f"priors: {ds.n_edges} edges from {ds.n_tfs} TFs among the expression's genes "
                          f"({len(ds.meta['candidate_tfs'])} candidate TFs for predict)")
             inputs = stored["inputs"] if stored else {

@@ -202,7 +202,7 @@ def read_tf_list(path) -> list[str]:
 
 
 def user_dataset(expression, priors: pd.DataFrame, tfs: list[str] | None = None, *,
-                 priors_path=None, tfs_path=None, id: str = "user") -> GRNDataset:
+                 priors_path=None, tfs_path=None, expression_path=None, id: str = "user") -> GRNDataset:
     """A :class:`GRNDataset` of the expression's genes with the prior edges as positives.
 
     Prior edges naming a gene the matrix lacks are dropped with a :class:`DataWarning` giving the
@@ -211,7 +211,11 @@ def user_dataset(expression, priors: pd.DataFrame, tfs: list[str] | None = None,
     predict time (``meta["candidate_tfs"]``, gene ids); without, the candidates are the prior
     sources that kept an edge. Training pairs only ever use TFs with a prior edge: negatives of
     a TF without any positive would be trivially easy and inflate the metrics.
+
+    A matrix that cannot train a model (too few cells, no varying genes) is refused first, naming
+    ``expression_path`` (see :func:`check_trainable_expression`).
     """
+    check_trainable_expression(expression, expression_path)
     genes = pd.Index(expression.var_names)
     candidate_tfs = None
     if tfs is not None:
