@@ -401,8 +401,11 @@ def _row_blocks(x) -> list[tuple[int, int, object]]:
     blocks = []
     for first, end in zip(cuts[:-1], cuts[1:]):
         start, stop = x.indptr[first], x.indptr[end]
-        block = sp.csr_matrix((x.data[start:stop], x.indices[start:stop], x.indptr[first:end + 1] - start),
-                              shape=(int(end - first), x.shape[1]))
+        # Assigned, not passed to the constructor: scipy copies an array that is a view of less than
+        # half its base ("prune"), which would duplicate the whole matrix block by block.
+        block = sp.csr_matrix((int(end - first), x.shape[1]), dtype=x.dtype)
+        block.data, block.indices = x.data[start:stop], x.indices[start:stop]
+        block.indptr = x.indptr[first:end + 1] - start
         blocks.append((int(first), int(end), block))
     return blocks
 

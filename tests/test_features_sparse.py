@@ -64,7 +64,8 @@ def test_threaded_row_blocks_give_the_same_features(monkeypatch):
     whole = {name: FeatureRecipe.fit(sparse, seed=0, **RECIPES[name]).transform(sparse)
              for name in ("pca", "pseudobulk random")}
     monkeypatch.setattr(features_module, "BLOCK_NNZ", 300)  # dozens of blocks over several threads
-    assert len(features_module._row_blocks(sparse.X)) > 8
+    blocks = features_module._row_blocks(sparse.X)
+    assert len(blocks) > 8 and all(np.shares_memory(b.data, sparse.X.data) for _, _, b in blocks)  # views
     for name, expected in whole.items():
         got = FeatureRecipe.fit(sparse, seed=0, **RECIPES[name]).transform(sparse)
         np.testing.assert_allclose(got, expected, atol=2e-5 * float(np.abs(expected).max()), rtol=0)
