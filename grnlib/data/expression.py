@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from grnlib.data.errors import DataError, DataWarning
 from grnlib.data.symbols import match_symbols
-from grnlib.data.validate import float32_matrix, plain_suffix, read_table, unique_symbols
+from grnlib.data.validate import float32_block, float32_matrix, plain_suffix, read_table, unique_symbols
 from grnlib.progress import bar, step
 
 GENES_AS = ("auto", "rows", "columns")
@@ -308,7 +308,7 @@ def _load(source, cells, genes, path, raw_counts: bool, nnz: int | None = None, 
         stop = min(start + rows, n_cells)
         block = source[start:stop]
         if sparse:
-            block = sp.csr_matrix(block, dtype=np.float32)
+            block = float32_block(sp.csr_matrix(block), path, cells[start:stop], genes)
             scan.sparse(block, start)
             if keep:
                 end = filled + block.nnz
@@ -321,7 +321,7 @@ def _load(source, cells, genes, path, raw_counts: bool, nnz: int | None = None, 
                 indptr[start + 1:stop + 1] = block.indptr[1:] + filled
                 filled = end
         else:
-            block = np.asarray(block, dtype=np.float32)
+            block = float32_block(np.asarray(block), path, cells[start:stop], genes)
             scan.dense(block, start)
             if keep:
                 x[start:stop] = _log_cp10k_dense(block) if raw_counts else block

@@ -220,16 +220,45 @@ def unique_symbols(values: pd.Series | pd.Index, path, what: str) -> pd.Index:
     return index
 
 
+def float32_block(block, path, cells, genes, what: str = "expression matrix"):
+    """A dense or sparse block of cells (``cells`` names its rows) as float32, with the overflow
+    check of :func:`float32_matrix` (for a sparse block, on its stored values)."""
+    import scipy.sparse as sp
+
+    if not sp.issparse(block):
+        return float32_matrix(np.asarray(block), path, cells, genes, what)
+    block = sp.csr_matrix(block)
+    if not _may_overflow(block.dtype):
+        return block.astype(np.float32, copy=False)
+    with np.errstate(invalid="ignore"):
+        too_big = np.isfinite(block.data) & (np.abs(block.data) > np.finfo(np.float32).max)
+    if too_big.any():
+        k = int(np.flatnonzero(too_big)[0])
+        row = int(np.searchsorted(block.indptr, k, side="right") - 1)
+        raise _overflow(path, what, int(too_big.sum()), block.data[k], cells[row], genes[block.indices[k]])
+    return block.astype(np.float32)
+
+
+def _overflow(path, what: str, count: int, value, cell, gene) -> DataError:
+    return DataError(path, f"{what} has {count} value(s) that overflow float32 (largest magnitude "
+                     f"{np.finfo(np.float32).max:.3g}), first {value:g} at cell {str(cell)!r}, gene {str(gene)!r}",
+                     "rescale the values (e.g. log-transform them) so they fit in float32")
+
+
 def float32_matrix(x: np.ndarray, path, cells, genes, what: str = "expression matrix") -> np.ndarray:
     """``x`` (cells x genes, any float) as float32; DataError for a finite value that float32 cannot
     hold (|v| > 3.4e38 would silently become infinite, then be reported as an infinity)."""
     x = np.asarray(x)
+    if not _may_overflow(x.dtype):
+        return x.astype(np.float32, copy=False)
     with np.errstate(invalid="ignore"):
         too_big = np.isfinite(x) & (np.abs(x) > np.finfo(np.float32).max)
     if too_big.any():
         cell, gene = np.argwhere(too_big)[0]
-        raise DataError(path, f"{what} has {int(too_big.sum())} value(s) that overflow float32 (largest "
-                        f"magnitude {np.finfo(np.float32).max:.3g}), first {x[cell, gene]:g} at cell "
-                        f"{str(cells[cell])!r}, gene {str(genes[gene])!r}",
-                        "rescale the values (e.g. log-transform them) so they fit in float32")
+        raise _overflow(path, what, int(too_big.sum()), x[cell, gene], cells[cell], genes[gene])
     return x.astype(np.float32)
+
+
+def _may_overflow(dtype) -> bool:
+    """Only floats wider than float32 hold values float32 cannot (integers stay below 1e20)."""
+    return np.dtype(dtype).kind in "fc" and np.dtype(dtype).itemsize > 4

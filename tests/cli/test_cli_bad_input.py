@@ -289,6 +289,15 @@ def h5ad_duplicate_cells(inp, files):
     return inp / "expr.h5ad"
 
 
+def h5ad_float64(inp, files, value):
+    import anndata as ad
+
+    adata = ad.AnnData(expression_frame(files).T.astype(np.float64))
+    adata.X[3, 4] = value
+    adata.write_h5ad(inp / "expr.h5ad")
+    return inp / "expr.h5ad"
+
+
 def gzip_truncated(inp, files, name="expr.csv.gz"):
     import gzip
 
@@ -412,6 +421,10 @@ ERRORS.update({
     "[8] expression: -1e39 overflows float32": lambda i, o, f, m: (
         train(f, i, o, expression=bad_expression(i, f, lambda x: set_value(x, 0, 0, -1e39))),
         ["overflow float32", "first -1e+39"]),
+    "[8] expression: 1e300 in a float64 .h5ad": lambda i, o, f, m: (
+        train(f, i, o, expression=h5ad_float64(i, f, 1e300)),
+        ["expr.h5ad: expression matrix has 1 value(s) that overflow float32", "first 1e+300 at cell 'cell0003', "
+         "gene 'G0004'"]),
     "[8] expression: trailing empty CSV columns": lambda i, o, f, m: (
         train(f, i, o, expression=write(i / "expr.csv", "".join(
             line + ",,\n" for line in f["expression"].read_text().splitlines()))),

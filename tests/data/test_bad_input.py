@@ -278,6 +278,22 @@ def test_values_beyond_float32_are_reported_as_overflow(tmp_path):
     assert np.isfinite(read_expression(tmp_path / "ok.csv").X).all()
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_values_beyond_float32_in_h5ad_are_reported_as_overflow(sparse, tmp_path):
+    import anndata as ad
+    import scipy.sparse as sp
+
+    x = np.ones((4, 3))
+    x[2, 1] = -1e300
+    ad.AnnData(sp.csr_matrix(x) if sparse else x, obs=pd.DataFrame(index=["a", "b", "c", "d"]),
+               var=pd.DataFrame(index=["G1", "G2", "G3"])).write_h5ad(tmp_path / "e.h5ad")
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(DataError, match=r"e\.h5ad: expression matrix has 1 value\(s\) that "
+                                                  r"overflow float32 .*first -1e\+300 at cell 'c', gene 'G2'"):
+        warnings.simplefilter("always")
+        read_expression(tmp_path / "e.h5ad")
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]  # no raw "overflow in cast"
+
+
 def test_spreadsheet_damaged_and_case_only_gene_names_are_recognised():
     from grnlib.data.symbols import case_only_duplicates, excel_damaged
 
