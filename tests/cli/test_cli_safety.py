@@ -207,6 +207,7 @@ def wait_for(path, process, timeout=120):
 
 # SIGINT raises KeyboardInterrupt, tested in-process above; a real process is started once for SIGTERM
 # (Python's default would die at once, skipping cleanup) and once for SIGKILL.
+@pytest.mark.slow  # a real process (imports torch): about 10 s of CPU
 @pytest.mark.parametrize("sig, code, word", [(signal.SIGTERM, 143, "terminated")])
 def test_defect7_signals_clean_up_and_print_one_line(sig, code, word, toy_files, tmp_path):
     files = with_params(toy_files, tmp_path / "in", SLOW_PARAMS)
@@ -225,6 +226,7 @@ def test_defect7_signals_clean_up_and_print_one_line(sig, code, word, toy_files,
     assert hashes(tmp_path / "in") == before
 
 
+@pytest.mark.slow  # a real process and two trainings: about 15 s of CPU
 def test_defect7_sigkill_leftovers_are_removed_by_the_next_run(toy_files, tmp_path, capsys):
     """SIGKILL cannot be caught: its temporary folder stays until the next run to the same --out
     removes it (its process is gone); that run resumes and ends with the uninterrupted result."""
