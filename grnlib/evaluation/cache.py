@@ -111,7 +111,9 @@ def split_fingerprint(split: dict) -> str:
 def run_key(spec: dict, ds, split: dict, seed: int) -> str:
     """The cache key of one run spec (or baseline) on one split."""
     science = {k: v for k, v in spec.items() if k != "name"}
-    science["train"] = {k: v for k, v in science.get("train", {}).items() if k != "device"}
+    # where and how a run executes never changes its numbers: not part of the key
+    runtime = {"device", "progress", "checkpoint_dir", "checkpoint_every"}
+    science["train"] = {k: v for k, v in science.get("train", {}).items() if k not in runtime}
     h = _hasher()
     h.update(json.dumps(science, sort_keys=True, default=str).encode())
     for part in (dataset_fingerprint(ds), split_fingerprint(split), str(int(seed)), code_fingerprint()):
