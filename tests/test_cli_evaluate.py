@@ -79,3 +79,20 @@ def test_expression_models_on_a_dataset_without_expression_fail_clearly(tmp_path
     err = capsys.readouterr().err
     assert "no expression" in err and "['phase1', 'spearman']" in err  # only the scorers that need it
     assert not out.exists()
+
+
+@needs_data
+def test_a_repeat_evaluation_is_served_from_the_run_cache_unless_no_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRNLIB_RUN_CACHE", str(tmp_path / "runs"))
+    monkeypatch.delenv("GRNLIB_NO_CACHE", raising=False)
+    argv = ["evaluate", "--dataset", SMALL, "--protocol", "seed", "--models", "degree,embedding_two_tower",
+            "--seeds", "0", "--epochs", "1", "--device", "cpu", "--quiet"]
+    runs = []
+    for name, extra in (("first", []), ("second", []), ("fresh", ["--no-cache"])):
+        assert main([*argv, "--out", str(tmp_path / f"{name}.json"), *extra]) == 0
+        runs.append(json.loads((tmp_path / f"{name}.json").read_text())["results"])
+    assert [[r["cached"] for r in records] for records in runs] == [[False, False], [True, True], [False, False]]
+    # a fresh multi-threaded rerun may round the validation logits (and so the threshold) in the last bits
+    strip = lambda records: [{k: v for k, v in r.items() if k not in ("cached", "seconds", "threshold")}  # noqa: E731
+                             for r in records]
+    assert runs[0] == [{**r, "cached": False} for r in runs[1]] and strip(runs[0]) == strip(runs[2])

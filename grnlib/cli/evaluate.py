@@ -13,6 +13,7 @@ The file holds ``config`` (the command's options, resolved run specs, git commit
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -36,6 +37,8 @@ def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--root", help="data folder (default: $GRNLIB_DATA_DIR, ../shared/data, or the cache)")
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="train every run afresh and store nothing in the run cache (see README)")
     parser.set_defaults(func=run)
     return parser
 
@@ -52,6 +55,10 @@ def _int_list(text: str, option: str) -> list[int]:
 
 def run(args: argparse.Namespace) -> int:
     from grnlib.cli.common import check_seed
+    from grnlib.evaluation.cache import ENV_OFF
+
+    if args.no_cache:
+        os.environ[ENV_OFF] = "1"
     from grnlib.data import DataError, load_dataset
     from grnlib.io import write_json
     from grnlib.evaluation.cells import Cell, environment_info, evaluate_cell
