@@ -137,7 +137,8 @@ class FeatureRecipe:
     do not matter): each gene is z-scored over the training cells and projected on the stored
     axes (pca), averaged over the stored groups (pseudobulk) or kept whole (cells). Features
     depend only on the gene's own profile, so on the training matrix ``transform`` returns exactly
-    the features fitted, and a gene gets the same features in a larger or smaller matrix.
+    the features fitted (bit for bit), and a gene gets the same features in a larger or smaller
+    matrix (to float32 rounding: sums are chunked by stored values, so their order can change).
 
     Attributes:
         kind, n_components, seed, standardize, n_groups, grouping: the recipe.
