@@ -26,8 +26,9 @@ with the non-zeros plus genes x components. The PCA is a seeded randomized SVD (
 4 power iterations) with signs fixed so each axis's largest loading is positive:
 deterministic for a seed, and the same within float32 tolerance for the same matrix sparse or dense.
 
-(Near 490 lines, above the package's ~450: the recipe and the sparse linear algebra only it uses
-stay in one module, the one ``grnlib.features`` entry of the import-linter layers.)
+(About 540 lines, above the package's ~450: the recipe and the sparse linear algebra only it uses
+(implicit operator, threaded row blocks, randomized SVD) stay in one module, the one
+``grnlib.features`` entry of the import-linter layers.)
 """
 from __future__ import annotations
 
