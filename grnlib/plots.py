@@ -350,7 +350,8 @@ def scale_costs(table: pd.DataFrame):
                 _no_data(ax, f"{ylabel} vs {x}")
                 continue
             ax.set(xscale="log", yscale="log", xlabel=x, ylabel=ylabel)
-            ax.xaxis.set_minor_formatter(plt.NullFormatter())  # sizes span under a decade: no crowded labels
+            for axis in (ax.xaxis, ax.yaxis):  # spans of about a decade: no crowded minor-tick labels
+                axis.set_minor_formatter(plt.NullFormatter())
             ax.legend(fontsize=8)
     fig.suptitle("Cost against matrix size (grnlib train / grnlib predict, one point per size)")
     return fig
