@@ -1,0 +1,224 @@
+"""Summaries of a sweep folder: per-setting means over seeds, aggregates by protocol x network with
+95 % intervals and paired deltas against the floor, the committed CSV/JSON files the book reads, and
+the validation-only choice of the ``best`` aliases."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from grnlib.data import DataError
+from grnlib.io import write_json, write_table
+
+CELL_FILE = "cells.jsonl"
+ERROR_FILE = "errors.jsonl"
+META_FILE = "sweep.json"
+SUMMARY_METRICS = ("auroc", "auprc", "auprc_ratio", "per_tf_auroc", "per_tf_auprc", "pos_rate", "val_auroc")
+
+
+# -- results file ------------------------------------------------------------------------------
+
+def read_cells(out_dir) -> list[dict]:
+    """Finished cells of a sweep folder (a torn last line from a killed run is ignored)."""
+    path = Path(out_dir) / CELL_FILE
+    if not path.is_file():
+        return []
+    cells = []
+    with open(path) as fh:
+        for line in fh:
+            try:
+                cells.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # an interrupted append; that cell is simply run again
+    return cells
+
+
+def finished_keys(out_dir) -> set[str]:
+    return {c["key"] for c in read_cells(out_dir)}
+
+
+def results_frame(out_dir) -> pd.DataFrame:
+    """Every record of every finished cell, one row per (cell, scorer)."""
+    rows = [r for c in read_cells(out_dir) for r in c["results"]]
+    return pd.DataFrame(rows)
+
+
+def summarize_frame(results: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset x protocol x model: mean and std over seeds/folds of the summary metrics.
+
+    Columns: dataset, network, cell, size, protocol, model, n_seeds, <metric>_mean, <metric>_std.
+    """
+    metrics = [m for m in SUMMARY_METRICS if m in results]
+    grouped = results.groupby(["dataset", "protocol", "model"], sort=True)[metrics]
+    table = grouped.agg(["mean", "std"])
+    table.columns = [f"{m}_{stat}" for m, stat in table.columns]
+    table.insert(0, "n_seeds", grouped.size())
+    table = table.reset_index()
+    parts = [_id_parts(d) for d in table["dataset"]]
+    for position, column in enumerate(("network", "cell", "size"), start=1):
+        table.insert(position, column, [p[position - 1] for p in parts])
+    return table
+
+
+def _id_parts(dataset: str) -> tuple:
+    """(network, cell, size) of a BEELINE id; (family, rest, None) for any other id."""
+    parts = dataset.split("/")
+    if parts[0] == "beeline" and len(parts) == 4:
+        return parts[1], parts[2], int(parts[3])
+    return parts[0], "/".join(parts[1:]), None
+
+
+def aggregate(summary: pd.DataFrame, by=("protocol", "network"), metric: str = "auroc",
+              floor: str = "degree") -> pd.DataFrame:
+    """Mean over settings of per-setting seed means, with a 95 % interval, and the gap to ``floor``.
+
+    The interval is mean ± 1.96 · sem over settings (sem = std of the per-setting means / sqrt(n)),
+    i.e. it describes how much the mean moves between BEELINE settings, not seed noise alone.
+    ``delta_vs_<floor>`` is the paired mean of (model - floor) over the settings where both ran,
+    with its own ± 1.96 · sem.
+
+    Returns:
+        DataFrame[*by, model, n_settings, mean, ci_low, ci_high, delta, delta_ci_low, delta_ci_high].
+    """
+    by = list(by)
+    column = f"{metric}_mean"
+    rows = []
+    base = summary[summary["model"] == floor].set_index(["dataset", "protocol"])[column]
+    for keys, group in summary.groupby(by + ["model"], sort=True):
+        values = group[column].dropna().to_numpy()
+        paired = group.set_index(["dataset", "protocol"])[column]
+        diff = (paired - base.reindex(paired.index)).dropna().to_numpy()
+        row = dict(zip(by + ["model"], keys))
+        row.update(n_settings=len(values), **_mean_ci(values, ""), **_mean_ci(diff, "delta_"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _mean_ci(values: np.ndarray, prefix: str) -> dict:
+    """``{mean|delta, <prefix>ci_low, <prefix>ci_high}``: mean ± 1.96 · sem (NaN half-width for n < 2)."""
+    name = "delta" if prefix else "mean"
+    if len(values) == 0:
+        return {name: np.nan, f"{prefix}ci_low": np.nan, f"{prefix}ci_high": np.nan}
+    mean = float(np.mean(values))
+    half = 1.96 * float(np.std(values, ddof=1)) / np.sqrt(len(values)) if len(values) > 1 else np.nan
+    return {name: mean, f"{prefix}ci_low": mean - half, f"{prefix}ci_high": mean + half}
+
+
+def summarize(raw_dir, out_dir="results/benchmark", name: str | None = None) -> dict[str, Path]:
+    """Write the committed summaries of a sweep folder into ``out_dir``.
+
+    Files (``name`` prefix, default the sweep folder's name):
+        ``<name>_cells.csv.gz``: one row per (cell, scorer) with the key metrics (small);
+        ``<name>_summary.csv``: :func:`summarize_frame`;
+        ``<name>_by_network.csv``: :func:`aggregate` by protocol x network, AUROC and AUPRC;
+        ``<name>_meta.json``: the sweep's command, git commit, host, plan, cell counts.
+    """
+
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    name = name or raw_dir.name
+    results = results_frame(raw_dir)
+    if results.empty:
+        raise DataError(raw_dir / CELL_FILE, "no finished cells to summarise",
+                        "run `python -m grnlib.benchmark.sweep run ... --out RAW_DIR` first")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keep = ["dataset", "protocol", "seed", "fold", "model", "kind", "auroc", "auprc", "auprc_ratio",
+            "per_tf_auroc", "per_tf_auprc", "early_precision_ratio", "f1", "mcc", "pos_rate", "val_auroc",
+            "val_auprc", "prior_correction", "n_test", "n_train", "seconds"]
+    paths = {"cells": out_dir / f"{name}_cells.csv.gz", "summary": out_dir / f"{name}_summary.csv",
+             "by_network": out_dir / f"{name}_by_network.csv", "meta": out_dir / f"{name}_meta.json"}
+    write_table(results[[c for c in keep if c in results]].round(5), paths["cells"], sep=",", float_format=None)
+    summary = summarize_frame(results)
+    write_table(summary.round(5), paths["summary"], sep=",", float_format=None)
+    tables = []
+    for metric in ("auroc", "auprc"):
+        table = aggregate(summary, ("protocol", "network"), metric)
+        table.insert(0, "metric", metric)
+        tables.append(table)
+    write_table(pd.concat(tables, ignore_index=True).round(5), paths["by_network"], sep=",", float_format=None)
+    meta = json.loads((raw_dir / META_FILE).read_text()) if (raw_dir / META_FILE).is_file() else {}
+    cell_seconds = [c["seconds"] for c in read_cells(raw_dir)]
+    meta.update(summarized=time.strftime("%Y-%m-%dT%H:%M:%S%z"), n_cells=len(cell_seconds),
+                cell_cpu_seconds_total=round(float(np.sum(cell_seconds)), 1),
+                cell_seconds_median=round(float(np.median(cell_seconds)), 2),
+                n_errors=len((raw_dir / ERROR_FILE).read_text().splitlines()) if (raw_dir / ERROR_FILE).is_file() else 0,
+                ci_method="mean ± 1.96·sem over settings of per-setting seed means")
+    write_json(paths["meta"], meta)
+    return paths
+
+
+def load_summary(folder="results/benchmark", name: str = "reduced") -> dict:
+    """The committed summaries of sweep ``name``: dict(cells=, summary=, by_network= DataFrames, meta=dict)."""
+    folder = Path(folder)
+    paths = {"cells": folder / f"{name}_cells.csv.gz", "summary": folder / f"{name}_summary.csv",
+             "by_network": folder / f"{name}_by_network.csv"}
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        raise DataError(missing[0], "benchmark summary not found",
+                        f"run `python -m grnlib.benchmark.sweep summarize results/sweep/{name} --out {folder}`")
+    out = {key: pd.read_csv(path) for key, path in paths.items()}
+    meta_path = folder / f"{name}_meta.json"
+    out["meta"] = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    return out
+
+
+def select_by_validation(summary: pd.DataFrame, protocols, candidates) -> pd.Series:
+    """Mean validation AUROC of each candidate over the (dataset, protocol) settings of ``protocols``
+    where every candidate ran, best first. Test metrics play no part in the choice.
+
+    Raises:
+        ValueError when a candidate has no validation AUROC in ``summary``.
+    """
+    part = summary[summary["protocol"].isin(protocols) & summary["model"].isin(candidates)]
+    table = part.pivot_table(index=["dataset", "protocol"], columns="model", values="val_auroc_mean")
+    missing = sorted(set(candidates) - set(table.columns))
+    if missing:
+        raise ValueError(f"no validation AUROC for {missing} under {list(protocols)}: run them in a sweep first")
+    return table.dropna()[list(candidates)].mean().sort_values(ascending=False).rename("val_auroc")
+
+
+def floor_table(aggregated: pd.DataFrame, by=("protocol", "network"), floor: str = "degree") -> pd.DataFrame:
+    """Display form of :func:`aggregate`: one row per group and model, ``mean [low, high]`` text,
+    the paired gap to the floor, and the floor's own mean beside every row."""
+    by = list(by)
+    table = aggregated.copy()
+    floor_mean = table[table["model"] == floor].set_index(by)["mean"].rename(f"{floor} (floor)")
+    fmt = "{:.3f} [{:.3f}, {:.3f}]".format
+    table["mean [95% CI]"] = [fmt(m, lo, hi) for m, lo, hi in table[["mean", "ci_low", "ci_high"]].to_numpy()]
+    table[f"Δ vs {floor} [95% CI]"] = [fmt(d, lo, hi) if np.isfinite(d) else "" for d, lo, hi in
+                                       table[["delta", "delta_ci_low", "delta_ci_high"]].to_numpy()]
+    table = table.join(floor_mean, on=by)
+    return table.set_index(by + ["model"])[["n_settings", "mean [95% CI]", f"{floor} (floor)",
+                                            f"Δ vs {floor} [95% CI]"]]
+
+
+def benchmark_figure(aggregated: pd.DataFrame, metric_label: str = "AUROC", floor: str = "degree",
+                     chance: float | None = 0.5):
+    """One panel per protocol: mean ± 95 % CI per model (x = network), the floor drawn as a line."""
+    import matplotlib.pyplot as plt
+
+    protocols = list(dict.fromkeys(aggregated["protocol"]))
+    networks = list(dict.fromkeys(aggregated["network"]))
+    models = list(dict.fromkeys(aggregated["model"]))
+    fig, axes = plt.subplots(1, len(protocols), figsize=(4.2 * len(protocols), 3.8), sharey=True, squeeze=False)
+    width = 0.8 / max(1, len(models))
+    for ax, protocol in zip(axes[0], protocols):
+        part = aggregated[aggregated["protocol"] == protocol]
+        for i, model in enumerate(models):
+            rows = part[part["model"] == model].set_index("network").reindex(networks)
+            x = np.arange(len(networks)) + (i - (len(models) - 1) / 2) * width
+            err = np.vstack([rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]])
+            style = dict(color="black", marker="s") if model == floor else dict(marker="o")
+            ax.errorbar(x, rows["mean"], yerr=np.nan_to_num(err), ls="none", capsize=2, label=model, **style)
+        if chance is not None:
+            ax.axhline(chance, color="grey", lw=0.8, ls=":")
+        ax.set_xticks(np.arange(len(networks)), networks)
+        ax.set_title(protocol)
+        ax.set_ylabel(f"{metric_label} (mean over settings, 95% CI)")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
