@@ -268,7 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="notebooks executed at once, one CPU thread each (default: the CPU count; 1 = "
                              "in order, with torch's default threads)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="retrain every run: the kernels neither read nor fill the run cache")
     args = parser.parse_args(argv)
+    if args.no_cache:
+        os.environ["GRNLIB_NO_CACHE"] = "1"  # the kernels inherit the environment
 
     root = project_root(Path(__file__).parent)
     started = time.perf_counter()
