@@ -171,7 +171,7 @@ def test_the_overflow_probe_catches_a_wide_table(served_book, tmp_path):
 
 
 # 08_your_data belongs to another change in progress: it is held to the same rules once it is done.
-PENDING = {"08_your_data": "08's tables come before their figures; its owner is thinning it"}
+PENDING: dict[str, str] = {}  # chapter stem -> why its figure-before-table check may still fail
 
 
 def chapter_param(page):
