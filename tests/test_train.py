@@ -209,3 +209,25 @@ def test_fit_clips_the_global_gradient_norm():
     fit(model, TRAIN, None, config=one_plain_step)
     moved = torch.sqrt(sum(((p.detach() - b) ** 2).sum() for p, b in zip(model.parameters(), before)))
     assert 0 < moved.item() <= 1e-3 * (1 + 1e-4)  # one SGD step of lr * clipped gradient
+
+
+def test_phase4_differs_from_phase3_only_by_its_loss_and_batch_recipe():
+    """Phase 4 trains like phase 3 except the focal loss and its larger batch with a scaled-up
+    learning rate (the speed recipe, benchmarks/phase4_speed.py); everything else is shared."""
+    from grnlib.evaluation.presets import preset
+
+    p3, p4 = preset("phase3")["train"], preset("phase4")["train"]
+    assert preset("phase3")["model"] == preset("phase4")["model"] == "deep_two_tower"
+    differ = {k for k in set(p3) | set(p4) if p3.get(k) != p4.get(k)}
+    assert differ == {"loss", "loss_kwargs", "batch_size", "lr"}
+    assert p4["loss"] == "focal" and p4["batch_size"] > p3["batch_size"]
+    assert p4["lr"] / p4["batch_size"] >= p3["lr"] / p3["batch_size"]  # at least the linear scaling rule
+
+
+def test_a_batch_larger_than_the_training_set_is_one_step_per_epoch():
+    model = build_model(**SMALL_DEEP)
+    result = fit(model, TRAIN, VAL, config=config(epochs=3, batch_size=100_000, scheduler="warmup_cosine",
+                                                  warmup_epochs=1))
+    # warm-up of one epoch = one step, then cosine over the remaining two steps
+    assert result.history["lr"].tolist() == pytest.approx([0.01, 0.01, 0.01 * 0.01])
+    assert len(result.history) == 3 and np.isfinite(result.history["val_auroc"]).all()
