@@ -64,6 +64,15 @@ def test_smoke_has_scale_records(smoke):
     assert "Scale:" in stdout
 
 
+def test_smoke_compares_the_phase4_recipes(smoke):
+    payload, stdout = smoke
+    recipe = payload["phase4_recipe"]
+    assert recipe["previous_train"]["batch_size"] == 256 and recipe["current_train"]["loss"] == "focal"
+    assert [f["recipe"] for f in recipe["fits"]] == ["previous", "current"]
+    assert payload["phase4_speedup_vs_previous_recipe"]["median"] > 0
+    assert set(recipe["auroc_diff"]) == {"val", "test"} and "Phase-4 recipe" in stdout
+
+
 def test_scoring_job_writes_the_true_top_k_without_self_pairs(tmp_path):
     tsv = tmp_path / "top.tsv"
     row = jobs.scoring_job(n_genes=60, n_tfs=5, top_k=20, chunk=16, smoke=True, tsv=str(tsv))
