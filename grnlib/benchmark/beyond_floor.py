@@ -80,7 +80,8 @@ DIRECTIONS = {
                                                                    "residual_floor": "degree"}},
 }
 # directions that are presets (stacks among them), by protocol family: (released/seed, TF protocols)
-PRESET_DIRECTIONS = {"phase1": ("phase1", "phase1"), "stack": ("stack", "stack_heldout")}
+PRESET_DIRECTIONS = {"phase1": ("phase1", "phase1"), "phase1_residual": ("phase1_residual", "phase1_residual_heldout"),
+                     "stack": ("stack", "stack_heldout")}
 
 
 def ablation_runs(protocol: str, directions=tuple(DIRECTIONS), train: dict | None = None) -> list[dict]:
@@ -354,6 +355,30 @@ def goal_table_11(metrics: pd.DataFrame, best: str, best_heldout: str, presets=N
     return out
 
 
+# gains reported by report_11: (model, reference) — each evidence and each residual against the same
+# pair-evidence model without it, the stack against its best single member family
+GAINS_11 = (("pe_trees", "pe_evidence"), ("pe_pcor", "pe_evidence"), ("pe_mi", "pe_evidence"),
+            ("pe_expr", "pe_evidence"), ("pe_res_degree", "pe_evidence"), ("pe_res_edge_prior", "pe_evidence"),
+            ("pe_expr_res_degree", "pe_expr"), ("stack", "pe_expr"), ("pe_evidence", "pe_evidence (uncorrected)"))
+
+
+def report_11(metrics: pd.DataFrame, out, best: str = "stack", best_heldout: str = "stack") -> dict:
+    """Write issue 11's tables from per-seed rows into folder ``out``: ``floor.csv``
+    (:func:`against_floor`, higher floor), ``goals.csv`` (:func:`goal_table_11`) and ``gains.csv``
+    (:func:`paired_gain` for every pair of :data:`GAINS_11` present, AUROC, AUPRC and per-TF AUROC)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    names = set(_named(metrics)["name"])
+    paths = {"floor": out / "floor.csv", "goals": out / "goals.csv", "gains": out / "gains.csv"}
+    against_floor(metrics).round(4).to_csv(paths["floor"], index=False)
+    goal_table_11(metrics, best=best, best_heldout=best_heldout).to_csv(paths["goals"], index=False)
+    gains = [paired_gain(metrics, a, b, metric).assign(model=a, reference=b, metric=metric)
+             for a, b in GAINS_11 if {a, b} <= names for metric in ("auroc", "auprc", "per_tf_auroc")]
+    if gains:
+        pd.concat(gains, ignore_index=True).round(4).to_csv(paths["gains"], index=False)
+    return paths
+
+
 def _short_by(measured: str, target: str) -> str:
     """How far a missed Δ goal is from its target, from the two formatted strings."""
     import re
@@ -378,7 +403,7 @@ def main(argv=None) -> int:
     parser.add_argument("--append", action="store_true", help="add to the rows already in --out/metrics.csv")
     parser.add_argument("--settings", choices=("9", "11"), default="9",
                         help="9: the original grid (SETTINGS); 11: issue 11's development grid (SETTINGS_11), "
-                             "scored beside both floors, with floor.csv (against the higher floor)")
+                             "scored beside both floors, with floor.csv, goals.csv and gains.csv (report_11)")
     parser.add_argument("--baselines", default=None, help="comma-separated baselines (default: degree,correlation "
                         "for --settings 9, degree,edge_prior for 11)")
     args = parser.parse_args(argv)
@@ -403,7 +428,7 @@ def main(argv=None) -> int:
         metrics.to_csv(out / "metrics.csv", index=False)  # after every setting: partial results survive
         summarise(metrics).round(4).to_csv(out / "summary.csv", index=False)
         if set(FLOORS) <= set(metrics["name"]):
-            against_floor(metrics).round(4).to_csv(out / "floor.csv", index=False)
+            report_11(metrics, out)
         print(f"{dataset_id} {protocol}: {time.perf_counter() - started:.0f}s", flush=True)
     return 0
 

@@ -83,6 +83,10 @@ for _suffix, _hide in (("", "edge"), ("_heldout", "tf")):
                                                               residual_floor="edge_prior"),
         f"pair_evidence_expr_residual{_suffix}": _pair_evidence(GRAPH_EVIDENCE + EXPRESSION_EVIDENCE, hide=_hide,
                                                                 residual_floor="degree"),
+        # phase 1's expression two-tower as a residual over the degree floor (grnlib.models.residual)
+        f"phase1_residual{_suffix}": {"model": "residual", "features": dict(DEFAULT_FEATURES),
+                                      "model_cfg": {"base": "expression_two_tower", "floor": "degree", "hide": _hide},
+                                      "train": copy.deepcopy(PRESETS["phase1"]["train"])},
         # a stacked ensemble across families, weights fitted on validation pairs (grnlib.evaluation.stacking)
         f"stack{_suffix}": {"stack": ["degree", "edge_prior", f"pair_evidence_expr{_suffix}", "phase1"]},
     })

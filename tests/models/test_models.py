@@ -57,6 +57,8 @@ EXPECTED_PARAMS = {
     "pair_evidence": lambda n, d: 2 * mlp_params(d, 32) + mlp_params(8 + 3 * 32, 64, 64, 1),
     # input projection, 2 layers x 3 directed 64x64 linears, scorer 192 -> 64 -> 1
     "graph_sage": lambda n, d: mlp_params(d, 64) + 2 * 3 * mlp_params(64, 64) + mlp_params(192, 64, 1),
+    # the default base (expression_two_tower) plus the residual's scale alpha; the floor is buffers
+    "residual": lambda n, d: 2 * mlp_params(d, 512, 256, 128) + 1,
 }
 
 

@@ -55,3 +55,22 @@ def test_edge_prior_residual_trains_and_round_trips(setting):
 def test_unknown_floor_is_refused():
     with pytest.raises(ValueError, match="residual_floor"):
         build_model("pair_evidence", n_genes=10, inputs="none", residual_floor="pagerank")
+
+
+def test_residual_wrapper_starts_at_the_floor_for_any_family(setting):
+    ds, split = setting
+    torch.manual_seed(0)
+    floor_only = build(ds, split, "degree")
+    for base, cfg in (("embedding_two_tower", {}), ("pair_evidence", {"inputs": "none", "evidence": ["degree"]})):
+        model = build_model("residual", n_genes=ds.n_genes, base=base, base_cfg=cfg, floor="degree")
+        model.prepare(ds, split["train"])  # fits the floor and prepares a graph-reading base
+        start = predict_logits(model, split["test"])
+        assert start == pytest.approx(predict_logits(floor_only, split["test"]), abs=0.05)
+        config = TrainConfig(epochs=2, batch_size=128, lr=1e-2, progress=False, seed=0)
+        trained = fit(model, split["train"], split["val"], config=config).model
+        assert abs(float(trained.alpha)) > 1e-3  # training moved away from the floor
+        rebuilt = build_model(**trained.config)
+        rebuilt.load_state_dict(trained.state_dict())
+        assert predict_logits(rebuilt, split["test"]) == pytest.approx(predict_logits(trained, split["test"]), abs=1e-5)
+    with pytest.raises(ValueError, match="residual"):
+        build_model("residual", n_genes=10, base="residual")
