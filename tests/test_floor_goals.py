@@ -43,6 +43,8 @@ def test_against_floor_pairs_over_seeds():
                 & (table["name"] == "m")].iloc[0]
     assert row["floor"] == "edge_prior" and row["delta_auroc"] == pytest.approx(0.03)
     assert row["delta_auroc_low"] == pytest.approx(0.03) == row["delta_auroc_high"]  # identical jitter: no spread
+    twice = bf.against_floor(pd.concat([frame(), frame()]))  # a scorer appended twice counts once
+    pd.testing.assert_frame_equal(twice, table)
     gain = bf.paired_gain(frame(), "h", "degree")
     pooled = gain[gain["dataset"].str.startswith("all") & (gain["protocol"] == "heldout-tf")].iloc[0]
     assert pooled["delta"] == pytest.approx(0.122) and pooled["ci_low"] > 0.1

@@ -218,8 +218,10 @@ MOONSHOT_11 = {"released_auroc": 0.95, "released_auprc": 0.60, "heldout": 0.10}
 
 
 def _named(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Per-seed metrics with a ``name`` column (sweep cells call it ``model``) and ``network``."""
+    """Per-seed metrics with a ``name`` column (sweep cells call it ``model``) and ``network``; a
+    scorer measured twice on one split counts once (the last row)."""
     frame = metrics.rename(columns={"model": "name"}) if "name" not in metrics else metrics
+    frame = frame.drop_duplicates(["dataset", "protocol", "seed", "name"], keep="last")
     return frame.assign(network=frame["dataset"].map(network_of))
 
 
@@ -424,7 +426,9 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         frames.append(run_setting(dataset_id, protocol, seeds, args.directions.split(","),
                                   baselines=baselines, train={"epochs": args.epochs}))
-        metrics = pd.concat(frames, ignore_index=True)
+        # a rerun scorer replaces its earlier rows (--append of the same setting)
+        metrics = pd.concat(frames, ignore_index=True).drop_duplicates(["dataset", "protocol", "seed", "name"],
+                                                                        keep="last", ignore_index=True)
         metrics.to_csv(out / "metrics.csv", index=False)  # after every setting: partial results survive
         summarise(metrics).round(4).to_csv(out / "summary.csv", index=False)
         if set(FLOORS) <= set(metrics["name"]):
