@@ -99,6 +99,14 @@ BEST_CANDIDATES = {"best": ("baseline", "phase1", "pair_evidence"),
                    "best_heldout": ("baseline", "phase1", "pair_evidence_heldout")}
 BEST_PROTOCOLS = {"best": ("released",), "best_heldout": ("heldout-tf", "degree-matched")}
 BEST_SELECTED = {"best": "pair_evidence", "best_heldout": "phase1"}
+# Issue 11's candidates for the next re-choice: once a sweep has run them (see the module's
+# recommended commands in grnlib.benchmark.beyond_floor), BEST_CANDIDATES takes these and
+# BEST_SELECTED the validation choice over that sweep.
+ISSUE11_CANDIDATES = {
+    "best": ("baseline", "phase1", "pair_evidence", "pair_evidence_expr", "pair_evidence_residual",
+             "phase1_residual", "stack"),
+    "best_heldout": ("baseline", "phase1", "pair_evidence_heldout", "pair_evidence_expr_heldout",
+                     "pair_evidence_residual_heldout", "phase1_residual_heldout", "stack_heldout")}
 for _alias, _chosen in BEST_SELECTED.items():
     PRESETS[_alias] = copy.deepcopy(PRESETS[_chosen])
 
