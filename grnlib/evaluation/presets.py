@@ -87,8 +87,10 @@ for _suffix, _hide in (("", "edge"), ("_heldout", "tf")):
         f"phase1_residual{_suffix}": {"model": "residual", "features": dict(DEFAULT_FEATURES),
                                       "model_cfg": {"base": "expression_two_tower", "floor": "degree", "hide": _hide},
                                       "train": copy.deepcopy(PRESETS["phase1"]["train"])},
-        # a stacked ensemble across families, weights fitted on validation pairs (grnlib.evaluation.stacking)
-        f"stack{_suffix}": {"stack": ["degree", "edge_prior", f"pair_evidence_expr{_suffix}", "phase1"]},
+        # a stacked ensemble across families, weights fitted on validation pairs (grnlib.evaluation.stacking);
+        # pair_evidence without the expression evidence: that evidence changed no metric on the issue-11
+        # grid and its tree importances cost minutes per new setting
+        f"stack{_suffix}": {"stack": ["degree", "edge_prior", f"pair_evidence{_suffix}", "phase1"]},
     })
 
 # The `best` aliases are chosen on VALIDATION AUROC only (never test): the candidate with the highest
