@@ -224,7 +224,7 @@ class FloorOffset(nn.Module):
 
     def fit(self, ds, train_pairs, hide: str = "edge") -> None:
         """Fit the floor on the training table (``hide="tf"``: as if every TF were unseen)."""
-        from grnlib.models.floors import EdgePrior, base_rate_offsets, degree_logit, loo_log_degrees
+        from grnlib.models.floors import EdgePrior, base_rate_offsets, degree_logit
 
         n_genes, hide_tf = int(self.tf_offset.numel()), hide == "tf"
         if self.kind == "degree":

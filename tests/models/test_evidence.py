@@ -1,7 +1,6 @@
 """Expression-only pair evidence: each kind matches a direct computation, finds planted edges,
 is cached in memory and on disk (a damaged file is recomputed), and feeds pair_evidence."""
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
