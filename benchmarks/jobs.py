@@ -91,7 +91,7 @@ def spec_for(model_name: str, epochs: int) -> tuple[str, dict]:
     from grnlib.evaluation.presets import PRESETS, preset
 
     name = PREFERRED_PRESET.get(model_name) or next(
-        (p for p, spec in PRESETS.items() if spec["model"] == model_name), None)
+        (p for p, spec in PRESETS.items() if spec.get("model") == model_name), None)
     if name is not None:
         spec = preset(name, epochs=epochs)
     else:
