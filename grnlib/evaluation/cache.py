@@ -7,8 +7,8 @@ rebuild with unchanged code retrains nothing. An entry holds the model checkpoin
 the fitted feature recipe, the training history and the raw validation/test scores.
 
 Entries live outside the repository, in ``$GRNLIB_RUN_CACHE`` or ``<user cache>/grnlib/runs``, and are
-read with ``torch.load(weights_only=True)``. Each entry's SHA-256 is stored beside it: a damaged entry
-is detected, dropped and recomputed. The folder is kept under a size limit (``$GRNLIB_RUN_CACHE_MB``,
+read with ``torch.load(weights_only=True)``. Each entry's first line is its SHA-256: a damaged entry is
+detected, dropped and recomputed. The folder is kept under a size limit (``$GRNLIB_RUN_CACHE_MB``,
 default 2048) by deleting the least recently used entries. ``GRNLIB_NO_CACHE=1`` (``--no-cache``)
 turns it off.
 """
@@ -121,35 +121,40 @@ def run_key(spec: dict, ds, split: dict, seed: int) -> str:
     return h.hexdigest()
 
 
-def _paths(key: str) -> tuple[Path, Path]:
-    folder = cache_root() / key[:2]
-    return folder / f"{key}.pt", folder / f"{key}.sha256"
+def _path(key: str) -> Path:
+    # One file per entry: the SHA-256 of the payload on the first line, then the payload, replaced in
+    # one rename, so concurrent writers of the same key (two chapters at once) never tear a pair.
+    return cache_root() / key[:2] / f"{key}.pt"
 
 
 def load(key: str) -> dict | None:
     """The entry for ``key``, or None when absent, disabled or damaged (a damaged one is removed)."""
     if not enabled():
         return None
-    payload, checksum = _paths(key)
-    if not payload.is_file() or not checksum.is_file():
+    path = _path(key)
+    try:
+        data = path.read_bytes()
+    except OSError:
         return None
+    import io
+
     import torch
 
     try:
-        data = payload.read_bytes()
-        if hashlib.sha256(data).hexdigest() != checksum.read_text().strip():
+        checksum, payload = data[:64].decode("ascii"), data[65:]
+        if hashlib.sha256(payload).hexdigest() != checksum:
             raise ValueError("checksum mismatch")
-        import io
-
-        entry = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        entry = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
         if not isinstance(entry, dict) or entry.get("format") != FORMAT:
             raise ValueError("not a run-cache entry")
     except Exception as exc:  # any damage: drop the entry and recompute
-        warnings.warn(f"run cache entry {payload.name} is damaged ({exc}); recomputing", stacklevel=2)
-        payload.unlink(missing_ok=True)
-        checksum.unlink(missing_ok=True)
+        warnings.warn(f"run cache entry {path.name} is damaged ({exc}); recomputing", stacklevel=2)
+        path.unlink(missing_ok=True)
         return None
-    os.utime(payload)  # least-recently-used eviction reads the modification time
+    try:
+        os.utime(path)  # least-recently-used eviction reads the modification time
+    except OSError:
+        pass
     return entry
 
 
@@ -163,33 +168,36 @@ def store(key: str, entry: dict) -> None:
 
     from grnlib.io import atomic_file
 
-    payload, checksum = _paths(key)
+    path = _path(key)
     try:
-        payload.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         torch.save({"format": FORMAT, **entry}, buffer)
-        data = buffer.getvalue()
-        with atomic_file(payload) as tmp:
-            tmp.write_bytes(data)
-        with atomic_file(checksum) as tmp:
-            tmp.write_text(hashlib.sha256(data).hexdigest())
+        payload = buffer.getvalue()
+        with atomic_file(path) as tmp:
+            tmp.write_bytes(hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload)
         evict(_limit_bytes())
     except OSError as exc:
-        warnings.warn(f"run cache not written ({exc}); results are unaffected", stacklevel=2)
+        warnings.warn(f"run cache not written ({exc.strerror or exc}); results are unaffected", stacklevel=2)
 
 
 def evict(limit_bytes: int) -> int:
     """Delete least recently used entries until the cache holds at most ``limit_bytes``; returns
-    the number of entries deleted."""
+    the number of entries deleted. Entries another process removes meanwhile are skipped."""
+    sizes = {}
     root = cache_root()
-    entries = sorted(root.glob("*/*.pt"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
-    total = sum(p.stat().st_size for p in entries)
+    for path in root.glob("*/*.pt") if root.is_dir() else ():
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        sizes[path] = (stat.st_mtime, stat.st_size)
+    total = sum(size for _, size in sizes.values())
     removed = 0
-    for path in entries:
+    for path, (_, size) in sorted(sizes.items(), key=lambda item: item[1][0]):
         if total <= limit_bytes:
             break
-        total -= path.stat().st_size
+        total -= size
         path.unlink(missing_ok=True)
-        path.with_suffix(".sha256").unlink(missing_ok=True)
         removed += 1
     return removed

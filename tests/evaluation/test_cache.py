@@ -67,3 +67,30 @@ def test_size_limit_evicts_least_recently_used(fresh_cache):
     evaluate_split(ds, split, [RUN, "phase1"], baselines=("degree",), seed=0)
     assert len(list(fresh_cache.glob("*/*.pt"))) == 3
     assert cache.evict(0) == 3 and not list(fresh_cache.glob("*/*.pt"))
+
+
+def _hammer(root, worker):
+    import os
+    import warnings
+
+    import torch
+
+    os.environ[cache.ENV_DIR] = root
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a torn or damaged entry would warn
+        for i in range(30):
+            cache.store("ab" * 20, {"val": torch.full((1000,), float(worker)), "seconds": float(i)})
+            entry = cache.load("ab" * 20)
+            assert entry is not None and entry["val"].shape == (1000,)
+
+
+def test_concurrent_writers_of_one_key_never_tear_an_entry(fresh_cache):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_hammer, args=(str(fresh_cache), w)) for w in range(2)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(120)
+    assert [p.exitcode for p in workers] == [0, 0]
