@@ -361,7 +361,8 @@ def goal_table_11(metrics: pd.DataFrame, best: str, best_heldout: str, presets=N
 # pair-evidence model without it, the stack against its best single member family
 GAINS_11 = (("pe_trees", "pe_evidence"), ("pe_pcor", "pe_evidence"), ("pe_mi", "pe_evidence"),
             ("pe_expr", "pe_evidence"), ("pe_res_degree", "pe_evidence"), ("pe_res_edge_prior", "pe_evidence"),
-            ("pe_expr_res_degree", "pe_expr"), ("stack", "pe_expr"), ("pe_evidence", "pe_evidence (uncorrected)"))
+            ("pe_expr_res_degree", "pe_expr"), ("phase1_residual", "phase1"), ("stack", "pe_evidence"),
+            ("pe_evidence", "pe_evidence (uncorrected)"), ("phase1", "phase1 (uncorrected)"))
 
 
 def report_11(metrics: pd.DataFrame, out, best: str = "stack", best_heldout: str = "stack") -> dict:
