@@ -9,6 +9,8 @@ whose process is gone.
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
 import json
 import os
 import shutil
@@ -183,9 +185,17 @@ def write_table(frame, path, sep: str | None = None, float_format: str | None = 
     """Write a DataFrame atomically; separator from the name unless given, gzip for ``.gz``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    options = dict(sep=sep or separator_for(path), index=False, float_format=float_format)
     with atomic_file(path) as tmp:
-        frame.to_csv(tmp, sep=sep or separator_for(path), index=False, float_format=float_format,
-                     compression={"method": "gzip", "mtime": 0} if compression_for(path) else None)
+        if compression_for(path):
+            # The gzip header names the final file (not the temporary one) and has no timestamp,
+            # so the same table always gives the same bytes.
+            with open(tmp, "wb") as raw, gzip.GzipFile(filename=path.name[:-3], mode="wb", fileobj=raw,
+                                                       mtime=0) as packed, \
+                    io.TextIOWrapper(packed, encoding="utf-8", newline="") as text:
+                frame.to_csv(text, **options)
+        else:
+            frame.to_csv(tmp, **options)
     return path
 
 

@@ -1,0 +1,99 @@
+"""grnlib.io: atomic files and folders, the model-folder marker, tables by suffix, stale temporaries."""
+import gzip
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from grnlib.errors import DataError
+from grnlib.io import (MODEL_MARKER, append_jsonl, atomic_file, atomic_folder, check_output_file,
+                       remove_stale_temporaries, write_json, write_table)
+
+
+def test_atomic_file_leaves_nothing_on_error_and_keeps_the_old_file(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_file(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("boom")
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_atomic_folder_marks_its_output_and_overwrites_only_marked_folders(tmp_path):
+    out = tmp_path / "model"
+    with atomic_folder(out) as tmp:
+        (tmp / "a.txt").write_text("1")
+    assert (out / MODEL_MARKER).is_file()
+    with atomic_folder(out, overwrite=True) as tmp:
+        (tmp / "b.txt").write_text("2")
+    assert sorted(p.name for p in out.iterdir()) == [MODEL_MARKER, "b.txt"]
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "keep.txt").write_text("mine")
+    with pytest.raises(DataError, match="not a folder written by grnlib"):
+        with atomic_folder(notes, overwrite=True):
+            pass
+    assert (notes / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "notes"]
+
+
+def test_the_current_folder_is_never_replaced(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in (".", "./", str(tmp_path), ".."):
+        with pytest.raises(DataError, match="current folder"):
+            with atomic_folder(name, overwrite=True):
+                pass
+
+
+def test_tables_take_separator_and_compression_from_the_name(tmp_path):
+    frame = pd.DataFrame({"a": [1, 2], "b": [0.5, 0.25]})
+    for name, sep in (("t.tsv", "\t"), ("t.csv", ","), ("t.tsv.gz", "\t"), ("t.csv.gz", ",")):
+        path = write_table(frame, tmp_path / name)
+        raw = gzip.open(path, "rt").read() if name.endswith(".gz") else path.read_text()
+        assert raw.splitlines()[0] == f"a{sep}b"
+        pd.testing.assert_frame_equal(pd.read_csv(path, sep=sep), frame)
+    first = write_table(frame, tmp_path / "x.csv.gz").read_bytes()
+    assert write_table(frame, tmp_path / "x.csv.gz").read_bytes() == first  # no timestamp in the header
+    assert b"x.csv" in first[:30] and b".tmp" not in first[:60]  # it names the file, not the temporary
+
+
+def test_json_takes_numpy_values(tmp_path):
+    path = write_json(tmp_path / "sub" / "x.json", {"i": np.int64(3), "f": np.float32(0.5), "a": np.arange(2)})
+    assert json.loads(path.read_text()) == {"i": 3, "f": 0.5, "a": [0, 1]}
+
+
+def test_output_file_checks(tmp_path):
+    source = tmp_path / "expr.csv"
+    source.write_text("x")
+    with pytest.raises(DataError, match="input files"):
+        check_output_file(source, overwrite=True, inputs=[source])
+    with pytest.raises(DataError, match="exists"):
+        check_output_file(source)
+    assert check_output_file(source, overwrite=True) == source
+    with pytest.raises(DataError, match="does not exist"):
+        check_output_file(tmp_path / "missing" / "r.tsv")
+
+
+def test_stale_temporaries_of_a_dead_process_are_removed(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    stale = tmp_path / f".model.{pid}.abc.tmp"
+    stale.mkdir()
+    live = tmp_path / f".model.{os.getpid()}.def.tmp"
+    live.mkdir()
+    assert remove_stale_temporaries(tmp_path / "model") == [stale]
+    assert not stale.exists() and live.exists()
+
+
+def test_jsonl_appends_whole_lines_after_a_torn_one(tmp_path):
+    path = tmp_path / "cells.jsonl"
+    path.write_text('{"a": 1}\n{"torn": ')
+    append_jsonl(path, {"b": np.int64(2)})
+    assert path.read_text().splitlines()[-1] == '{"b": 2}'
+    with pytest.raises(ValueError):
+        append_jsonl(path, {"c": float("nan")})
