@@ -1,4 +1,6 @@
 """Per-gene expression features for models that read expression (``features [n_genes, d]``).
+(Longer than most modules on purpose: the sparse kernels, the recipe and its checkpoint state are
+one feature path and are read together.)
 
 One path: :class:`FeatureRecipe` fits a recipe on an expression matrix (AnnData, cells x genes)
 and ``transform`` applies it; :func:`gene_features` is ``fit`` then ``transform`` on a dataset.

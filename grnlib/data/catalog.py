@@ -1,5 +1,6 @@
 """Human-readable dataset ids, the dataset families behind them, the dataset table, and the
-id -> GRNDataset / split loaders.
+id -> GRNDataset / split loaders. (One class per family, registered once, all in this file so a new
+family is read beside the others; hence its length.)
 
 Ids, one family each:
 

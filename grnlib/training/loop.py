@@ -1,4 +1,6 @@
 """One training loop for every model: ``fit(model, train_pairs, val_pairs, features, config)``.
+(Longer than most modules on purpose: config, loop, early stopping and resumable checkpoints share
+state that must round-trip exactly; split apart they would pass it through many arguments.)
 
 What it does, top to bottom:
 
