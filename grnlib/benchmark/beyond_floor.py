@@ -22,8 +22,8 @@ Heavy grid, once (writes ``results/beyond_floor/metrics.csv`` and ``summary.csv`
 Issue 11 (prior correction, residual-over-floor models, expression evidence, stacks; both floors,
 pooled and per-TF metrics, gains against the higher floor; :func:`goal_table_11`)::
 
-    python -m grnlib.benchmark.beyond_floor --settings 11 --out results/beyond_floor_11 --seeds 0,1 \
-        --directions pe_evidence,pe_trees,pe_pcor,pe_mi,pe_expr,pe_res_degree,pe_res_edge_prior,pe_expr_res_degree,stack
+    python -m grnlib.benchmark.beyond_floor --settings 11 --out results/beyond_floor/issue11 --seeds 0,1 \
+        --directions pe_evidence,pe_trees,pe_pcor,pe_mi,pe_expr,pe_res_degree,pe_res_edge_prior,pe_expr_res_degree,phase1,phase1_residual,stack
 """
 from __future__ import annotations
 
