@@ -27,7 +27,7 @@ class ResidualModel(nn.Module):
     is_two_tower = False  # the offset is per pair: score pairs, not towers
 
     def __init__(self, base: str, base_cfg: dict, floor: str, hide: str, n_genes: int | None,
-                 in_features: int | None):
+                 in_features: int | None, alpha_init: float = 1e-3):
         super().__init__()
         if not n_genes:
             raise ValueError("residual needs n_genes (size of the gene id space) for its training graph")
@@ -43,11 +43,11 @@ class ResidualModel(nn.Module):
         self.graph = TrainingGraph(n_genes)
         self.floor = FloorOffset(floor, n_genes)
         self.hide = hide
-        self.alpha = nn.Parameter(torch.full((), ALPHA_INIT))
+        self.alpha = nn.Parameter(torch.full((), float(alpha_init)))
         self.uses_features = getattr(self.base, "uses_features", True)
         inner = {k: v for k, v in self.base.config.items() if k not in DATA_KEYS}
         self.config = dict(name="residual", base=base, base_cfg=inner, floor=floor, hide=hide, n_genes=int(n_genes),
-                           in_features=self.base.config.get("in_features"))
+                           in_features=self.base.config.get("in_features"), alpha_init=float(alpha_init))
 
     def prepare(self, ds, train_pairs) -> None:
         """Fit the floor on the training table; prepare the base model when it reads the graph."""
@@ -68,12 +68,13 @@ class ResidualModel(nn.Module):
 @MODELS.register("residual")
 def residual(*, base: str = "expression_two_tower", base_cfg: dict | None = None, floor: str = "degree",
              hide: str = "edge", n_genes: int | None = None, in_features: int | None = None,
-             inputs: str | None = None, hidden_dims=None) -> ResidualModel:
+             inputs: str | None = None, hidden_dims=None, alpha_init: float = ALPHA_INIT) -> ResidualModel:
     """``base`` (default the phase-1 expression two-tower) as a residual over ``floor``
     ("degree" or "edge_prior"); ``hide="tf"`` fits the floor as if every TF were unseen.
-    ``inputs`` and ``hidden_dims``, the keys every model has, go to the base (None: its default)."""
+    ``inputs`` and ``hidden_dims``, the keys every model has, go to the base (None: its default).
+    ``alpha_init``: the base's starting weight (small: the model starts at the floor)."""
     base_cfg = dict(base_cfg or {})
     for key, value in (("inputs", inputs), ("hidden_dims", hidden_dims)):
         if value is not None:
             base_cfg[key] = value
-    return ResidualModel(base, base_cfg, floor, hide, n_genes, in_features)
+    return ResidualModel(base, base_cfg, floor, hide, n_genes, in_features, alpha_init)
