@@ -68,7 +68,7 @@ def test_residual_wrapper_starts_at_the_floor_for_any_family(setting):
         assert start == pytest.approx(predict_logits(floor_only, split["test"]), abs=0.05)
         config = TrainConfig(epochs=2, batch_size=128, lr=1e-2, progress=False, seed=0)
         trained = fit(model, split["train"], split["val"], config=config).model
-        assert abs(float(trained.alpha)) > 1e-3  # training moved away from the floor
+        assert abs(trained.alpha.item()) > 1e-3  # training moved away from the floor
         rebuilt = build_model(**trained.config)
         rebuilt.load_state_dict(trained.state_dict())
         assert predict_logits(rebuilt, split["test"]) == pytest.approx(predict_logits(trained, split["test"]), abs=1e-5)
