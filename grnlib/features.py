@@ -191,7 +191,8 @@ class FeatureRecipe:
             recipe.n_groups, recipe.grouping = int(n_groups), grouping
             with step(f"gene features: {grouping} cell groups") as record:
                 record.note(f"{n_genes:,} genes x {n_cells:,} cells")
-                recipe.groups = _cell_groups(x, _gene_stats(x, expression, path), min(int(n_groups), n_cells),
+                recipe.groups = _cell_groups(x, gene_stats(x, expression.var_names, path),
+                                             min(int(n_groups), n_cells),
                                              int(seed), grouping)
             return recipe
         limit = min(n_genes, n_cells)
@@ -202,7 +203,7 @@ class FeatureRecipe:
         recipe.n_components = int(n_components)
         with step(f"gene features: fit PCA, {n_components} components") as record:
             record.note(f"{n_genes:,} genes x {n_cells:,} cells, {_stored(x):,} stored values")
-            mean, std = _gene_stats(x, expression, path)
+            mean, std = gene_stats(x, expression.var_names, path)
             op = _operator(x, mean, std, standardize, None)
             centre = op.rmatvec(np.ones(n_genes, dtype=np.float32)) / n_genes  # mean over genes, per cell
             op = _operator(x, mean, std, standardize, centre)
@@ -244,7 +245,7 @@ class FeatureRecipe:
         if genes is not None and self.kind == "cells":  # the dense output: only the genes asked for
             x, genes = x[:, np.asarray(genes)], None
         with step(f"gene features: {self.kind} for {x.shape[1]:,} genes"):
-            mean, std = _gene_stats(x, expression, path)
+            mean, std = gene_stats(x, expression.var_names, path)
             if self.kind == "pca":
                 op = _operator(x, mean, std, self.standardize, self.mean)
                 out = op.matmat(np.ascontiguousarray(self.components.T, dtype=np.float32)) / np.float32(self.scale)
@@ -329,9 +330,11 @@ def _chunks(x):
         yield genes, x.data[start:stop].astype(np.float64)
 
 
-def _gene_stats(x, expression, path) -> tuple[np.ndarray, np.ndarray]:
-    """Per-gene mean and (population) std over cells, float64, two passes over the stored values
-    (the second sums squared deviations, which is exact where sum-of-squares cancels)."""
+def gene_stats(x, gene_names, path=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-gene mean and (population) std over cells of ``x`` (cells x genes, sparse or dense), float64,
+    ``CHUNK_NNZ`` values at a time: two passes over the stored values (the second sums squared
+    deviations, which is exact where sum-of-squares cancels). A std within float32 rounding of the
+    mean (``CONSTANT_RTOL``) is 0: that gene is constant."""
     n_cells, n_genes = x.shape
     total, count = np.zeros(n_genes), np.zeros(n_genes)
     for genes, values in _chunks(x):
@@ -353,7 +356,7 @@ def _gene_stats(x, expression, path) -> tuple[np.ndarray, np.ndarray]:
     bad = ~(np.isfinite(mean) & np.isfinite(std))
     if bad.any():
         raise DataError(path, f"expression of {int(bad.sum())} gene(s) holds NaN/inf "
-                        f"(e.g. {list(expression.var_names[bad][:3])})",
+                        f"(e.g. {list(pd.Index(gene_names)[bad][:3])})",
                         "drop or impute those genes before building features")
     std[std <= CONSTANT_RTOL * np.abs(mean)] = 0.0
     return mean, std

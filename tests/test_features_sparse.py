@@ -228,3 +228,22 @@ def test_genes_as_rows_h5ad_stays_sparse(tmp_path):
     assert sp.isspmatrix_csr(adata.X) and adata.shape == counts.shape
     assert list(adata.obs_names[:2]) == ["cell0", "cell1"] and "e.g. ['G3']" in caught[0]
     np.testing.assert_array_equal(adata.X.toarray(), counts)
+
+
+def test_keep_counts_false_reads_the_same_x_without_the_counts_layer(tmp_path):
+    path, _ = _counts_file(tmp_path, None)
+    kept, _ = _read(path, raw_counts=True)
+    dropped, _ = _read(path, raw_counts=True, keep_counts=False)
+    assert "counts" in kept.layers and "counts" not in dropped.layers
+    np.testing.assert_array_equal(kept.X.toarray(), dropped.X.toarray())
+
+
+def test_varying_genes_reads_sparse_input_in_chunks(monkeypatch):
+    from grnlib import features
+    from grnlib.user.reading import varying_genes
+
+    x = sp.random(400, 30, density=0.2, format="csr", random_state=1, dtype=np.float32)
+    x[:, 4] = 0.0
+    expected = varying_genes(x.toarray())
+    monkeypatch.setattr(features, "CHUNK_NNZ", 7)  # hundreds of chunks, never a whole copy
+    assert varying_genes(x).tolist() == expected.tolist() and not expected[4] and expected.sum() == 29

@@ -20,7 +20,7 @@ READ_CHUNK_VALUES = 1 << 23
 
 
 def read_expression(path: str | Path, genes_as: str = "auto", layer: str | None = None,
-                    raw_counts: bool = False):
+                    raw_counts: bool = False, keep_counts: bool = True):
     """Read an expression matrix as AnnData, cells x genes, float32.
 
     Args:
@@ -36,6 +36,8 @@ def read_expression(path: str | Path, genes_as: str = "auto", layer: str | None 
             otherwise; non-integers only warn, since estimated counts are fractional). The counts
             are kept in ``layers["counts"]`` and ``X`` becomes ``log1p(counts per 10,000)``, the
             scale of the log-expression the benchmarks ship.
+        keep_counts: with ``raw_counts``, keep the raw values in ``layers["counts"]``. ``grnlib
+            train``/``predict`` never read them and pass False: they would double the memory.
 
     Returns:
         AnnData with ``obs_names`` = cells, ``var_names`` = genes (both unique, stripped).
@@ -50,11 +52,11 @@ def read_expression(path: str | Path, genes_as: str = "auto", layer: str | None 
         raise DataError(path, "expression file not found", "check the path")
     with step(f"read {path.name}") as record:
         if plain_suffix(path) == ".h5ad":
-            adata = _read_h5ad(path, genes_as, layer, raw_counts)
+            adata = _read_h5ad(path, genes_as, layer, raw_counts, keep_counts)
         else:
             if layer is not None:
                 raise DataError(path, f"layer={layer!r} only applies to .h5ad files", "drop the layer argument")
-            adata = _checked(_read_text(path, genes_as), path, raw_counts)
+            adata = _checked(_read_text(path, genes_as), path, raw_counts, keep_counts)
         stored = f", {adata.X.nnz:,} stored values" if sp.issparse(adata.X) else ""
         record.note(f"{adata.n_obs:,} cells x {adata.n_vars:,} genes{stored}")
         if raw_counts:
@@ -75,16 +77,18 @@ def expression_from_anndata(adata, layer: str | None = None, raw_counts: bool = 
     return _checked(_from_anndata(adata, path, "columns", layer), path, raw_counts)
 
 
-def _checked(adata, path, raw_counts: bool, stacklevel: int = 3):
+def _checked(adata, path, raw_counts: bool, keep_counts: bool = True, stacklevel: int = 3):
     """Check (and with ``raw_counts`` normalise) an in-memory AnnData whose X is CSR or dense float32,
     chunk by chunk: a sparse X stays sparse, and without ``raw_counts`` it is not copied."""
     x = adata.X
     normalised, counts, notes = _load(x, adata.obs_names, adata.var_names, path, raw_counts,
-                                      nnz=x.nnz if sp.issparse(x) else None, keep=raw_counts)
+                                      nnz=x.nnz if sp.issparse(x) else None, keep=raw_counts,
+                                      keep_counts=keep_counts)
     for note in notes:
         warnings.warn(note, DataWarning, stacklevel=stacklevel)
     if raw_counts:
-        adata.layers["counts"] = counts
+        if keep_counts:
+            adata.layers["counts"] = counts
         adata.X = normalised
         adata.uns["normalisation"] = "log1p(counts per 10,000)"
     return adata
@@ -114,7 +118,7 @@ def _read_text(path: Path, genes_as: str):
                       var=pd.DataFrame(index=genes.rename("gene")))
 
 
-def _read_h5ad(path: Path, genes_as: str, layer: str | None, raw_counts: bool):
+def _read_h5ad(path: Path, genes_as: str, layer: str | None, raw_counts: bool, keep_counts: bool):
     """Read a .h5ad file in row chunks: the matrix (X or ``layer``) is sliced from the file a few
     million stored values at a time, checked, normalised and copied into the final CSR (or dense)
     float32 matrix, so peak memory stays near that matrix. Other elements (layers, obsm, uns) are
@@ -153,10 +157,11 @@ def _read_h5ad(path: Path, genes_as: str, layer: str | None, raw_counts: bool):
             var.index = unique_symbols(var.index, path, "expression matrix").rename("gene")
             try:
                 if isinstance(elem, h5py.Dataset):
-                    x, counts, notes = _load(elem, obs.index, var.index, path, raw_counts)
+                    x, counts, notes = _load(elem, obs.index, var.index, path, raw_counts,
+                                             keep_counts=keep_counts)
                 else:
                     x, counts, notes = _load(sparse_dataset(elem), obs.index, var.index, path, raw_counts,
-                                             nnz=int(elem["indptr"][-1]))
+                                             nnz=int(elem["indptr"][-1]), keep_counts=keep_counts)
             except DataError:
                 raise
             except Exception as exc:  # damaged data inside a readable file
@@ -166,7 +171,8 @@ def _read_h5ad(path: Path, genes_as: str, layer: str | None, raw_counts: bool):
                 warnings.warn(note, DataWarning, stacklevel=3)
             adata = ad.AnnData(X=x, obs=obs, var=var)
             if raw_counts:
-                adata.layers["counts"] = counts
+                if keep_counts:
+                    adata.layers["counts"] = counts
                 adata.uns["normalisation"] = "log1p(counts per 10,000)"
             return adata
     if obs is None:
@@ -174,9 +180,9 @@ def _read_h5ad(path: Path, genes_as: str, layer: str | None, raw_counts: bool):
             whole = ad.read_h5ad(path)
         except Exception as exc:  # h5py/anndata raise many types for a damaged file
             raise DataError(path, f"not a readable .h5ad file ({type(exc).__name__}: {exc})", unreadable) from exc
-        return _checked(_from_anndata(whole, path, genes_as, layer), path, raw_counts, stacklevel=4)
+        return _checked(_from_anndata(whole, path, genes_as, layer), path, raw_counts, keep_counts, stacklevel=4)
     return _checked(_from_anndata(ad.AnnData(X=x, obs=obs, var=var), path, genes_as, None), path, raw_counts,
-                    stacklevel=4)
+                    keep_counts, stacklevel=4)
 
 
 def _from_anndata(adata, path, genes_as: str, layer: str | None):
@@ -280,29 +286,32 @@ class _Scan:
         return notes
 
 
-def _load(source, cells, genes, path, raw_counts: bool, nnz: int | None = None, keep: bool = True):
+def _load(source, cells, genes, path, raw_counts: bool, nnz: int | None = None, keep: bool = True,
+          keep_counts: bool = True):
     """Check ``source`` (cells x genes, sliceable by rows: a CSR matrix or backed CSR dataset when
     ``nnz`` is given, else a dense array or h5py dataset) a chunk of rows at a time.
 
     Returns ``(x, counts, warnings)``: with ``keep``, ``x`` is the float32 matrix (CSR when sparse;
     log1p(CP10k) with ``raw_counts``, then ``counts`` holds the raw values), assembled into arrays
-    allocated once; without it both are None (the caller keeps its own matrix).
+    allocated once; without it both are None (the caller keeps its own matrix). ``counts`` is None
+    too without ``keep_counts``.
     """
     n_cells, n_genes = len(cells), len(genes)
     if n_cells == 0 or n_genes == 0:
         raise DataError(path, f"expression matrix has {n_cells} cells and {n_genes} genes",
                         "export a non-empty matrix")
     scan = _Scan(n_cells, n_genes, raw_counts)
+    keep_counts = keep and raw_counts and keep_counts
     sparse = nnz is not None
     rows = max(1, (READ_CHUNK_VALUES * n_cells // max(nnz, 1)) if sparse else READ_CHUNK_VALUES // n_genes)
     x = counts = None
     if keep and sparse:
         index = np.int32 if max(nnz, n_genes) < 2 ** 31 else np.int64
         data, indices, indptr = np.empty(nnz, np.float32), np.empty(nnz, index), np.zeros(n_cells + 1, index)
-        raw = np.empty(nnz, np.float32) if raw_counts else None
+        raw = np.empty(nnz, np.float32) if keep_counts else None
     elif keep:
         x = np.empty((n_cells, n_genes), np.float32)
-        counts = np.empty((n_cells, n_genes), np.float32) if raw_counts else None
+        counts = np.empty((n_cells, n_genes), np.float32) if keep_counts else None
     filled = 0
     for start in bar(range(0, n_cells, rows), desc=f"read {Path(str(path)).name}", unit="chunk"):
         stop = min(start + rows, n_cells)
@@ -314,7 +323,7 @@ def _load(source, cells, genes, path, raw_counts: bool, nnz: int | None = None, 
                 end = filled + block.nnz
                 if end > nnz:
                     raise ValueError(f"matrix stores more than the {nnz} values its header declares")
-                if raw_counts:
+                if keep_counts:
                     raw[filled:end] = block.data
                 data[filled:end] = _log_cp10k_sparse(block) if raw_counts else block.data
                 indices[filled:end] = block.indices
@@ -325,13 +334,13 @@ def _load(source, cells, genes, path, raw_counts: bool, nnz: int | None = None, 
             scan.dense(block, start)
             if keep:
                 x[start:stop] = _log_cp10k_dense(block) if raw_counts else block
-                if raw_counts:
+                if keep_counts:
                     counts[start:stop] = block
     notes = scan.finish(cells, genes, path)
     if keep and sparse:
         shape = (n_cells, n_genes)
         x = sp.csr_matrix((data[:filled], indices[:filled], indptr), shape=shape)
-        if raw_counts:  # own index arrays: an in-place edit of one matrix must not corrupt the other
+        if keep_counts:  # own index arrays: an in-place edit of one matrix must not corrupt the other
             counts = sp.csr_matrix((raw[:filled], indices[:filled].copy(), indptr.copy()), shape=shape)
     return x, counts, notes
 

@@ -52,7 +52,8 @@ def read_user_expression(path, genes_as: str = "auto", layer: str | None = None,
     give a :class:`DataWarning` naming a few: both are kept, but they match other files badly.
     """
     try:
-        adata = read_expression(path, genes_as=genes_as, layer=layer, raw_counts=raw_counts)
+        # the raw counts are not kept: training and ranking read only the normalised X
+        adata = read_expression(path, genes_as=genes_as, layer=layer, raw_counts=raw_counts, keep_counts=False)
     except DataError as exc:
         raise (cli_wording(exc) if cli else exc) from None
     for message in gene_name_warnings(adata.var_names, path):
@@ -73,7 +74,7 @@ def check_trainable_expression(adata, path=None) -> None:
                         "(gene features compare genes across cells)",
                         "supply the matrix with all its cells (if the cells are columns and the genes rows, "
                         "check --genes-as)")
-    varying = varying_genes(adata.X)
+    varying = varying_genes(adata.X, adata.var_names, path)
     if int(varying.sum()) < MIN_VARYING_GENES:
         raise DataError(path, f"expression matrix has {int(varying.sum())} of {adata.n_vars} gene(s) whose values "
                         f"vary across its {n_cells} cells (the rest are constant); at least {MIN_VARYING_GENES} "
@@ -81,30 +82,18 @@ def check_trainable_expression(adata, path=None) -> None:
                         "supply measured expression (not a constant or placeholder matrix)")
 
 
-def varying_genes(x) -> np.ndarray:
-    """Boolean per gene: its standard deviation across cells exceeds float32 noise at its scale.
+def varying_genes(x, gene_names=None, path=None) -> np.ndarray:
+    """Boolean per gene: its standard deviation across cells exceeds float32 noise at its scale
+    (1e-6 of its mean's magnitude, and at least 1e-12): values equal up to float32 rounding count as
+    constant, because standardising them would blow the rounding up.
 
-    The tolerance is relative (1e-6 of the gene's magnitude, and at least 1e-12): values equal up to
-    float32 rounding count as constant, because standardising them would blow the rounding up.
+    Chunked over the stored values (:func:`grnlib.features.gene_stats`): a float64 copy of a large
+    sparse matrix would double the memory of ``grnlib train``.
     """
-    import scipy.sparse as sp
+    from grnlib.features import gene_stats
 
-    if sp.issparse(x):
-        x = sp.csc_matrix(x, dtype=np.float64)
-        mean = np.asarray(x.mean(axis=0), dtype=np.float64).ravel()
-        squares = np.asarray(x.multiply(x).mean(axis=0), dtype=np.float64).ravel()
-        std = np.sqrt(np.maximum(squares - mean * mean, 0.0))
-        scale = abs(x).max(axis=0).toarray().ravel()
-    else:
-        # in float64, a block of genes at a time: a whole float64 copy of a large matrix would not fit
-        x = np.asarray(x)
-        step = max(1, 8_000_000 // max(1, x.shape[0]))
-        std, scale = np.zeros(x.shape[1]), np.zeros(x.shape[1])
-        for start in range(0, x.shape[1], step):
-            block = x[:, start:start + step].astype(np.float64)
-            std[start:start + step] = block.std(axis=0)
-            scale[start:start + step] = np.abs(block).max(axis=0)
-    return std > np.maximum(1e-6 * scale, 1e-12)
+    names = gene_names if gene_names is not None else np.arange(x.shape[1]).astype(str)
+    return gene_stats(x, names, path)[1] > 1e-12
 
 
 def read_priors(path, genes=None, format: str | None = None) -> pd.DataFrame:
