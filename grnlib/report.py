@@ -9,18 +9,27 @@ overwrites the full report. ``--prepare-only`` writes parameterised, unexecuted 
 The run prints one line per chapter (name, seconds, status) and writes every chapter's seconds and the
 total to ``timings.json`` in the build folder (:func:`timings_path`). The next run starts the costliest
 chapters first from those timings; a fresh clone has none and orders by the committed estimate in
-``params/chapter_costs.yaml``. Kernels talk to the runner over IPC sockets, not TCP, so no kernel warns
+``params/chapter_costs.yaml``.
+
+An executed chapter is cached (:func:`chapter_key`): a rerun whose notebook, parameters, package and
+benchmark code, committed results, data files and library versions are unchanged copies the executed
+notebook instead of running it, so a rebuild with unchanged code runs no kernel. The entries sit in the
+run cache (:mod:`grnlib.evaluation.cache`: checksummed, size-limited, outside the repository), and
+``--no-cache`` turns both off. A cached chapter does not rewrite its ``results/<chapter>`` files; a
+missing output folder makes it run again. Kernels talk to the runner over IPC sockets, not TCP, so no kernel warns
 about unencrypted TCP; chapters print data warnings on one line (:func:`grnlib.tables.setup_notebook`).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -31,6 +40,12 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "*.md", "references.bib", "_static")
 #: Run in every kernel before the chapter's first cell (:func:`grnlib.tables.setup_notebook`).
 KERNEL_SETUP = "from grnlib.tables import setup_notebook as _setup; _setup(); del _setup"
+# What a chapter's output depends on besides its notebook and parameters (chapter_key).
+CHAPTER_CODE = ("grnlib", "benchmarks")
+COMMITTED_RESULTS = ("benchmark", "bench", "beyond_floor")  # the rest of results/ is the chapters' output
+LIBRARIES = ("torch", "numpy", "scipy", "pandas", "scikit-learn", "anndata", "matplotlib", "seaborn",
+             "papermill", "ipykernel")
+CHAPTER_FORMAT = "grnlib-chapter-v1"
 
 
 def notebook_names(root: Path) -> list[str]:
@@ -143,8 +158,8 @@ def run_notebooks(root: Path, params: str, out_dir: Path, names: list[str] | Non
     if failure is not None:
         name, exc = failure
         print(_line(name, 0.0, f"FAILED: {_first_line(exc)}"), flush=True)
-    write_timings(root, params, {name: {"seconds": round(seconds, 1), "status": "ok"}
-                                 for name, (_, seconds) in results.items()},
+    write_timings(root, params, {name: {"seconds": round(seconds, 1), "status": status}
+                                 for name, (_, seconds, status) in results.items()},
                   notebooks_seconds=time.perf_counter() - started, jobs=jobs, ran=sorted(results))
     if failure is not None:
         raise failure[1]
@@ -175,8 +190,93 @@ def write_timings(root: Path, params: str, chapters: dict | None = None, **field
     return path
 
 
-def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: bool) -> tuple[Path, float]:
-    """Execute (or parameterise) one notebook; prints its line and returns its output path and seconds."""
+@lru_cache(maxsize=4)
+def _inputs_fingerprint(root: Path) -> str:
+    """Hash of everything every chapter reads besides its own notebook and parameters: the package and
+    benchmark code (file contents), the committed results, the data files (path, size and modification
+    time: the data root can be large) and the versions of the libraries that compute and draw."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from grnlib.data.download import data_root
+    from grnlib.evaluation.cache import cache_root
+
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"{CHAPTER_FORMAT}|{KERNEL_SETUP}|{sys.version}".encode())
+    contents = [root / name for name in CHAPTER_CODE] + [root / "results" / name for name in COMMITTED_RESULTS]
+    for folder in contents:
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(str(path.relative_to(root)).encode())
+                h.update(path.read_bytes())
+    data, runs = data_root().resolve(), cache_root().resolve()
+    for path in sorted(data.rglob("*")):
+        if runs in path.parents or not path.is_file():
+            continue
+        stat = path.stat()
+        h.update(f"{path.relative_to(data)}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    for library in LIBRARIES:
+        try:
+            h.update(f"{library}={version(library)}".encode())
+        except PackageNotFoundError:
+            h.update(f"{library}=-".encode())
+    return h.hexdigest()
+
+
+def chapter_key(root: Path, name: str, params: str) -> str:
+    """The cache key of one executed chapter: its notebook, its parameters and :func:`_inputs_fingerprint`."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update((root / "notebooks" / f"{name}.ipynb").read_bytes())
+    h.update(json.dumps(load_params(root, name, params), sort_keys=True, default=str).encode())
+    h.update(_inputs_fingerprint(root).encode())
+    return h.hexdigest()
+
+
+def _outputs_present(root: Path, name: str, params: str) -> bool:
+    """False when the chapter writes to ``<results_dir>/<chapter>`` and that folder is missing or empty."""
+    values = load_params(root, name, params)
+    if "results_dir" not in values:
+        return True
+    base = Path(str(values["results_dir"]))
+    folder = (base if base.is_absolute() else root / base) / name
+    return folder.is_dir() and any(folder.iterdir())
+
+
+def _cached_chapter(root: Path, name: str, params: str, output: Path) -> float | None:
+    """Copy a cached execution of the chapter to ``output``; returns the seconds it took to execute
+    then, or None when there is none to use."""
+    import nbformat
+
+    from grnlib.evaluation import cache
+
+    if not cache.enabled() or not _outputs_present(root, name, params):
+        return None
+    payload = cache.load_bytes(chapter_key(root, name, params), ".ipynb",
+                               lambda raw: (raw, nbformat.reads(raw.decode(), as_version=4)))
+    if payload is None:
+        return None
+    raw, nb = payload
+    from grnlib.io import atomic_file
+
+    with atomic_file(output) as tmp:
+        tmp.write_bytes(raw)
+    return float(nb.metadata.get("grnlib", {}).get("executed_seconds", 0.0))
+
+
+def _store_chapter(root: Path, name: str, params: str, output: Path, seconds: float) -> None:
+    import nbformat
+
+    from grnlib.evaluation import cache
+
+    if not cache.enabled():
+        return
+    nb = nbformat.read(output, as_version=4)
+    nb.metadata["grnlib"] = {"executed_seconds": round(seconds, 1)}
+    cache.store_bytes(chapter_key(root, name, params), ".ipynb", nbformat.writes(nb).encode())
+
+
+def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: bool) -> tuple[Path, float, str]:
+    """Execute (or parameterise) one notebook, or copy its cached execution; prints its line and
+    returns its output path and seconds (for a cached chapter, the seconds its execution took)."""
     import tempfile
 
     import papermill as pm
@@ -184,6 +284,12 @@ def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: boo
 
     started = time.perf_counter()
     output = out_dir / f"{name}.ipynb"
+    if not prepare_only:
+        executed_seconds = _cached_chapter(root, name, params, output)
+        if executed_seconds is not None:
+            print(_line(name, time.perf_counter() - started, f"cached (executed in {executed_seconds:.1f} s)"),
+                  flush=True)
+            return output, executed_seconds, "cached"
     # IPC sockets instead of TCP: nothing leaves the machine and the kernel has nothing to warn about.
     # Each kernel gets its own socket folder; kernels started at once would otherwise share
     # ./kernel-ipc-N and read each other's messages.
@@ -198,11 +304,13 @@ def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: boo
             # settings (one-line data warnings, no progress lines) even if it forgets to ask for them.
             extra_arguments=["--IPKernelApp.log_level=CRITICAL", f"--IPKernelApp.exec_lines={KERNEL_SETUP}"],
         )
+    seconds = time.perf_counter() - started
     if not prepare_only:
         tag_for_book(output)
-    seconds = time.perf_counter() - started
-    print(_line(name, seconds, "prepared" if prepare_only else "ok"), flush=True)
-    return output, seconds
+        _store_chapter(root, name, params, output, seconds)
+    status = "prepared" if prepare_only else "ok"
+    print(_line(name, seconds, status), flush=True)
+    return output, seconds, status
 
 
 def tag_for_book(path: Path) -> None:
@@ -269,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="notebooks executed at once, one CPU thread each (default: the CPU count; 1 = "
                              "in order, with torch's default threads)")
     parser.add_argument("--no-cache", action="store_true",
-                        help="retrain every run: the kernels neither read nor fill the run cache")
+                        help="execute every chapter and retrain every run: neither the chapter cache nor the "
+                             "run cache is read or filled")
     args = parser.parse_args(argv)
     if args.no_cache:
         os.environ["GRNLIB_NO_CACHE"] = "1"  # the kernels inherit the environment

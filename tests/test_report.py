@@ -88,3 +88,45 @@ def test_committed_estimate_names_every_chapter():
     costs = yaml.safe_load((root / "params" / "chapter_costs.yaml").read_text())
     for params in ("full", "ci"):
         assert set(costs[params]) == set(report.notebook_names(root)), f"params/chapter_costs.yaml [{params}]"
+
+
+def test_an_unchanged_chapter_is_copied_from_the_cache_and_any_change_runs_it(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("GRNLIB_RUN_CACHE", str(tmp_path / "cache"))
+    report._inputs_fingerprint.cache_clear()
+    code = ("import time, pathlib\nout = pathlib.Path(results_dir) / '00_t'\nout.mkdir(parents=True, exist_ok=True)\n"
+            "(out / 'x.txt').write_text('1')\nprint('ran at', time.time_ns())")
+    make_project(tmp_path, {"00_t": code})
+    (tmp_path / "params" / "ci" / "00_t.yaml").write_text(f"value: 7\nresults_dir: {tmp_path / 'results'}\n")
+    (tmp_path / "grnlib").mkdir()
+    (tmp_path / "grnlib" / "model.py").write_text("A = 1\n")
+
+    def run():
+        (written,) = run_notebooks(tmp_path, "ci", tmp_path / "out", jobs=1)
+        status = json.loads(timings_path(tmp_path, "ci").read_text())["chapters"]["00_t"]["status"]
+        return status, nbformat.read(written, as_version=4).cells[-1].outputs[0]["text"]
+
+    first = run()
+    assert first[0] == "ok"
+    assert run() == ("cached", first[1])  # the same executed output, no kernel
+    assert "cached (executed in" in capfd.readouterr().out
+    # any input changes the key: the package code...
+    (tmp_path / "grnlib" / "model.py").write_text("A = 2\n")
+    report._inputs_fingerprint.cache_clear()
+    second = run()
+    assert second[0] == "ok" and second[1] != first[1]
+    # ... the chapter's parameters; a missing output folder; --no-cache
+    (tmp_path / "params" / "ci" / "00_t.yaml").write_text(f"value: 8\nresults_dir: {tmp_path / 'results'}\n")
+    assert run()[0] == "ok" and run()[0] == "cached"
+    (tmp_path / "results" / "00_t" / "x.txt").unlink()
+    assert run()[0] == "ok" and (tmp_path / "results" / "00_t" / "x.txt").is_file()
+    monkeypatch.setenv("GRNLIB_NO_CACHE", "1")
+    assert run()[0] == "ok"
+    monkeypatch.delenv("GRNLIB_NO_CACHE")
+    # a damaged entry is dropped with a warning and the chapter runs again
+    from grnlib.evaluation.cache import _path
+
+    entry = _path(report.chapter_key(tmp_path, "00_t", "ci"), ".ipynb")
+    entry.write_bytes(entry.read_bytes()[:-20])
+    with pytest.warns(UserWarning, match="damaged"):
+        assert run()[0] == "ok"
+    assert run()[0] == "cached"

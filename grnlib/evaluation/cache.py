@@ -26,6 +26,7 @@ import numpy as np
 ENV_DIR, ENV_LIMIT, ENV_OFF = "GRNLIB_RUN_CACHE", "GRNLIB_RUN_CACHE_MB", "GRNLIB_NO_CACHE"
 DEFAULT_LIMIT_MB = 2048
 FORMAT = "grnlib-run-cache-v1"
+SUFFIXES = (".pt", ".ipynb")  # run entries; executed chapters (grnlib.report)
 # The code whose change must invalidate cached runs: everything that turns data and a spec into scores.
 TRAINING_CODE = ("data", "models", "training", "evaluation", "features.py", "registry.py", "errors.py", "io.py")
 
@@ -121,41 +122,68 @@ def run_key(spec: dict, ds, split: dict, seed: int) -> str:
     return h.hexdigest()
 
 
-def _path(key: str) -> Path:
+def _path(key: str, suffix: str = ".pt") -> Path:
     # One file per entry: the SHA-256 of the payload on the first line, then the payload, replaced in
     # one rename, so concurrent writers of the same key (two chapters at once) never tear a pair.
-    return cache_root() / key[:2] / f"{key}.pt"
+    return cache_root() / key[:2] / f"{key}{suffix}"
 
 
-def load(key: str) -> dict | None:
-    """The entry for ``key``, or None when absent, disabled or damaged (a damaged one is removed)."""
+def load_bytes(key: str, suffix: str, check=None):
+    """The payload stored under ``key`` (``check(payload)`` turns it into the value, raising on a bad
+    one), or None when absent, disabled or damaged (a damaged entry is removed)."""
     if not enabled():
         return None
-    path = _path(key)
+    path = _path(key, suffix)
     try:
         data = path.read_bytes()
     except OSError:
         return None
-    import io
-
-    import torch
-
     try:
         checksum, payload = data[:64].decode("ascii"), data[65:]
         if hashlib.sha256(payload).hexdigest() != checksum:
             raise ValueError("checksum mismatch")
-        entry = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
-        if not isinstance(entry, dict) or entry.get("format") != FORMAT:
-            raise ValueError("not a run-cache entry")
+        value = check(payload) if check is not None else payload
     except Exception as exc:  # any damage: drop the entry and recompute
-        warnings.warn(f"run cache entry {path.name} is damaged ({exc}); recomputing", stacklevel=2)
+        warnings.warn(f"run cache entry {path.name} is damaged ({exc}); recomputing", stacklevel=3)
         path.unlink(missing_ok=True)
         return None
     try:
         os.utime(path)  # least-recently-used eviction reads the modification time
     except OSError:
         pass
+    return value
+
+
+def store_bytes(key: str, suffix: str, payload: bytes) -> None:
+    """Write ``payload`` under ``key`` with its checksum; cache errors never fail a run."""
+    if not enabled():
+        return
+    from grnlib.io import atomic_file
+
+    path = _path(key, suffix)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(path) as tmp:
+            tmp.write_bytes(hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload)
+        evict(_limit_bytes())
+    except OSError as exc:
+        warnings.warn(f"run cache not written ({exc.strerror or exc}); results are unaffected", stacklevel=3)
+
+
+def _run_entry(payload: bytes) -> dict:
+    import io
+
+    import torch
+
+    entry = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+        raise ValueError("not a run-cache entry")
     return entry
+
+
+def load(key: str) -> dict | None:
+    """The run entry for ``key``, or None when absent, disabled or damaged (a damaged one is removed)."""
+    return load_bytes(key, ".pt", _run_entry)
 
 
 def store(key: str, entry: dict) -> None:
@@ -166,19 +194,9 @@ def store(key: str, entry: dict) -> None:
 
     import torch
 
-    from grnlib.io import atomic_file
-
-    path = _path(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        torch.save({"format": FORMAT, **entry}, buffer)
-        payload = buffer.getvalue()
-        with atomic_file(path) as tmp:
-            tmp.write_bytes(hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload)
-        evict(_limit_bytes())
-    except OSError as exc:
-        warnings.warn(f"run cache not written ({exc.strerror or exc}); results are unaffected", stacklevel=2)
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **entry}, buffer)
+    store_bytes(key, ".pt", buffer.getvalue())
 
 
 def evict(limit_bytes: int) -> int:
@@ -186,7 +204,8 @@ def evict(limit_bytes: int) -> int:
     the number of entries deleted. Entries another process removes meanwhile are skipped."""
     sizes = {}
     root = cache_root()
-    for path in root.glob("*/*.pt") if root.is_dir() else ():
+    entries = [p for suffix in SUFFIXES for p in root.glob(f"*/*{suffix}")] if root.is_dir() else []
+    for path in entries:
         try:
             stat = path.stat()
         except OSError:
