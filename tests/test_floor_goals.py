@@ -69,3 +69,15 @@ def test_goal_table_reports_met_and_missed_goals():
     assert float(rows.loc["Non-Specific (2 settings)", "short_by"]) == pytest.approx(0.06, abs=1e-6)
     assert float(rows.loc["STRING (2 settings)", "short_by"]) == pytest.approx(0.07, abs=1e-6)
     assert np.isnan(bf.against_floor(frame().query("seed == 0"))["delta_auroc_low"]).all()  # one seed: no interval
+
+
+def test_goal_table_judges_the_seed_protocol_on_accuracy():
+    seed_rows = pd.DataFrame([{"dataset": "seed/trrust+dorothea/hESC", "protocol": "seed", "seed": s, "name": name,
+                               "val_auroc": 0.8, "auroc": 0.9, "auprc": 0.5, "per_tf_auroc": 0.7,
+                               "per_tf_auprc": 0.3, "accuracy": accuracy}
+                              for s in range(2) for name, accuracy in (("degree", 0.84), ("m", 0.86 + 0.02 * s))])
+    goals = bf.goal_table_11(pd.concat([frame(), seed_rows]), best="m", best_heldout="h")
+    row = goals[goals["goal"].str.startswith("seed")].iloc[0]
+    assert row["measured"] == "0.870 (degree 0.840)" and not row["met"]
+    assert float(row["short_by"]) == pytest.approx(0.03, abs=1e-6)
+    assert not bf.goal_table_11(frame(), best="m", best_heldout="h")["goal"].str.startswith("seed").any()

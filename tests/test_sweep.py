@@ -165,3 +165,35 @@ def test_unreachable_or_empty_scheduler_is_one_clear_error(monkeypatch):
     with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
         with pytest.raises(DataError, match="has no worker after 1 s.*dask worker"):
             sweep._connect(cluster.scheduler_address)
+
+
+def _floors_summary():
+    """Two settings; degree is the higher floor on validation in `a`, the edge prior in `b`."""
+    rows = []
+    for dataset, (deg_val, ep_val) in {"beeline/Specific/a/500": (0.8, 0.7), "beeline/Specific/b/500": (0.6, 0.9)}.items():
+        for model, test, per_tf, val in (("degree", 0.80, 0.70, deg_val), ("edge_prior", 0.84, 0.72, ep_val),
+                                         ("m", 0.86, 0.80, 0.95)):
+            rows.append({"dataset": dataset, "network": "Specific", "protocol": "released", "model": model,
+                         "auroc_mean": test, "auprc_mean": test / 2, "per_tf_auroc_mean": per_tf,
+                         "val_auroc_mean": val})
+    rows.append({**rows[-1], "dataset": "beeline/Specific/c/500"})  # no floor ran here: left out
+    return pd.DataFrame(rows)
+
+
+def test_against_floors_judges_each_setting_against_its_higher_floor_on_validation():
+    from grnlib.benchmark.summary import against_floors, floors_figure, higher_floor
+
+    summary = _floors_summary()
+    assert higher_floor(summary).tolist() == ["degree", "edge_prior"]
+    table = against_floors(summary)
+    row = table.loc[("auroc", "released", "Specific", "m")]
+    assert row["settings"] == 2 and row["mean"] == "0.860"
+    assert row["degree floor"] == "0.800" and row["edge_prior floor"] == "0.840"
+    # gaps: 0.86 - 0.80 (a: degree higher on validation) and 0.86 - 0.84 (b: edge prior)
+    assert row["Δ vs higher floor [95% CI]"].startswith("+0.040 [")
+    per_tf = against_floors(summary, ["m"], "per_tf_auroc").loc[("per_tf_auroc", "released", "Specific", "m")]
+    assert per_tf["Δ vs higher floor [95% CI]"].startswith("+0.090 [")
+    assert against_floors(summary[summary["model"] != "edge_prior"], ["m"]).empty
+    fig = floors_figure(summary)
+    assert len(fig.axes) == 2 and {t.get_text() for t in fig.axes[0].get_legend().get_texts()} == {
+        "degree", "edge_prior", "m"}

@@ -16,7 +16,9 @@ from grnlib.io import write_json, write_table
 CELL_FILE = "cells.jsonl"
 ERROR_FILE = "errors.jsonl"
 META_FILE = "sweep.json"
-SUMMARY_METRICS = ("auroc", "auprc", "auprc_ratio", "per_tf_auroc", "per_tf_auprc", "pos_rate", "val_auroc")
+SUMMARY_METRICS = ("auroc", "auprc", "auprc_ratio", "per_tf_auroc", "per_tf_auprc", "accuracy", "pos_rate",
+                   "val_auroc")
+FLOORS = ("degree", "edge_prior")  # the two zero-training floors every model is judged against
 
 
 # -- results file ------------------------------------------------------------------------------
@@ -124,7 +126,7 @@ def summarize(raw_dir, out_dir="results/benchmark", name: str | None = None) -> 
         raise DataError(raw_dir / CELL_FILE, "no finished cells to summarise",
                         "run `python -m grnlib.benchmark.sweep run ... --out RAW_DIR` first")
     out_dir.mkdir(parents=True, exist_ok=True)
-    keep = ["dataset", "protocol", "seed", "fold", "model", "kind", "auroc", "auprc", "auprc_ratio",
+    keep = ["dataset", "protocol", "seed", "fold", "model", "kind", "auroc", "auprc", "auprc_ratio", "accuracy",
             "per_tf_auroc", "per_tf_auprc", "early_precision_ratio", "f1", "mcc", "pos_rate", "val_auroc",
             "val_auprc", "prior_correction", "n_test", "n_train", "seconds"]
     paths = {"cells": out_dir / f"{name}_cells.csv.gz", "summary": out_dir / f"{name}_summary.csv",
@@ -164,6 +166,13 @@ def load_summary(folder="results/benchmark", name: str = "reduced") -> dict:
     return out
 
 
+def load_summaries(folder, names) -> pd.DataFrame:
+    """The per-setting summaries of several committed sweeps in one table. Every sweep scores the
+    floors on its own cells; where two sweeps share a split those rows are equal and kept once."""
+    frames = [load_summary(folder, name)["summary"] for name in names]
+    return pd.concat(frames, ignore_index=True).drop_duplicates(["dataset", "protocol", "model"])
+
+
 def select_by_validation(summary: pd.DataFrame, protocols, candidates) -> pd.Series:
     """Mean validation AUROC of each candidate over the (dataset, protocol) settings of ``protocols``
     where every candidate ran, best first. Test metrics play no part in the choice.
@@ -192,6 +201,86 @@ def floor_table(aggregated: pd.DataFrame, by=("protocol", "network"), floor: str
     table = table.join(floor_mean, on=by)
     return table.set_index(by + ["model"])[["n_settings", "mean [95% CI]", f"{floor} (floor)",
                                             f"Δ vs {floor} [95% CI]"]]
+
+
+def higher_floor(summary: pd.DataFrame) -> pd.Series:
+    """Per (dataset, protocol): the floor of :data:`FLOORS` with the higher mean *validation* AUROC (ties
+    and settings without an edge prior go to degree). Test numbers play no part in the choice."""
+    val = summary[summary["model"].isin(FLOORS)].pivot_table(index=["dataset", "protocol"], columns="model",
+                                                             values="val_auroc_mean")
+    val = val.reindex(columns=list(FLOORS)).fillna(-1.0)
+    return pd.Series(np.where(val[FLOORS[1]] > val[FLOORS[0]], FLOORS[1], FLOORS[0]), index=val.index,
+                     name="higher_floor")
+
+
+def _trained(summary: pd.DataFrame) -> list[str]:
+    """Scorers of ``summary`` other than the floors and the uncorrected ablation rows, in order of appearance."""
+    return [m for m in dict.fromkeys(summary["model"]) if m not in FLOORS and not m.endswith("(uncorrected)")]
+
+
+def against_floors(summary: pd.DataFrame, models=None, metrics=("auroc", "auprc", "per_tf_auroc"),
+                   by=("protocol", "network")) -> pd.DataFrame:
+    """Per metric, group and model (default: every trained scorer), over the settings where both floors
+    ran: the model's mean (column ``mean``) beside both floors' on the same settings, and the paired gap
+    to the higher floor of each setting (:func:`higher_floor`) as mean [95 % CI] (± 1.96 · sem over
+    settings). Display strings, 3 decimals."""
+    by, keys = list(by), ["dataset", "protocol"]
+    models = _trained(summary) if models is None else models
+    choice = higher_floor(summary)
+    rows = []
+    for metric in [metrics] if isinstance(metrics, str) else metrics:
+        column = f"{metric}_mean"
+        floors = {f: summary[summary["model"] == f].set_index(keys)[column] for f in FLOORS}
+        for model in models:
+            part = summary[summary["model"] == model].set_index(keys)
+            part = part[np.logical_and.reduce([part.index.isin(floors[f].index) for f in FLOORS])]
+            if part.empty:
+                continue
+            higher = np.array([floors[f][k] for k, f in zip(part.index, choice.reindex(part.index))])
+            part = part.assign(**{f: floors[f].reindex(part.index).to_numpy() for f in FLOORS},
+                               gap=part[column].to_numpy() - higher)
+            for group, values in part.reset_index().groupby(by, sort=False):
+                gap = _mean_ci(values["gap"].dropna().to_numpy(), "delta_")
+                rows.append({"metric": metric, **dict(zip(by, group if isinstance(group, tuple) else (group,))),
+                             "model": model, "settings": len(values), "mean": f"{values[column].mean():.3f}",
+                             **{f"{f} floor": f"{values[f].mean():.3f}" for f in FLOORS},
+                             "Δ vs higher floor [95% CI]": "{:+.3f} [{:+.3f}, {:+.3f}]".format(
+                                 gap["delta"], gap["delta_ci_low"], gap["delta_ci_high"])})
+    columns = ["metric", *by, "model", "settings", "mean", *(f"{f} floor" for f in FLOORS),
+               "Δ vs higher floor [95% CI]"]
+    return pd.DataFrame(rows, columns=columns).set_index(["metric", *by, "model"])
+
+
+def floors_figure(summary: pd.DataFrame, models=None, metrics=("auroc", "per_tf_auroc")):
+    """Rows: ``metrics``; panels: protocols. Mean over the settings where both floors ran, per network,
+    of the floors (black and grey squares) and each of ``models`` (default: every trained scorer; the
+    data of :func:`against_floors`)."""
+    import matplotlib.pyplot as plt
+
+    keys = ["dataset", "protocol"]
+    both = set.intersection(*[set(map(tuple, summary.loc[summary["model"] == f, keys].to_numpy())) for f in FLOORS])
+    part = summary[[k in both for k in map(tuple, summary[keys].to_numpy())]]
+    models = _trained(part) if models is None else models
+    part = part[part["model"].isin([*FLOORS, *models])]
+    protocols, networks = list(dict.fromkeys(part["protocol"])), list(dict.fromkeys(part["network"]))
+    names = [*FLOORS, *[m for m in models if m in set(part["model"])]]
+    fig, axes = plt.subplots(len(metrics), len(protocols), figsize=(4.2 * len(protocols), 3.3 * len(metrics)),
+                             sharey="row", squeeze=False)
+    width = 0.8 / max(1, len(names))
+    styles = {FLOORS[0]: dict(color="black", marker="s"), FLOORS[1]: dict(color="grey", marker="s")}
+    for row, metric in zip(axes, metrics):
+        means = part.groupby(["protocol", "network", "model"])[f"{metric}_mean"].mean()
+        for ax, protocol in zip(row, protocols):
+            for i, name in enumerate(names):
+                y = [means.get((protocol, network, name), np.nan) for network in networks]
+                x = np.arange(len(networks)) + (i - (len(names) - 1) / 2) * width
+                ax.plot(x, y, ls="none", label=name, **styles.get(name, dict(marker="o")))
+            ax.set_xticks(np.arange(len(networks)), networks)
+            ax.set_title(protocol)
+            ax.set_ylabel(f"{metric.replace('_', ' ')} (mean over settings)")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
 
 
 def benchmark_figure(aggregated: pd.DataFrame, metric_label: str = "AUROC", floor: str = "degree",

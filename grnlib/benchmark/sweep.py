@@ -33,9 +33,10 @@ import pandas as pd
 from grnlib.data import DataError
 from grnlib.evaluation.cells import Cell, environment_info, evaluate_cell
 from grnlib.evaluation.spec import needs_expression, resolve_specs
-from grnlib.benchmark.summary import (CELL_FILE, ERROR_FILE, META_FILE, aggregate,  # noqa: F401 (re-exported)
-                                      benchmark_figure, finished_keys, floor_table, load_summary, read_cells,
-                                      results_frame, select_by_validation, summarize, summarize_frame)
+from grnlib.benchmark.summary import (CELL_FILE, ERROR_FILE, META_FILE, against_floors,  # noqa: F401 (re-exported)
+                                      aggregate, benchmark_figure, finished_keys, floor_table, floors_figure,
+                                      load_summaries, load_summary, read_cells, results_frame, select_by_validation,
+                                      summarize, summarize_frame)
 from grnlib.io import append_jsonl, write_json
 
 
