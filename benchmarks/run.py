@@ -300,6 +300,33 @@ def _ok(row) -> bool:
     return bool(row) and "error" not in row
 
 
+# the raw results of each section, as run_suite returns them, and where a bench.json payload keeps them
+SECTION_RESULTS = {"train": "training", "genelink": "genelink", "phase4": "phase4", "phase4_recipe": "phase4_recipe",
+                   "profile": "profile", "scoring": "scoring", "threads": "threads", "report": "report",
+                   "scale": "scale"}
+
+
+def previous_results(payload: dict) -> dict:
+    """``run_suite``'s results recovered from an earlier bench.json, so a run of some sections (``--only``)
+    keeps every other section's measurements instead of writing them empty."""
+    scoring = list(payload.get("scoring_scaling") or [])
+    genome = payload.get("genome_scoring")
+    if genome:  # the headline size's row keeps its per-pair reference numbers
+        scoring = [genome if r.get("genes") == genome.get("genes") else r for r in scoring]
+    report = payload.get("report") or {}
+    return {"training": payload.get("training") or [],
+            "genelink": (payload.get("genelink_reference") or {}).get("by_dataset") or [],
+            "phase4": payload.get("phase4_fit") or [], "phase4_recipe": payload.get("phase4_recipe"),
+            "profile": payload.get("phase4_profile"), "scoring": scoring, "threads": payload.get("threads_comparison"),
+            "report": None if report.get("skipped") else report or None, "scale": payload.get("scale") or []}
+
+
+def merge_results(out: dict, previous: dict, sections_run) -> dict:
+    """``out`` for the sections run now, ``previous`` for the rest."""
+    kept = {SECTION_RESULTS[s] for s in SECTION_RESULTS if s not in sections_run}
+    return {key: previous.get(key, value) if key in kept else value for key, value in out.items()}
+
+
 def summarise(host: dict, p: dict, out: dict, smoke: bool, seconds: float) -> dict:
     """The bench.json payload: headline numbers first, every measured row after."""
     training = [r for r in out["training"] if _ok(r)]
@@ -307,8 +334,9 @@ def summarise(host: dict, p: dict, out: dict, smoke: bool, seconds: float) -> di
     by_dataset: dict = {}
     for r in training:
         by_dataset.setdefault(r["dataset"], {})[r["model"]] = r["pairs_per_s"]
+    datasets = dict.fromkeys([*p["datasets"], *(r["dataset"] for r in training)])  # with sections kept from before
     speedup_naive = {d: {r["model"]: r["speedup_vs_naive"] for r in training
-                         if r["dataset"] == d and "speedup_vs_naive" in r} for d in p["datasets"]}
+                         if r["dataset"] == d and "speedup_vs_naive" in r} for d in datasets}
     phase4_epoch = {r["dataset"]: r for r in training if r["model"] == "deep_two_tower"}
     genelink = []
     for ref in filter(_ok, out["genelink"]):
@@ -466,8 +494,14 @@ def main(argv=None) -> int:
     p = plan(args)
     host = host_info(args.threads)
     out = run_suite(args, p)
+    bench = args.out / "bench.json"
+    merged_from = bench.is_file() and args.only and not args.smoke
+    if merged_from:  # a partial run replaces only its own sections
+        out = merge_results(out, previous_results(json.loads(bench.read_text())), p["sections"])
     payload = summarise(host, p, out, args.smoke, time.perf_counter() - started)
     payload["sections"] = sorted(p["sections"])
+    if merged_from:
+        payload["sections_kept_from_previous_run"] = sorted(set(SECTION_RESULTS) - p["sections"])
     from grnlib.io import write_json
 
     path = write_json(args.out / "bench.json", payload)

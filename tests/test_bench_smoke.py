@@ -95,3 +95,21 @@ def test_scoring_job_writes_the_true_top_k_without_self_pairs(tmp_path):
     full = score_all_pairs(model, np.arange(5), np.arange(60))
     best = np.sort(full[np.isfinite(full)])[::-1][:20]
     np.testing.assert_allclose(edges["score"].to_numpy(), best, rtol=1e-4)
+
+
+def test_a_partial_run_keeps_the_other_sections_of_the_committed_bench():
+    from benchmarks import run
+
+    committed = json.loads((ROOT / "results" / "bench" / "bench.json").read_text())
+    previous = run.previous_results(committed)
+    plan = {"datasets": [committed["primary_dataset"]], "genes": committed["genome_scoring"]["genes"]}
+    fresh = {"training": [], "genelink": [], "phase4": [], "profile": None, "scoring": [], "threads": None,
+             "report": None, "phase4_recipe": {"current_fit_seconds": {"median": 1.0}}, "scale": []}
+    merged = run.merge_results(fresh, previous, {"phase4_recipe"})
+    assert merged["phase4_recipe"] == fresh["phase4_recipe"] and merged["scale"] == committed["scale"]
+    again = run.summarise(committed["host"], plan, run.merge_results(fresh, previous, set()), False, 1.0)
+    for key in ("training", "phase4_fit", "scale", "scoring_scaling", "genome_scoring", "threads_comparison",
+                "speedup_vs_naive", "phase4_fit_seconds"):
+        assert again[key] == committed[key], key
+    assert [t["measured"] for t in again["targets"]] == [t["measured"] for t in committed["targets"]]
+    assert again["genelink_reference"]["by_dataset"] == committed["genelink_reference"]["by_dataset"]
