@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.ab import paired_summary, summary_lines  # noqa: E402
 
 DATASET = "beeline/Specific/hHEP/500"
 # The GENIE3 baseline before the speed change (grnlib at commit 54ed94a): scikit-learn's
@@ -48,11 +49,6 @@ def score_once(ds, split: dict, seed: int, options: dict) -> dict:
             "test_auroc": auroc(split["test"]["label"].to_numpy(), scores[n_val:])}
 
 
-def _spread(values: list[float]) -> dict:
-    return {"median": statistics.median(values), "mean": statistics.fmean(values),
-            "min": min(values), "max": max(values), "n": len(values)}
-
-
 def compare(dataset: str = DATASET, seeds=(0, 1, 2), candidate: dict | None = None, log=print) -> dict:
     from grnlib.data import load_dataset, load_split
 
@@ -67,29 +63,14 @@ def compare(dataset: str = DATASET, seeds=(0, 1, 2), candidate: dict | None = No
             log(f"seed {seed} {name:8s} {row['seconds']:6.1f} s wall {row['cpu_seconds']:6.1f} s cpu "
                 f"({row['targets']} targets) val {row['val_auroc']:.4f} test {row['test_auroc']:.4f}", flush=True)
     pairs = list(zip(rows[0::2], rows[1::2]))
-    diffs = {part: [b[f"{part}_auroc"] - a[f"{part}_auroc"] for a, b in pairs] for part in ("val", "test")}
     return {"dataset": dataset, "seeds": list(seeds), "previous": settings["previous"],
-            "current": settings["current"] or "genie3 defaults", "scorings": rows,
-            "speedup": _spread([a["seconds"] / b["seconds"] for a, b in pairs]),
-            "speedup_cpu": _spread([a["cpu_seconds"] / b["cpu_seconds"] for a, b in pairs]),
-            "current_seconds": _spread([b["seconds"] for _, b in pairs]),
-            "previous_seconds": _spread([a["seconds"] for a, _ in pairs]),
-            "auroc_diff": {part: _spread(v) for part, v in diffs.items()},
-            "within_0_005": all(abs(_spread(v)["mean"]) <= 0.005 for v in diffs.values())}
+            "current": settings["current"] or "genie3 defaults", "scorings": rows, **paired_summary(pairs)}
 
 
 def print_summary(result: dict) -> None:
-    s, c, d = result["speedup"], result["speedup_cpu"], result["auroc_diff"]
     print(f"\nGENIE3 on {result['dataset']}, seeds {result['seeds']}: previous {result['previous']} "
           f"vs current {result['current']}")
-    print(f"  previous {result['previous_seconds']['median']:.1f} s median, current "
-          f"{result['current_seconds']['median']:.1f} s median")
-    print(f"  speed-up previous/current, wall: median {s['median']:.2f}x (min {s['min']:.2f}, max {s['max']:.2f}); "
-          f"cpu: median {c['median']:.2f}x (min {c['min']:.2f}, max {c['max']:.2f})")
-    for part in ("val", "test"):
-        print(f"  {part} AUROC current - previous: mean {d[part]['mean']:+.4f} "
-              f"(min {d[part]['min']:+.4f}, max {d[part]['max']:+.4f})")
-    print(f"  mean paired AUROC differences within +-0.005: {result['within_0_005']}")
+    print("\n".join(summary_lines(result)))
 
 
 def main(argv=None) -> int:

@@ -23,7 +23,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads d
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -31,6 +30,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.ab import paired_summary, summary_lines  # noqa: E402
 
 DATASET = "beeline/Specific/hHEP/500"
 # The phase-4 training recipe before the speed change (grnlib at commit 54ed94a): phase 3's SGD
@@ -82,11 +83,6 @@ def fit_once(ds, split, spec: dict, seed: int) -> dict:
             "best_epoch": result.best_epoch, "val_auroc": scores["val"], "test_auroc": scores["test"]}
 
 
-def _spread(values: list[float]) -> dict:
-    return {"median": statistics.median(values), "mean": statistics.fmean(values),
-            "min": min(values), "max": max(values), "n": len(values)}
-
-
 def compare(dataset: str = DATASET, seeds=(0, 1, 2, 3, 4), candidate: dict | None = None,
             repeats: int = 1, epochs: int | None = None, log=print) -> dict:
     """Fit both recipes on every seed, interleaved (``repeats`` times each, for the timing
@@ -106,17 +102,10 @@ def compare(dataset: str = DATASET, seeds=(0, 1, 2, 3, 4), candidate: dict | Non
                     f"{row['epochs']:3d} epochs (best {row['best_epoch']}) val {row['val_auroc']:.4f} "
                     f"test {row['test_auroc']:.4f}", flush=True)
     pairs = list(zip(rows[0::2], rows[1::2]))
-    first = [(a, b) for a, b in pairs if a["repeat"] == 0]
-    diffs = {part: [b[f"{part}_auroc"] - a[f"{part}_auroc"] for a, b in first] for part in ("val", "test")}
+    first = [(a, b) for a, b in pairs if a["repeat"] == 0]  # a repeat reproduces the same metrics
     return {"dataset": dataset, "seeds": list(seeds), "repeats": repeats, "threads": _threads(),
             "previous_train": specs["previous"]["train"], "current_train": specs["current"]["train"],
-            "fits": rows,
-            "speedup": _spread([a["seconds"] / b["seconds"] for a, b in pairs]),
-            "speedup_cpu": _spread([a["cpu_seconds"] / b["cpu_seconds"] for a, b in pairs]),
-            "current_fit_seconds": _spread([b["seconds"] for _, b in pairs]),
-            "previous_fit_seconds": _spread([a["seconds"] for a, _ in pairs]),
-            "auroc_diff": {part: _spread(values) for part, values in diffs.items()},
-            "within_0_005": all(abs(_spread(v)["mean"]) <= 0.005 for v in diffs.values())}
+            "fits": rows, **paired_summary(pairs, "fit_seconds", quality_pairs=first)}
 
 
 def bench_job(dataset: str = DATASET, seeds=(0,), repeats: int = 2, epochs: int | None = None) -> dict:
@@ -131,16 +120,8 @@ def _threads() -> int:
 
 
 def print_summary(result: dict) -> None:
-    s, c, d = result["speedup"], result["speedup_cpu"], result["auroc_diff"]
     print(f"\nphase-4 fit on {result['dataset']}, seeds {result['seeds']}, {result['threads']} thread(s)")
-    print(f"  previous recipe: {result['previous_fit_seconds']['median']:.1f} s median; "
-          f"current: {result['current_fit_seconds']['median']:.1f} s median")
-    print(f"  speed-up previous/current, wall: median {s['median']:.2f}x (min {s['min']:.2f}, max {s['max']:.2f}); "
-          f"cpu: median {c['median']:.2f}x (min {c['min']:.2f}, max {c['max']:.2f})")
-    for part in ("val", "test"):
-        print(f"  {part} AUROC current - previous: mean {d[part]['mean']:+.4f} "
-              f"(min {d[part]['min']:+.4f}, max {d[part]['max']:+.4f})")
-    print(f"  mean paired AUROC differences within +-0.005: {result['within_0_005']}")
+    print("\n".join(summary_lines(result, "fit_seconds")))
 
 
 def main(argv=None) -> int:
