@@ -216,10 +216,17 @@ def released_protocol(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int
                       val_fraction: float | None = None, root=None) -> dict:
     """The published split ``sample = seed + 1`` of a BEELINE dataset (seed 0..4)."""
     from grnlib import data
+    from grnlib.data.catalog import FAMILIES, parse_id
 
-    if not ds.id.startswith("beeline/"):
+    try:  # the dataset families that ship published splits say so when registered
+        has_splits = FAMILIES.info(parse_id(ds.id).family)["released_splits"]
+    except (DataError, KeyError, ValueError):  # a user's or a toy dataset: no family id
+        has_splits = False
+    if not has_splits:
+        with_splits = [name for name in FAMILIES if FAMILIES.info(name)["released_splits"]]
         raise DataError(ds.source or ds.id, f"dataset {ds.id!r} has no released splits",
-                        "use protocol 'released' only with beeline/<Network>/<Cell>/<500|1000> datasets")
+                        f"use protocol 'released' only with datasets of {with_splits} (`grnlib datasets` "
+                        "lists their n_splits)")
     if not 0 <= seed <= 4:
         raise ValueError(f"protocol 'released' has samples 1..5, selected by seed 0..4; got seed={seed}")
     split = data.load_split(ds.id, sample=seed + 1, root=root)
