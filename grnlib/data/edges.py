@@ -140,19 +140,25 @@ def edges_from_table(raw: pd.DataFrame, path=None, format: str | None = None,
         # decoupler's CollecTRI/DoRothEA weight is the mode of regulation: +1 activates, -1 represses
         if (format or detected) == "decoupler" and "sign" not in edges and edges["weight"].isin([-1, 1]).all():
             edges["sign"] = edges["weight"].astype(np.int8)
-    report = {"rows": len(edges)}
+    edges = drop_loops_and_duplicates(edges, path, stacklevel=3)
+    edges.attrs["format"] = format or detected
+    return edges
+
+
+def drop_loops_and_duplicates(edges: pd.DataFrame, path, stacklevel: int = 2) -> pd.DataFrame:
+    """``edges`` without self-loops and repeated ``(source, target)`` pairs, with a :class:`DataWarning`
+    giving both counts (``attrs["report"]`` keeps them); a DataError naming ``path`` when none is left."""
     loops = edges["source"] == edges["target"]
     dups = edges.duplicated(["source", "target"]) & ~loops
-    report.update(self_loops=int(loops.sum()), duplicates=int(dups.sum()))
+    report = {"rows": len(edges), "self_loops": int(loops.sum()), "duplicates": int(dups.sum())}
     if loops.any() or dups.any():
         warnings.warn(f"{path}: dropped {report['self_loops']} self-loop(s) and {report['duplicates']} "
-                      "duplicated edge(s)", DataWarning, stacklevel=2)
+                      "duplicated edge(s)", DataWarning, stacklevel=stacklevel + 1)
     edges = edges[~loops & ~dups].reset_index(drop=True)
     if len(edges) == 0:
         raise DataError(path, "no edges left after dropping self-loops and duplicates",
                         "supply edges between two different genes")
     edges.attrs["report"] = report
-    edges.attrs["format"] = format or detected
     return edges
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from grnlib.data import DataError, DataWarning, GRNDataset, dataset_from_edges, read_edges, read_expression
-from grnlib.data.edges import ALIASES, SIGN_WORDS
+from grnlib.data.edges import ALIASES, SIGN_WORDS, drop_loops_and_duplicates
 from grnlib.data.symbols import gene_name_warnings, match_symbols
 from grnlib.data.validate import delimiter_for, first_line, read_table, require_no_missing
 
@@ -125,17 +125,8 @@ def read_priors(path, genes=None, format: str | None = None) -> pd.DataFrame:
         signs = _signs_or_none(raw[2])
         if signs is not None:
             edges["sign"] = signs
-    loops = edges["source"] == edges["target"]
-    dups = edges.duplicated(["source", "target"]) & ~loops
-    if loops.any() or dups.any():
-        warnings.warn(f"{path}: dropped {int(loops.sum())} self-loop(s) and {int(dups.sum())} "
-                      "duplicated edge(s)", DataWarning, stacklevel=2)
-    edges = edges[~loops & ~dups].reset_index(drop=True)
-    if len(edges) == 0:
-        raise DataError(path, "no edges left after dropping self-loops and duplicates",
-                        "supply edges between two different genes")
-    edges.attrs["report"] = {"rows": len(raw), "self_loops": int(loops.sum()),
-                             "duplicates": int(dups.sum()), "header": False}
+    edges = drop_loops_and_duplicates(edges, path)
+    edges.attrs["report"]["header"] = False
     return edges
 
 
