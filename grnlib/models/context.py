@@ -170,16 +170,30 @@ class TrainingGraph(nn.Module):
             reg = (z[tf_idx] * prod["target_side"][gene_idx]).sum(-1) - own * (z[tf_idx] ** 2).sum(-1)
             tgt = (prod["tf_side"][rows] * z[gene_idx]).sum(-1) - own_row * (z[gene_idx] ** 2).sum(-1)
             cols += [reg / in_loo.clamp(min=1), tgt / out_loo.clamp(min=1)]
-            # the TF's nearest training TFs (itself excluded) vote for the gene
-            sim = z[tf_idx] @ z[s["row_genes"]].T / self.neighbour_temperature     # [B, m]
-            sim = sim.masked_fill(s["row_genes"][None, :] == tf_idx[:, None], float("-inf"))
-            weights = torch.nan_to_num(torch.softmax(sim, dim=-1))  # a lone TF has no neighbours: 0
-            cols.append((weights * s["adjacency"][:-1, gene_idx].T).sum(-1))
+            cols.append(self._neighbour_vote(z, tf_idx, gene_idx, s))
         if "topology" in groups:
             # removing (tf, gene) removes the paths tf -> h <- r -> gene with h = gene: in_loo of them
             paths = s["paths"][rows, gene_idx] - own_row * in_loo
             cols.append(torch.log1p(paths.clamp(min=0)))
         return torch.stack(cols, dim=-1) if cols else torch.zeros(tf_idx.shape[0], 0, device=tf_idx.device)
+
+
+    def _neighbour_vote(self, z: torch.Tensor, tf_idx: torch.Tensor, gene_idx: torch.Tensor, s: dict) -> torch.Tensor:
+        """The TF's nearest training TFs (itself excluded) vote for the gene: softmax(c(tf, r) / T)
+        weights over the training TFs r, times r's edge to the gene. [B]
+
+        Pairs that are a few TFs x many genes (genome-wide ranking) are scored as one block: the
+        weights once per TF and one matrix product, instead of a [B, training TFs] gather per pair."""
+        tfs, tf_row = torch.unique(tf_idx, return_inverse=True)
+        genes, gene_col = torch.unique(gene_idx, return_inverse=True)
+        block = tfs.numel() * genes.numel() <= 2 * tf_idx.numel()  # (partial TFs at the batch edges)
+        query = tfs if block else tf_idx
+        sim = z[query] @ z[s["row_genes"]].T / self.neighbour_temperature     # [B or n_tf, m]
+        sim = sim.masked_fill(s["row_genes"][None, :] == query[:, None], float("-inf"))
+        weights = torch.nan_to_num(torch.softmax(sim, dim=-1))  # a lone TF has no neighbours: 0
+        if block:
+            return (weights @ s["adjacency"][:-1][:, genes])[tf_row, gene_col]
+        return (weights * s["adjacency"][:-1, gene_idx].T).sum(-1)
 
 
 def unit_rows(features: torch.Tensor) -> torch.Tensor:
