@@ -97,18 +97,15 @@ for _suffix, _hide in (("", "edge"), ("_heldout", "tf")):
 # mean validation AUROC over every setting of the committed sweeps (results/benchmark/*_summary.csv,
 # grnlib.benchmark.sweep.select_by_validation); `best` on the released splits, `best_heldout` under the two TF
 # protocols. tests/test_presets_selection.py re-derives the choice from the committed summaries.
-BEST_CANDIDATES = {"best": ("baseline", "phase1", "pair_evidence"),
-                   "best_heldout": ("baseline", "phase1", "pair_evidence_heldout")}
+# An alias is one model that `grnlib train` saves and `grnlib predict` ranks with, so the stacks are not
+# candidates; they enter the book's comparison (STACK_CANDIDATES, 09_beyond_the_floor) chosen the same way.
+BEST_CANDIDATES = {
+    "best": ("baseline", "phase1", "pair_evidence", "pair_evidence_residual", "phase1_residual"),
+    "best_heldout": ("baseline", "phase1", "pair_evidence_heldout", "pair_evidence_residual_heldout",
+                     "phase1_residual_heldout")}
+STACK_CANDIDATES = {"best": ("stack",), "best_heldout": ("stack_heldout",)}
 BEST_PROTOCOLS = {"best": ("released",), "best_heldout": ("heldout-tf", "degree-matched")}
-BEST_SELECTED = {"best": "pair_evidence", "best_heldout": "phase1"}
-# Issue 11's candidates for the next re-choice: once a sweep has run them (see the module's
-# recommended commands in grnlib.benchmark.beyond_floor), BEST_CANDIDATES takes these and
-# BEST_SELECTED the validation choice over that sweep.
-ISSUE11_CANDIDATES = {
-    "best": ("baseline", "phase1", "pair_evidence", "pair_evidence_expr", "pair_evidence_residual",
-             "phase1_residual", "stack"),
-    "best_heldout": ("baseline", "phase1", "pair_evidence_heldout", "pair_evidence_expr_heldout",
-                     "pair_evidence_residual_heldout", "phase1_residual_heldout", "stack_heldout")}
+BEST_SELECTED = {"best": "pair_evidence_residual", "best_heldout": "phase1"}
 for _alias, _chosen in BEST_SELECTED.items():
     PRESETS[_alias] = copy.deepcopy(PRESETS[_chosen])
 

@@ -9,6 +9,7 @@ import yaml
 from grnlib import cli
 from grnlib.training.checkpoint import load_checkpoint
 from grnlib.data import DataWarning
+from grnlib.evaluation.presets import BEST_CANDIDATES
 from grnlib.features import gene_features
 from grnlib.features import FeatureRecipe
 from grnlib.user import (load_user_model, rank_edges, read_priors, read_tf_list,
@@ -124,12 +125,16 @@ def test_pca_recipe_matches_gene_features_and_ignores_cell_order(toy_files):
     np.testing.assert_array_equal(recipe.transform(extra), recipe.transform(ds.expression))
 
 
-@pytest.mark.parametrize("model", ["expression_two_tower", "best"])
+# every model an alias may resolve to: the aliases must stay trainable, savable and rankable
+ALIAS_CANDIDATES = sorted({name for names in BEST_CANDIDATES.values() for name in names} | set(BEST_CANDIDATES))
+
+
+@pytest.mark.parametrize("model", ["expression_two_tower", *ALIAS_CANDIDATES])
 def test_loaded_model_reproduces_heldout_scores(model, toy_files, tmp_path):
-    """The stored recipe (and, for "best", the stored training graph) rebuild the same scores."""
+    """The stored recipe (and the stored training graph, the floor of a residual model) rebuild the same scores."""
     ds = user_dataset(toy_files["ds"].expression, read_priors(toy_files["priors"]))
     params = yaml.safe_load(toy_files["params"].read_text())
-    if model == "best":
+    if model != "expression_two_tower":
         params.pop("model_cfg")
     um = train_user_model(ds, resolve_user_spec(model, params), seed=1, progress=False)
     save_user_model(tmp_path / "m", um)

@@ -1,8 +1,8 @@
 """Issue 11's presets: every preset resolves; each `_heldout` twin hides the TF; stacks name
-existing members; the next `best` candidates are presets."""
+existing members; the `best` candidates are single models, the stacks beside them."""
 import pytest
 
-from grnlib.evaluation.presets import BEST_SELECTED, ISSUE11_CANDIDATES, PRESETS
+from grnlib.evaluation.presets import BEST_CANDIDATES, BEST_SELECTED, PRESETS, STACK_CANDIDATES
 from grnlib.evaluation.spec import resolve_spec
 
 
@@ -29,6 +29,7 @@ def test_heldout_twins_hide_the_tf(name):
         assert spec["model_cfg"]["hide"] == "tf" and twin["model_cfg"].get("hide", "edge") == "edge"
 
 
-def test_next_candidates_are_presets():
-    for names in ISSUE11_CANDIDATES.values():
-        assert all(n in PRESETS for n in names)
+def test_candidates_are_presets_and_aliases_are_single_models():
+    for alias, names in BEST_CANDIDATES.items():
+        assert all(resolve_spec(n)["kind"] == "model" for n in names), alias  # grnlib train needs one model
+        assert all(resolve_spec(n)["kind"] == "stack" for n in STACK_CANDIDATES[alias]), alias
