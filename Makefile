@@ -36,7 +36,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 # The BEELINE sweeps the book reads (resumable); summaries land in results/benchmark (committed).
-SWEEPS := full reduced floor_tf floor_released
+SWEEPS := full reduced floor_tf floor_released floor11_released floor11_tf floor11_seed
+ISSUE11 := degree,edge_prior,baseline,phase1
 sweep: $(STAMP)
 	$(PY) -m grnlib.benchmark.sweep run --plan full --out results/sweep/full
 	$(PY) -m grnlib.benchmark.sweep run --plan reduced --out results/sweep/reduced
@@ -44,6 +45,14 @@ sweep: $(STAMP)
 		--models degree,pair_evidence_heldout --epochs 12 --out results/sweep/floor_tf
 	$(PY) -m grnlib.benchmark.sweep run --plan reduced --protocols released \
 		--models degree,pair_evidence --epochs 12 --out results/sweep/floor_released
+	$(PY) -m grnlib.benchmark.sweep run --plan reduced --protocols released --epochs 12 --out results/sweep/floor11_released \
+		--models $(ISSUE11),pair_evidence,pair_evidence_residual,phase1_residual,stack
+	$(PY) -m grnlib.benchmark.sweep run --plan reduced --protocols heldout-tf,degree-matched --epochs 12 \
+		--models $(ISSUE11),pair_evidence_heldout,pair_evidence_residual_heldout,phase1_residual_heldout,stack_heldout \
+		--out results/sweep/floor11_tf
+	$(PY) -m grnlib.benchmark.sweep run --datasets seed/trrust+dorothea/hESC --protocols seed --seeds 0,1,2,3,4 \
+		--epochs 12 --models $(ISSUE11),pair_evidence,pair_evidence_residual,phase1_residual,stack \
+		--out results/sweep/floor11_seed
 	for name in $(SWEEPS); do $(PY) -m grnlib.benchmark.sweep summarize results/sweep/$$name --out results/benchmark || exit 1; done
 
 clean:

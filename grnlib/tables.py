@@ -164,8 +164,9 @@ def parameter_counts(ds, runs) -> pd.Series:
 
 
 def comparison_table(metrics: pd.DataFrame, paired: pd.DataFrame, floor: str = "degree",
-                     columns=("auroc", "auprc")) -> pd.DataFrame:
-    """Per protocol and scorer: mean ± std of ``columns`` over seeds, the bootstrap 95 % CI of AUROC
+                     columns=("auroc", "auprc", "per_tf_auroc")) -> pd.DataFrame:
+    """Per protocol and scorer: mean ± std of ``columns`` over seeds (pooled, and per TF: which targets,
+    not how many), the bootstrap 95 % CI of AUROC
     on the first seed, the mean paired AUROC gap to ``floor`` and the largest paired p-value.
 
     ``metrics`` has columns protocol, name, seed, the metrics and ``auroc_ci_low/high`` (first seed);
@@ -217,6 +218,16 @@ def grid_table(summary: pd.DataFrame) -> pd.DataFrame:
         "AUPRC": [mean_std(m, s, n) for m, s, n in zip(summary["auprc"], summary["auprc_std"], summary["seeds"])],
         "Δ AUROC vs degree": summary["auroc_margin"].map("{:+.3f}".format)})
     return table.set_index(["setting", "protocol", "scorer"])
+
+
+def gains_display(gains: pd.DataFrame) -> pd.DataFrame:
+    """Pooled paired gains (:func:`grnlib.benchmark.beyond_floor.gain_table` with ``pooled=True``): rows
+    ``model − reference`` and protocol, one column per metric with ``Δ [95% CI]``."""
+    text = gains.assign(pair=gains["model"] + " − " + gains["reference"], cell=[
+        f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in gains[["delta", "ci_low", "ci_high"]].to_numpy()])
+    table = text.pivot_table(index=["pair", "protocol"], columns="metric", values="cell", aggfunc="first", sort=False)
+    table.columns.name = None
+    return table.fillna("—")
 
 
 def goal_verdicts(goals: pd.DataFrame) -> str:

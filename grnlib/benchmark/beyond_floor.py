@@ -367,28 +367,60 @@ def goal_table_11(metrics: pd.DataFrame, best: str, best_heldout: str, presets=N
     return out
 
 
-# gains reported by report_11: (model, reference) — each evidence and each residual against the same
-# pair-evidence model without it, the stack against its best single member family
+# paired gains (model, reference): on the development grid, each evidence and each residual against the
+# same pair-evidence model without it, the stack against its best single member family; in the sweeps,
+# each residual against its model, the stacks against pair evidence, and the prior correction
 GAINS_11 = (("pe_trees", "pe_evidence"), ("pe_pcor", "pe_evidence"), ("pe_mi", "pe_evidence"),
             ("pe_expr", "pe_evidence"), ("pe_res_degree", "pe_evidence"), ("pe_res_edge_prior", "pe_evidence"),
             ("pe_expr_res_degree", "pe_expr"), ("phase1_residual", "phase1"), ("stack", "pe_evidence"),
-            ("pe_evidence", "pe_evidence (uncorrected)"), ("phase1", "phase1 (uncorrected)"))
+            ("pe_evidence", "pe_evidence (uncorrected)"), ("phase1", "phase1 (uncorrected)"),
+            *((f"{model}{suffix}", f"{reference}{suffix}") for suffix in ("", "_heldout")
+              for model, reference in (("pair_evidence_residual", "pair_evidence"), ("stack", "pair_evidence"))),
+            ("phase1_residual_heldout", "phase1"), ("pair_evidence", "pair_evidence (uncorrected)"))
+
+
+def gain_table(metrics: pd.DataFrame, pairs=GAINS_11, columns=("auroc", "auprc", "per_tf_auroc"),
+               pooled: bool = False) -> pd.DataFrame:
+    """:func:`paired_gain` for every pair of ``pairs`` whose two scorers are in ``metrics``, per metric of
+    ``columns`` (columns ``model``, ``reference``, ``metric``); ``pooled``: only the rows over all settings."""
+    names = set(_named(metrics)["name"])
+    gains = [paired_gain(metrics, model, reference, metric).assign(model=model, reference=reference, metric=metric)
+             for model, reference in pairs if {model, reference} <= names for metric in columns]
+    table = pd.concat(gains, ignore_index=True) if gains else pd.DataFrame(
+        columns=["dataset", "protocol", "seeds", "delta", "ci_low", "ci_high", "model", "reference", "metric"])
+    return table[table["dataset"].str.startswith("all")].reset_index(drop=True) if pooled else table
+
+
+def validation_choice(summary: pd.DataFrame) -> pd.DataFrame:
+    """Each alias's candidates, stacks included (``grnlib.evaluation.presets.STACK_CANDIDATES``), with their
+    mean validation AUROC (:func:`grnlib.benchmark.summary.select_by_validation`), best first per alias."""
+    from grnlib.benchmark.summary import select_by_validation
+    from grnlib.evaluation.presets import BEST_CANDIDATES, BEST_PROTOCOLS, STACK_CANDIDATES
+
+    return pd.concat({alias: select_by_validation(summary, BEST_PROTOCOLS[alias],
+                                                  BEST_CANDIDATES[alias] + STACK_CANDIDATES[alias])
+                      for alias in BEST_CANDIDATES}, names=["alias", "candidate"]).reset_index()
+
+
+def judged(summary: pd.DataFrame) -> dict:
+    """Per alias, the scorer the goals are judged on: the validation choice with the stacks among the
+    candidates (the ``best`` presets themselves are single models; see ``BEST_CANDIDATES``)."""
+    choice = validation_choice(summary)
+    return {alias: part["candidate"].iloc[0] for alias, part in choice.groupby("alias", sort=False)}
 
 
 def report_11(metrics: pd.DataFrame, out, best: str = "stack", best_heldout: str = "stack") -> dict:
     """Write issue 11's tables from per-seed rows into folder ``out``: ``floor.csv``
     (:func:`against_floor`, higher floor), ``goals.csv`` (:func:`goal_table_11`) and ``gains.csv``
-    (:func:`paired_gain` for every pair of :data:`GAINS_11` present, AUROC, AUPRC and per-TF AUROC)."""
+    (:func:`gain_table`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    names = set(_named(metrics)["name"])
     paths = {"floor": out / "floor.csv", "goals": out / "goals.csv", "gains": out / "gains.csv"}
     against_floor(metrics).round(4).to_csv(paths["floor"], index=False)
     goal_table_11(metrics, best=best, best_heldout=best_heldout).to_csv(paths["goals"], index=False)
-    gains = [paired_gain(metrics, a, b, metric).assign(model=a, reference=b, metric=metric)
-             for a, b in GAINS_11 if {a, b} <= names for metric in ("auroc", "auprc", "per_tf_auroc")]
-    if gains:
-        pd.concat(gains, ignore_index=True).round(4).to_csv(paths["gains"], index=False)
+    gains = gain_table(metrics)
+    if len(gains):
+        gains.round(4).to_csv(paths["gains"], index=False)
     return paths
 
 

@@ -166,11 +166,13 @@ def load_summary(folder="results/benchmark", name: str = "reduced") -> dict:
     return out
 
 
-def load_summaries(folder, names) -> pd.DataFrame:
-    """The per-setting summaries of several committed sweeps in one table. Every sweep scores the
-    floors on its own cells; where two sweeps share a split those rows are equal and kept once."""
-    frames = [load_summary(folder, name)["summary"] for name in names]
-    return pd.concat(frames, ignore_index=True).drop_duplicates(["dataset", "protocol", "model"])
+def load_summaries(folder, names, part: str = "summary") -> pd.DataFrame:
+    """The per-setting summaries (``part="cells"``: the per-seed rows) of several committed sweeps in one
+    table. Every sweep scores the floors on its own cells; where two sweeps share a split those rows are
+    equal and kept once."""
+    keys = ["dataset", "protocol", "model"] + (["seed", "fold"] if part == "cells" else [])
+    frames = [load_summary(folder, name)[part] for name in names]
+    return pd.concat(frames, ignore_index=True).drop_duplicates(keys)
 
 
 def select_by_validation(summary: pd.DataFrame, protocols, candidates) -> pd.Series:

@@ -288,7 +288,8 @@ def summary_table(metrics: pd.DataFrame, columns=METRIC_COLUMNS, by="name") -> p
 
 #: Column headers of formatted tables (short, so a table fits the book's content column).
 METRIC_LABELS = {"auroc": "AUROC", "auprc": "AUPRC", "auprc_ratio": "AUPRC / rate", "accuracy": "accuracy",
-                 "f1": "F1", "mcc": "MCC", "early_precision_ratio": "early prec. ratio", "brier": "Brier"}
+                 "f1": "F1", "mcc": "MCC", "early_precision_ratio": "early prec. ratio", "brier": "Brier",
+                 "per_tf_auroc": "per-TF AUROC", "per_tf_auprc": "per-TF AUPRC"}
 
 
 def mean_std(mean: float, std: float | None = None, n: int | None = None, digits: int = 3) -> str:
