@@ -81,3 +81,14 @@ def test_goal_table_judges_the_seed_protocol_on_accuracy():
     assert row["measured"] == "0.870 (degree 0.840)" and not row["met"]
     assert float(row["short_by"]) == pytest.approx(0.03, abs=1e-6)
     assert not bf.goal_table_11(frame(), best="m", best_heldout="h")["goal"].str.startswith("seed").any()
+
+
+def test_gain_table_pairs_each_model_with_its_reference_present():
+    from grnlib import tables
+
+    gains = bf.gain_table(frame(), pairs=(("m", "degree"), ("m", "absent")), pooled=True)
+    assert set(gains["model"]) == {"m"} and set(gains["metric"]) == {"auroc", "auprc", "per_tf_auroc"}
+    row = gains[(gains["protocol"] == "released") & (gains["metric"] == "auroc")].iloc[0]
+    assert row["dataset"] == "all (6 settings)" and row["delta"] == pytest.approx(0.04)
+    shown = tables.gains_display(gains)
+    assert shown.loc[("m − degree", "released"), "auroc"].startswith("+0.040 [")
