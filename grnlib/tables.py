@@ -251,8 +251,9 @@ def goal_verdicts(goals: pd.DataFrame) -> str:
 def sweep_runs(benches: dict) -> str:
     """Markdown bullets: each sweep's command, cell count, git commit and CPUs
     (``{name: grnlib.benchmark.sweep.load_summary(...)}``)."""
-    return "\n".join(f"- **{name}**: `{b['meta'].get('command')}`; {b['meta'].get('n_cells')} cells, git "
-                     f"`{str(b['meta'].get('git_commit'))[:10]}`, {b['meta'].get('cpu_count')} CPUs"
+    # each command in its own code block: a long inline command would widen the page past its column
+    return "\n".join(f"- **{name}**: {b['meta'].get('n_cells')} cells, git `{str(b['meta'].get('git_commit'))[:10]}`, "
+                     f"{b['meta'].get('cpu_count')} CPUs\n\n  ```\n  {b['meta'].get('command')}\n  ```\n"
                      for name, b in benches.items())
 
 

@@ -186,13 +186,13 @@ def test_against_floors_judges_each_setting_against_its_higher_floor_on_validati
     summary = _floors_summary()
     assert higher_floor(summary).tolist() == ["degree", "edge_prior"]
     table = against_floors(summary)
-    row = table.loc[("auroc", "released", "Specific", "m")]
-    assert row["settings"] == 2 and row["mean"] == "0.860"
-    assert row["degree floor"] == "0.800" and row["edge_prior floor"] == "0.840"
+    row = table.loc[("AUROC", "released", "Specific", "m")]
+    assert row["n"] == 2 and row["mean"] == "0.860"
+    assert row["degree"] == "0.800" and row["edge_prior"] == "0.840"
     # gaps: 0.86 - 0.80 (a: degree higher on validation) and 0.86 - 0.84 (b: edge prior)
-    assert row["Δ vs higher floor [95% CI]"].startswith("+0.040 [")
-    per_tf = against_floors(summary, ["m"], "per_tf_auroc").loc[("per_tf_auroc", "released", "Specific", "m")]
-    assert per_tf["Δ vs higher floor [95% CI]"].startswith("+0.090 [")
+    assert row["Δ vs higher floor"].startswith("+0.040 ± ")
+    per_tf = against_floors(summary, ["m"], "per_tf_auroc").loc[("per-TF AUROC", "released", "Specific", "m")]
+    assert per_tf["Δ vs higher floor"].startswith("+0.090 ± ")
     assert against_floors(summary[summary["model"] != "edge_prior"], ["m"]).empty
     fig = floors_figure(summary)
     assert len(fig.axes) == 2 and {t.get_text() for t in fig.axes[0].get_legend().get_texts()} == {

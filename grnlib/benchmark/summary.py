@@ -222,10 +222,13 @@ def _trained(summary: pd.DataFrame) -> list[str]:
 
 def against_floors(summary: pd.DataFrame, models=None, metrics=("auroc", "auprc", "per_tf_auroc"),
                    by=("protocol", "network")) -> pd.DataFrame:
-    """Per metric, group and model (default: every trained scorer), over the settings where both floors
-    ran: the model's mean (column ``mean``) beside both floors' on the same settings, and the paired gap
-    to the higher floor of each setting (:func:`higher_floor`) as mean [95 % CI] (± 1.96 · sem over
+    """Per metric (its readable label), group and model (default: every trained scorer), over the ``n``
+    settings where both floors ran: the model's mean (column ``mean``) beside both floors' (columns
+    ``degree``, ``edge_prior``) on the same settings, and the paired gap to the higher floor of each
+    setting (:func:`higher_floor`) as mean ± the half-width of its 95 % interval (1.96 · sem over
     settings). Display strings, 3 decimals."""
+    from grnlib.evaluation.experiment import METRIC_LABELS
+
     by, keys = list(by), ["dataset", "protocol"]
     models = _trained(summary) if models is None else models
     choice = higher_floor(summary)
@@ -243,14 +246,18 @@ def against_floors(summary: pd.DataFrame, models=None, metrics=("auroc", "auprc"
                                gap=part[column].to_numpy() - higher)
             for group, values in part.reset_index().groupby(by, sort=False):
                 gap = _mean_ci(values["gap"].dropna().to_numpy(), "delta_")
-                rows.append({"metric": metric, **dict(zip(by, group if isinstance(group, tuple) else (group,))),
-                             "model": model, "settings": len(values), "mean": f"{values[column].mean():.3f}",
-                             **{f"{f} floor": f"{values[f].mean():.3f}" for f in FLOORS},
-                             "Δ vs higher floor [95% CI]": "{:+.3f} [{:+.3f}, {:+.3f}]".format(
-                                 gap["delta"], gap["delta_ci_low"], gap["delta_ci_high"])})
-    columns = ["metric", *by, "model", "settings", "mean", *(f"{f} floor" for f in FLOORS),
-               "Δ vs higher floor [95% CI]"]
+                rows.append({"metric": METRIC_LABELS.get(metric, metric),
+                             **dict(zip(by, group if isinstance(group, tuple) else (group,))),
+                             "model": model, "n": len(values), "mean": f"{values[column].mean():.3f}",
+                             **{f: f"{values[f].mean():.3f}" for f in FLOORS},
+                             "Δ vs higher floor": _plus_minus(gap["delta"], gap["delta_ci_high"] - gap["delta"])})
+    columns = ["metric", *by, "model", "n", "mean", *FLOORS, "Δ vs higher floor"]
     return pd.DataFrame(rows, columns=columns).set_index(["metric", *by, "model"])
+
+
+def _plus_minus(value: float, half_width: float) -> str:
+    """``"+0.015 ± 0.006"`` (a 95 % interval's half-width); ``"+0.015 ± —"`` without one."""
+    return f"{value:+.3f} ± " + (f"{half_width:.3f}" if np.isfinite(half_width) else "—")
 
 
 def floors_figure(summary: pd.DataFrame, models=None, metrics=("auroc", "per_tf_auroc")):
