@@ -380,9 +380,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="execute every chapter and retrain every run: neither the chapter cache nor the "
                              "run cache is read or filled")
     args = parser.parse_args(argv)
-    if args.no_cache:
-        os.environ["GRNLIB_NO_CACHE"] = "1"  # the kernels inherit the environment
+    from grnlib.evaluation.cache import disabled
 
+    with disabled(args.no_cache):  # the kernels inherit the environment
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     root = project_root(Path(__file__).parent)
     started = time.perf_counter()
     source = book_dir(root, args.params)

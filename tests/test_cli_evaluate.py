@@ -1,5 +1,6 @@
 """`grnlib evaluate`: the JSON it writes, and its errors for unknown names (tiny real setting)."""
 import json
+import os
 
 import pytest
 
@@ -92,6 +93,7 @@ def test_a_repeat_evaluation_is_served_from_the_run_cache_unless_no_cache(tmp_pa
         assert main([*argv, "--out", str(tmp_path / f"{name}.json"), *extra]) == 0
         runs.append(json.loads((tmp_path / f"{name}.json").read_text())["results"])
     assert [[r["cached"] for r in records] for records in runs] == [[False, False], [True, True], [False, False]]
+    assert "GRNLIB_NO_CACHE" not in os.environ  # --no-cache in-process leaves the cache on for what follows
     # a fresh multi-threaded rerun may round the validation logits (and so the threshold) in the last bits
     strip = lambda records: [{k: v for k, v in r.items() if k not in ("cached", "seconds", "threshold")}  # noqa: E731
                              for r in records]

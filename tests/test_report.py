@@ -92,6 +92,7 @@ def test_committed_estimate_names_every_chapter():
 
 def test_an_unchanged_chapter_is_copied_from_the_cache_and_any_change_runs_it(tmp_path, monkeypatch, capfd):
     monkeypatch.setenv("GRNLIB_RUN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("GRNLIB_NO_CACHE", raising=False)
     report._inputs_fingerprint.cache_clear()
     code = ("import time, pathlib\nout = pathlib.Path(results_dir) / '00_t'\nout.mkdir(parents=True, exist_ok=True)\n"
             "(out / 'x.txt').write_text('1')\nprint('ran at', time.time_ns())")

@@ -13,7 +13,6 @@ The file holds ``config`` (the command's options, resolved run specs, git commit
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
@@ -54,11 +53,14 @@ def _int_list(text: str, option: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grnlib.cli.common import check_seed
-    from grnlib.evaluation.cache import ENV_OFF
+    from grnlib.evaluation.cache import disabled
 
-    if args.no_cache:
-        os.environ[ENV_OFF] = "1"
+    with disabled(args.no_cache):
+        return _evaluate(args)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from grnlib.cli.common import check_seed
     from grnlib.data import DataError, load_dataset
     from grnlib.io import write_json
     from grnlib.evaluation.cells import Cell, environment_info, evaluate_cell

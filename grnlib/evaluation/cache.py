@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import warnings
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +34,22 @@ TRAINING_CODE = ("data", "models", "training", "evaluation", "features.py", "reg
 
 def enabled() -> bool:
     return os.environ.get(ENV_OFF, "").strip().lower() not in ("1", "true", "yes")
+
+
+@contextmanager
+def disabled(active: bool = True):
+    """Within the block (when ``active``) the cache is off for this process and the processes it starts;
+    the setting before it is restored after, so a ``--no-cache`` command called in-process leaks nothing."""
+    before = os.environ.get(ENV_OFF)
+    if active:
+        os.environ[ENV_OFF] = "1"
+    try:
+        yield
+    finally:
+        if active and before is None:
+            os.environ.pop(ENV_OFF, None)
+        elif active:
+            os.environ[ENV_OFF] = before
 
 
 def cache_root() -> Path:
