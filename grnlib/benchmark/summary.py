@@ -260,6 +260,16 @@ def _plus_minus(value: float, half_width: float) -> str:
     return f"{value:+.3f} ± " + (f"{half_width:.3f}" if np.isfinite(half_width) else "—")
 
 
+def _dodged(ax, networks: list, series: list) -> None:
+    """Points (with error bars where given) per network on ``ax``, one dodged column per
+    ``(label, y, yerr, style)`` of ``series``."""
+    width = 0.8 / max(1, len(series))
+    for i, (label, y, err, style) in enumerate(series):
+        x = np.arange(len(networks)) + (i - (len(series) - 1) / 2) * width
+        ax.errorbar(x, y, yerr=err, ls="none", capsize=2, label=label, **style)
+    ax.set_xticks(np.arange(len(networks)), networks)
+
+
 def floors_figure(summary: pd.DataFrame, models=None, metrics=("auroc", "per_tf_auroc")):
     """Rows: ``metrics``; panels: protocols. Mean over the settings where both floors ran, per network,
     of the floors (black and grey squares) and each of ``models`` (default: every trained scorer; the
@@ -275,16 +285,12 @@ def floors_figure(summary: pd.DataFrame, models=None, metrics=("auroc", "per_tf_
     names = [*FLOORS, *[m for m in models if m in set(part["model"])]]
     fig, axes = plt.subplots(len(metrics), len(protocols), figsize=(4.2 * len(protocols), 3.3 * len(metrics)),
                              sharey="row", squeeze=False)
-    width = 0.8 / max(1, len(names))
     styles = {FLOORS[0]: dict(color="black", marker="s"), FLOORS[1]: dict(color="grey", marker="s")}
     for row, metric in zip(axes, metrics):
         means = part.groupby(["protocol", "network", "model"])[f"{metric}_mean"].mean()
         for ax, protocol in zip(row, protocols):
-            for i, name in enumerate(names):
-                y = [means.get((protocol, network, name), np.nan) for network in networks]
-                x = np.arange(len(networks)) + (i - (len(names) - 1) / 2) * width
-                ax.plot(x, y, ls="none", label=name, **styles.get(name, dict(marker="o")))
-            ax.set_xticks(np.arange(len(networks)), networks)
+            _dodged(ax, networks, [(name, [means.get((protocol, network, name), np.nan) for network in networks], None,
+                                    styles.get(name, dict(marker="o"))) for name in names])
             ax.set_title(protocol)
             ax.set_ylabel(f"{metric.replace('_', ' ')} (mean over settings)")
     axes[0][-1].legend(fontsize=7, loc="lower right")
@@ -301,18 +307,17 @@ def benchmark_figure(aggregated: pd.DataFrame, metric_label: str = "AUROC", floo
     networks = list(dict.fromkeys(aggregated["network"]))
     models = list(dict.fromkeys(aggregated["model"]))
     fig, axes = plt.subplots(1, len(protocols), figsize=(4.2 * len(protocols), 3.8), sharey=True, squeeze=False)
-    width = 0.8 / max(1, len(models))
     for ax, protocol in zip(axes[0], protocols):
         part = aggregated[aggregated["protocol"] == protocol]
-        for i, model in enumerate(models):
+        series = []
+        for model in models:
             rows = part[part["model"] == model].set_index("network").reindex(networks)
-            x = np.arange(len(networks)) + (i - (len(models) - 1) / 2) * width
-            err = np.vstack([rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]])
-            style = dict(color="black", marker="s") if model == floor else dict(marker="o")
-            ax.errorbar(x, rows["mean"], yerr=np.nan_to_num(err), ls="none", capsize=2, label=model, **style)
+            err = np.nan_to_num(np.vstack([rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]]))
+            series.append((model, rows["mean"], err, dict(color="black", marker="s") if model == floor
+                           else dict(marker="o")))
+        _dodged(ax, networks, series)
         if chance is not None:
             ax.axhline(chance, color="grey", lw=0.8, ls=":")
-        ax.set_xticks(np.arange(len(networks)), networks)
         ax.set_title(protocol)
         ax.set_ylabel(f"{metric_label} (mean over settings, 95% CI)")
     axes[0][-1].legend(fontsize=7, loc="lower right")
