@@ -40,15 +40,17 @@ def enabled() -> bool:
 def disabled(active: bool = True):
     """Within the block (when ``active``) the cache is off for this process and the processes it starts;
     the setting before it is restored after, so a ``--no-cache`` command called in-process leaks nothing."""
+    if not active:
+        yield
+        return
     before = os.environ.get(ENV_OFF)
-    if active:
-        os.environ[ENV_OFF] = "1"
+    os.environ[ENV_OFF] = "1"
     try:
         yield
     finally:
-        if active and before is None:
+        if before is None:
             os.environ.pop(ENV_OFF, None)
-        elif active:
+        else:
             os.environ[ENV_OFF] = before
 
 
