@@ -5,7 +5,7 @@ use, so ``import grnlib`` (and the command line) stays light: no torch, pandas o
 """
 __version__ = "0.1.0"
 
-_API = ("fit", "load", "GRNModel")
+_API = ("fit", "load", "GRNModel", "score")
 __all__ = ["__version__", *_API]
 
 

@@ -22,7 +22,7 @@ from grnlib.data import DataError
 from grnlib.user import (UserModel, as_format, load_user_model, rank_edges, read_priors, read_tf_list,
                          read_user_expression, resolve_user_spec, save_user_model, train_user_model, user_dataset)
 
-__all__ = ["GRNModel", "fit", "load"]
+__all__ = ["GRNModel", "fit", "load", "score"]
 
 MAX_SEED = 2**32  # numpy's and torch's seeds are unsigned 32-bit
 
@@ -207,6 +207,43 @@ def load(path, device: str = "cpu") -> GRNModel:
     tables = [pd.read_csv(folder / name, sep="\t") if (folder / name).is_file() else None
               for name in ("metrics.tsv", "history.tsv")]
     return GRNModel(um, metrics=tables[0], history=tables[1])
+
+
+def score(network, reference, *, expression=None, train_reference: float | None = None, prior=None,
+          network_format: str | None = None, reference_format: str | None = None, genes_as: str = "auto",
+          seed: int = 0, n_boot: int = 200, level: float = 0.95) -> pd.DataFrame:
+    """Score a ranked network you already have against a reference, beside the degree and edge-prior
+    floors: what ``grnlib score`` prints (:func:`grnlib.user.scoring.score_network`).
+
+    Args:
+        network: ranked edges, a DataFrame or a file: grnlib (``tf, target, score``), BEELINE
+            ``rankedEdges.csv``, arboreto/pySCENIC (``TF, target, importance``), decoupler (``source,
+            target, weight``: ranked by ``abs(weight)``), or ``source, target`` in rank order.
+        reference: the true edges (DataFrame or file, any of those layouts).
+        expression: its genes are the universe (AnnData, an expression file or a list of genes);
+            default the genes the network or the reference name.
+        train_reference: compute the floors from this seeded fraction of the reference edges (they
+            leave the scored pairs); or ``prior``: from this separate network. Neither: no floors.
+        seed: seeds the training part, the edge prior and the TF bootstrap.
+        n_boot, level: TF resamples and coverage of the intervals.
+
+    Returns:
+        One row per scorer (``network``, ``degree``, ``edge_prior``): pooled and per-TF AUROC and
+        AUPRC, ``auprc_dg`` (BEELINE's AUPRC), ``early_precision_ratio`` (BEELINE's EPR), intervals
+        (``*_low``, ``*_high``) and counts; ``attrs["info"]`` says what was scored.
+    """
+    from grnlib.user.scoring import score_network, scoring_universe
+
+    if isinstance(expression, (str, os.PathLike)):
+        genes, source = scoring_universe(read_user_expression(expression, genes_as=genes_as))
+        source = f"{source} in {expression}"
+    else:
+        genes, source = scoring_universe(expression)
+    paths = {name: value for name, value in (("network", network), ("reference", reference), ("prior", prior))
+             if isinstance(value, (str, os.PathLike))}
+    return score_network(network, reference, genes=genes, genes_source=source, train_reference=train_reference,
+                         prior=prior, network_format=network_format, reference_format=reference_format, seed=seed,
+                         n_boot=n_boot, level=level, paths=paths)
 
 
 def _tf_list(tfs):

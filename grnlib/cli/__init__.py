@@ -27,6 +27,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("train", "grnlib.cli.train"),
     ("predict", "grnlib.cli.predict"),
     ("evaluate", "grnlib.cli.evaluate"),
+    ("score", "grnlib.cli.score"),
 ]
 
 
