@@ -63,7 +63,11 @@ class PlanSpec:
     optional_presets: tuple = ("best",)  # run like fast models when grnlib.evaluation.presets defines them
     only_with_expression: bool = False
     epochs: int | None = 8
-    datasets: tuple | None = None     # explicit ids (None = every BEELINE setting)
+    datasets: tuple | None = None     # explicit ids (None = every setting of ``families``)
+    folds: tuple = (0,)               # TF folds per seed under the TF protocols (the other protocols: fold 0)
+    families: tuple = ("beeline",)    # dataset families of the plan (grnlib.data.catalog)
+    without_expression: tuple = ()    # cells whose settings run although they have no expression (and
+                                      # only_with_expression is set): expression-free scorers only
 
 
 PLANS: dict[str, PlanSpec] = {
@@ -77,6 +81,20 @@ PLANS: dict[str, PlanSpec] = {
         "spearman, random, baseline and phase1 presets at 8 epochs (fits ~35 min on 2 shared cores)",
         protocols=("released", "heldout-tf", "degree-matched"), genie3="none", heavy_models=(),
         only_with_expression=True, epochs=8, optional_presets=()),
+    # issue 18: the regimes users hit. The 18 settings with expression (released + TF protocols), each of
+    # them subsampled to 150 and 300 edges (3 draws; TF protocols), and the cells without released
+    # splits hESC and mHSC-E (TF protocols, scorers without expression); three TF folds per seed.
+    "robust": PlanSpec(
+        "issue 18: settings with expression x released/heldout-tf/degree-matched, their networks subsampled to "
+        "150 and 300 edges (3 draws) and hESC/mHSC-E on the TF protocols; folds 0-2 per seed; the floors, the "
+        "controls (target_only, tf_shuffled, expression_permuted) and the pair-evidence models, stacks and phase1 "
+        "at 12 epochs", protocols=("released", "heldout-tf", "degree-matched"), genie3="none", heavy_models=(),
+        baselines=("degree", "edge_prior"), fast_models=("target_only", "pair_evidence", "pair_evidence_heldout",
+                                                         "tf_shuffled", "tf_shuffled_heldout", "expression_permuted",
+                                                         "expression_permuted_heldout", "stack", "stack_heldout",
+                                                         "phase1"),
+        only_with_expression=True, without_expression=("hESC", "mHSC-E"), epochs=12, optional_presets=(),
+        folds=(0, 1, 2), families=("beeline", "subsample")),
     "reserved": PlanSpec(
         "reserved sets only (mHSC-L, Lofgof): released (mHSC-L) + heldout-tf + degree-matched, seeds 0-4",
         protocols=("released", "heldout-tf", "degree-matched"), genie3="none", heavy_sizes=(500, 1000),
@@ -90,19 +108,29 @@ def _defined_presets(names) -> tuple:
     return tuple(n for n in names if n in PRESETS)
 
 
-def _settings(reserved: bool, datasets=None, root=None) -> pd.DataFrame:
+def _settings(reserved: bool, datasets=None, root=None, families=("beeline",)) -> pd.DataFrame:
     from grnlib.data.catalog import as_table, describe, list_datasets
 
     if datasets is not None:
         # Explicit ids may be of any registered family (seed/..., dream4/...), listed or not.
         return as_table([describe(d, root) for d in dict.fromkeys(datasets)])
     # --reserved runs only the reserved sets: they are for the final chapter, never mixed in.
-    table = list_datasets(root, families=("beeline",))
+    table = list_datasets(root, families=families)
     return table[table["reserved"] == bool(reserved)]
 
 
+def _variants_for(names, protocol: str) -> list[str]:
+    """A plan's scorers for ``protocol``: the ``<name>_heldout`` variants (trained as if every TF were
+    unseen) under the TF protocols in place of ``<name>``, and only the plain ones elsewhere."""
+    from grnlib.evaluation.protocols import tf_protocols
+
+    if protocol in tf_protocols():
+        return [n for n in names if f"{n}_heldout" not in names]
+    return [n for n in names if not n.endswith("_heldout")]
+
+
 def make_plan(plan: str | PlanSpec = "reduced", reserved: bool = False, seeds=None, epochs: int | None = None,
-              protocols=None, datasets=None, models=None, root=None) -> list[Cell]:
+              protocols=None, datasets=None, models=None, root=None, folds=None, families=None) -> list[Cell]:
     """The cells of a named plan (or a :class:`PlanSpec`), with scorers chosen per setting.
 
     Rules: expression scorers (correlation, spearman, genie3, phase1, ...) only where the setting
@@ -112,7 +140,8 @@ def make_plan(plan: str | PlanSpec = "reduced", reserved: bool = False, seeds=No
     Args:
         plan: a key of :data:`PLANS` or a PlanSpec.
         reserved: run the reserved sets instead of the development sets.
-        seeds, epochs, protocols, datasets: override the plan's values.
+        seeds, epochs, protocols, datasets, folds, families: override the plan's values (``folds``: the
+            TF folds of each seed under the TF protocols; the other protocols have one split per seed).
         models: replace the plan's scorer list with these names (still filtered by expression).
     """
     if isinstance(plan, str):
@@ -122,7 +151,8 @@ def make_plan(plan: str | PlanSpec = "reduced", reserved: bool = False, seeds=No
     seeds = tuple(plan.seeds if seeds is None else seeds)
     protocols = tuple(plan.protocols if protocols is None else protocols)
     epochs = plan.epochs if epochs is None else epochs
-    from grnlib.evaluation.protocols import PROTOCOLS
+    folds = tuple(plan.folds if folds is None else folds)
+    from grnlib.evaluation.protocols import PROTOCOLS, tf_protocols
 
     bad = [p for p in protocols if p not in PROTOCOLS]
     if bad:
@@ -130,8 +160,8 @@ def make_plan(plan: str | PlanSpec = "reduced", reserved: bool = False, seeds=No
     if models is not None:
         resolve_specs(models)  # fail early on unknown names
     cells = []
-    for row in _settings(reserved, datasets or plan.datasets, root).itertuples():
-        if plan.only_with_expression and not row.has_expression:
+    for row in _settings(reserved, datasets or plan.datasets, root, families or plan.families).itertuples():
+        if plan.only_with_expression and not row.has_expression and row.cell not in plan.without_expression:
             continue
         if models is not None:
             names = [m for m in models if row.has_expression or not needs_expression(m)]
@@ -148,13 +178,14 @@ def make_plan(plan: str | PlanSpec = "reduced", reserved: bool = False, seeds=No
             for seed in seeds:
                 if protocol == "released" and seed + 1 > row.n_splits:
                     continue
-                cell_names = list(names)
+                cell_names = list(names) if models is not None else _variants_for(names, protocol)
                 if models is None and with_genie3 and seed in plan.genie3_seeds:
                     cell_names.insert(len(plan.baselines), "genie3")
-                cells.append(Cell(row.id, protocol, int(seed), 0, tuple(cell_names), epochs))
-    # Seed-major order (then protocol, dataset): a partial run covers every setting evenly.
+                for fold in folds if protocol in tf_protocols() else (0,):
+                    cells.append(Cell(row.id, protocol, int(seed), int(fold), tuple(cell_names), epochs))
+    # Seed-major order (then fold, protocol, dataset): a partial run covers every setting evenly.
     order = {p: i for i, p in enumerate(protocols)}
-    return sorted(cells, key=lambda c: (c.seed, order[c.protocol]))
+    return sorted(cells, key=lambda c: (c.seed, c.fold, order[c.protocol]))
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -350,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--epochs", type=int, help="training epochs of every model (default: the plan's)")
         p.add_argument("--protocols", help="comma list (default: the plan's)")
         p.add_argument("--datasets", help="comma list of dataset ids (default: every setting of the plan)")
+        p.add_argument("--folds", help="comma list of TF folds per seed under the TF protocols (default: the plan's)")
+        p.add_argument("--families", help="comma list of dataset families, e.g. beeline,subsample (default: the plan's)")
         p.add_argument("--models", help="comma list of scorer names replacing the plan's")
         p.add_argument("--workers", type=int, help="LocalCluster workers (default: CPU cores; 0 = no Dask)")
         if action == "run":
@@ -372,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
                 print("wrote", path)
             return 0
         cells = make_plan(args.plan, reserved=args.reserved, seeds=_csv(args.seeds, int), epochs=args.epochs,
-                          protocols=_csv(args.protocols), datasets=_csv(args.datasets), models=_csv(args.models))
+                          protocols=_csv(args.protocols), datasets=_csv(args.datasets), models=_csv(args.models),
+                          folds=_csv(args.folds, int), families=_csv(args.families))
         workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
         if args.action == "plan":
             print(json.dumps(estimate_seconds(cells, max(1, workers)), indent=1))

@@ -11,6 +11,9 @@ Ids, one family each:
 - ``seed/<resources>/<hESC|hHEP|none>``: human literature priors as positives (resources
   ``trrust``, ``dorothea``, ``collectri`` joined by ``+``), with an expression matrix or none,
   e.g. ``seed/trrust+dorothea/hESC`` (see :mod:`grnlib.data.seed`).
+- ``subsample/<Network>/<Cell>/<500|1000>/<edges>-<draw>``: a BEELINE setting whose network is
+  subsampled to ``edges`` edges (draw ``draw``, seeded), e.g. ``subsample/STRING/hHEP/500/150-0``:
+  the small networks users bring (see :class:`SubsampleFamily`).
 
 Every family is registered once in :data:`FAMILIES`: one :class:`DatasetFamily` subclass says
 how its ids parse and print, which of them ``grnlib datasets`` lists, which files they need,
@@ -56,6 +59,7 @@ class DatasetId:
     network: str
     cell: str
     size: int | None = None
+    variant: str | None = None  # derived ids: ``<edges>-<draw>`` of a ``subsample/...`` id
 
     def __str__(self) -> str:
         return FAMILIES[self.family].format(self)
@@ -303,6 +307,88 @@ class SeedFamily(DatasetFamily):
     @classmethod
     def load(cls, did, folder, downloadable, with_expression, missing_genes):
         return seed.seed_dataset(did.network.split("+"), did.cell, root=folder, with_expression=with_expression)
+
+
+@register_family("subsample", title="subsampled BEELINE", order=4, released_splits=False)
+class SubsampleFamily(DatasetFamily):
+    """A BEELINE network subsampled to a few hundred edges: the regime of a user's small prior network
+    (tens of TFs, a few hundred edges), drawn from the development settings.
+
+    ``edges`` edges are drawn uniformly without replacement from the setting's network with a
+    generator seeded by (setting, edges, draw); TFs left without an edge are no longer TFs (a user's
+    TF list is the TFs of their network); genes and expression are the setting's own. Listed: every
+    non-reserved setting with expression (the development grid) at :data:`EDGES` x :data:`DRAWS`;
+    any other edge count or draw parses too. A subsample of a reserved setting is reserved."""
+
+    EDGES = (150, 300)
+    DRAWS = (0, 1, 2)
+
+    @classmethod
+    def ids(cls):
+        registry = load_registry()
+        bases = [d for d in BeelineFamily.ids() if not d.reserved
+                 and beeline.expression_relpath(d.network, d.cell, d.size) in registry]
+        return [DatasetId("subsample", d.network, d.cell, d.size, f"{edges}-{draw}")
+                for d in bases for edges in cls.EDGES for draw in cls.DRAWS]
+
+    @classmethod
+    def parse(cls, text):
+        parts = text.split("/")
+        if len(parts) != 5 or parts[0] != "subsample":
+            return None
+        edges, _, draw = parts[4].partition("-")
+        base = BeelineFamily.parse("/".join(["beeline", *parts[1:4]]))
+        if base is None or not (edges.isdigit() and draw.isdigit() and int(edges) > 0):
+            raise DataError(None, f"unknown dataset id {text!r}",
+                            "subsample ids are subsample/<Network>/<Cell>/<500|1000>/<edges>-<draw> of a BEELINE "
+                            "setting, e.g. subsample/STRING/hHEP/500/150-0")
+        return DatasetId("subsample", base.network, base.cell, base.size, f"{int(edges)}-{int(draw)}")
+
+    @classmethod
+    def format(cls, did):
+        return f"subsample/{did.network}/{did.cell}/{did.size}/{did.variant}"
+
+    @staticmethod
+    def base(did: DatasetId) -> DatasetId:
+        return DatasetId("beeline", did.network, did.cell, did.size)
+
+    @classmethod
+    def reserved(cls, did):
+        return BeelineFamily.reserved(cls.base(did))
+
+    @classmethod
+    def relpaths(cls, did):
+        return BeelineFamily.relpaths(cls.base(did))
+
+    @classmethod
+    def load(cls, did, folder, downloadable, with_expression, missing_genes):
+        ds = BeelineFamily.load(cls.base(did), folder, downloadable, with_expression, missing_genes)
+        edges, draw = (int(v) for v in did.variant.split("-"))
+        return subsample_network(ds, edges, draw, id=str(did))
+
+    @classmethod
+    def counts(cls, did, folder):
+        ds = cls.load(did, folder, False, False, "zeros")
+        return ds.n_genes, ds.n_tfs, ds.n_edges
+
+
+def subsample_network(ds: GRNDataset, edges: int, draw: int, id: str | None = None) -> GRNDataset:
+    """``ds`` with ``edges`` of its edges drawn uniformly (seeded by its id, ``edges`` and ``draw``);
+    only TFs that keep an edge stay TFs. Genes, expression and source are shared with ``ds``."""
+    import zlib
+
+    import numpy as np
+
+    if not 0 < edges <= ds.n_edges:
+        raise DataError(ds.source, f"cannot subsample {ds.id} ({ds.n_edges} edges) to {edges} edges",
+                        f"ask for 1 to {ds.n_edges} edges")
+    rng = np.random.default_rng([zlib.crc32(str(ds.id).encode()), int(edges), int(draw)])
+    keep = np.sort(rng.choice(ds.n_edges, size=edges, replace=False))
+    kept = ds.edges.iloc[keep].reset_index(drop=True)
+    tf_ids = np.unique(kept["tf"].to_numpy()).astype(np.int64)
+    meta = {**ds.meta, "subsampled_from": ds.id, "subsample_edges": int(edges), "subsample_draw": int(draw)}
+    return GRNDataset(id=id or f"{ds.id}@{edges}-{draw}", genes=ds.genes, tf_ids=tf_ids, edges=kept,
+                      expression=ds.expression, source=ds.source, meta=meta)
 
 
 # -- the generic part: every function below works for every registered family ---------------

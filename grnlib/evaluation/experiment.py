@@ -72,6 +72,11 @@ def train_run(ds: GRNDataset, split: dict, spec, seed: int = 0, progress: bool =
     from grnlib.training.loop import CHECKPOINT_NAME, TrainConfig, fit, seed_everything
 
     spec = resolve_spec(spec)
+    if spec["kind"] == "control":  # grnlib.evaluation.controls: transform the data, train the wrapped model
+        from grnlib.evaluation.controls import apply_control
+
+        ds, split = apply_control(spec["model"], ds, split, seed)
+        spec = spec["model_cfg"]["base"]
     recipe, features = None, None
     model_cfg = {"n_genes": ds.n_genes, **spec["model_cfg"]}
     if spec["features"]:
@@ -179,7 +184,7 @@ def scored_variants(spec: dict, ds: GRNDataset, split: dict, val: np.ndarray, te
     ``corrections`` memoises the correction per mode across the scorers of one split."""
     from grnlib.evaluation.correction import UNCORRECTED_SUFFIX, fit_prior_correction
 
-    mode = spec.get("prior_correction", False) if spec["kind"] in ("model", "stack") else False
+    mode = spec.get("prior_correction", False) if spec["kind"] in ("model", "stack", "control") else False
     if mode is False:
         return [(spec["name"], val, test, False)]
     memo = corrections if corrections is not None else {}

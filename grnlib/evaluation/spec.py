@@ -32,10 +32,11 @@ RUNTIME_TRAIN_KEYS = ("seed", "progress", "checkpoint_dir", "checkpoint_every") 
 def valid_names() -> list[str]:
     """Every name :func:`resolve_spec` accepts: baselines, presets, registered models."""
     from grnlib.evaluation.baselines import BASELINES
+    from grnlib.evaluation.controls import CONTROL_PRESETS
     from grnlib.evaluation.presets import PRESETS
     from grnlib.models import MODELS
 
-    return sorted(set(BASELINES.names()) | set(PRESETS) | set(MODELS.names()))
+    return sorted(set(BASELINES.names()) | set(PRESETS) | set(CONTROL_PRESETS) | set(MODELS.names()))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -76,8 +77,12 @@ def resolve_spec(run, *, epochs: int | None = None, device: str | None = None, s
                 "model_cfg": {}, "train": {}, "features": None, "prior_correction": False}
     if name in PRESETS and "stack" in PRESETS[name]:
         return _stack_spec(name, overrides, source, epochs=epochs, device=device)
-    if name in PRESETS:
-        base = copy.deepcopy(PRESETS[name])
+    from grnlib.evaluation.controls import CONTROL_PRESETS, control_spec
+
+    if name in CONTROL_PRESETS and "control" in CONTROL_PRESETS[name]:  # a data transform around a model
+        return control_spec(name, overrides, source, epochs=epochs, device=device)
+    if name in PRESETS or name in CONTROL_PRESETS:
+        base = copy.deepcopy(PRESETS.get(name) or CONTROL_PRESETS[name])
         preset = name
     elif name in MODELS:
         base, preset = {"model": name}, None
@@ -159,6 +164,10 @@ def needs_expression(run) -> bool:
     spec = run if isinstance(run, dict) and "kind" in run else resolve_spec(run)
     if spec["kind"] == "stack":
         return any(needs_expression(member) for member in spec["model_cfg"]["members"])
+    if spec["kind"] == "control":
+        from grnlib.evaluation.controls import CONTROLS
+
+        return bool(CONTROLS.info(spec["model"]).get("needs_expression")) or needs_expression(spec["model_cfg"]["base"])
     if spec["kind"] == "baseline":
         return bool(BASELINES.info(spec["model"]).get("needs_expression"))
     return bool(spec["features"])

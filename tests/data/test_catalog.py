@@ -12,11 +12,12 @@ SEED_LISTED = ["seed/trrust+dorothea/hESC", "seed/trrust+dorothea/hHEP", "seed/c
 
 def test_ids_cover_every_family():
     ids = [str(d) for d in known_ids()]
-    assert len(ids) == 44 + 5 + 2 + 4
-    assert ids[0] == "beeline/Specific/hESC/500" and ids[-4:] == SEED_LISTED
+    assert len(ids) == 44 + 5 + 2 + 4 + 18 * 2 * 3  # subsample: 18 development settings x 2 sizes x 3 draws
+    assert ids[0] == "beeline/Specific/hESC/500" and ids[51:55] == SEED_LISTED
     assert {"beeline/Specific/hHEP/500", "beeline/Lofgof/mESC/1000", "dream4/1", "dream4/5",
-            "stone-roy/hESC", "stone-roy/mESC"} <= set(ids)
-    assert {d.family for d in known_ids()} == set(FAMILIES.names()) == {"beeline", "dream4", "stone-roy", "seed"}
+            "stone-roy/hESC", "stone-roy/mESC", "subsample/STRING/hHEP/500/150-0"} <= set(ids)
+    assert {d.family for d in known_ids()} == set(FAMILIES.names()) == {"beeline", "dream4", "stone-roy", "seed",
+                                                                        "subsample"}
     assert len(ids) == len(set(ids))
 
 
@@ -41,7 +42,7 @@ def test_reserved_sets(id_, reserved):
 
 def test_list_datasets_counts(shared_root):
     table = list_datasets(shared_root).set_index("id")
-    assert len(table) == 51 + 4
+    assert len(table) == 51 + 4 + 108
     assert table.loc["beeline/Specific/hHEP/500", ["n_genes", "n_tfs", "n_edges", "n_splits"]].tolist() == \
         [948, 448, 9939, 5]
     assert bool(table.loc["beeline/Specific/hHEP/500", "has_expression"])
@@ -155,3 +156,27 @@ def test_a_new_family_is_one_registered_class(monkeypatch, tmp_path):
     assert table.loc[0, "n_edges"] == make_toy(seed=1).n_edges
     with pytest.raises(DataError, match="did you mean"):
         parse_id("toy/3")
+
+
+def test_subsampled_networks_are_seeded_small_and_keep_only_tfs_with_edges(shared_root):
+    did = parse_id("subsample/Non-Specific/hHEP/500/150-1")
+    assert (did.family, did.network, did.cell, did.size, did.variant) == ("subsample", "Non-Specific", "hHEP", 500,
+                                                                           "150-1")
+    assert str(did) == "subsample/Non-Specific/hHEP/500/150-1" and not did.reserved
+    assert is_reserved("subsample/STRING/mHSC-L/500/150-0")  # a subsample of a reserved set stays reserved
+    base = load_dataset("beeline/Non-Specific/hHEP/500", shared_root, with_expression=False)
+    small = load_dataset(did, shared_root, with_expression=False)
+    again = load_dataset(did, shared_root, with_expression=False)
+    other = load_dataset("subsample/Non-Specific/hHEP/500/150-2", shared_root, with_expression=False)
+    assert small.n_edges == 150 and small.genes.equals(base.genes)
+    assert small.edges.equals(again.edges) and not small.edges.equals(other.edges)  # seeded per draw
+    pairs = set(map(tuple, base.edges[["tf", "target"]].to_numpy()))
+    assert set(map(tuple, small.edges[["tf", "target"]].to_numpy())) <= pairs
+    assert set(small.tf_ids) == set(small.edges["tf"])  # TFs without an edge are dropped
+    assert 10 < small.n_tfs < base.n_tfs
+    row = describe(did, shared_root)
+    assert (row["n_edges"], row["n_splits"], row["has_expression"]) == (150, 0, True)
+    with pytest.raises(DataError, match="subsample ids are"):
+        parse_id("subsample/STRING/hHEP/500/abc")
+    with pytest.raises(DataError, match="cannot subsample"):
+        load_dataset("subsample/Non-Specific/hHEP/500/99999-0", shared_root, with_expression=False)

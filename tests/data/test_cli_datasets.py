@@ -13,7 +13,7 @@ def test_datasets_table(shared_root, capsys):
                               "has_expression", "n_splits", "reserved"]
     row = next(line for line in out if line.split()[0] == "beeline/Specific/hHEP/500").split()
     assert row[4:] == ["948", "448", "9939", "True", "5", "False"]
-    assert len(out) == 1 + 51 + 4  # 44 BEELINE, 5 DREAM4, 2 Stone & Roy, 4 listed seed/... ids
+    assert len(out) == 1 + 51 + 4 + 108  # 44 BEELINE, 5 DREAM4, 2 Stone & Roy, 4 listed seed/... ids, 108 subsample/...
 
 
 def test_datasets_json(shared_root, capsys):
