@@ -19,6 +19,15 @@ Kinds:
 *shape* of a profile, not its level, and a dot product of two rows is a correlation. Genes with
 constant expression get all-zero profiles.
 
+**Other cells** (the model *travels*): a recipe also stores the features it gave the training genes
+(``reference``). On a matrix without the training cells, ``transform`` recomputes every gene's
+features from the new cells in the training basis: ``pca`` projects the new gene-gene covariance on
+the stored gene loadings, ``F' = A' A'^T F S^-2 (n / n')`` (``A'``: z-scored, cell-centred new genes
+x cells, ``F = U S``: the training features before scaling, ``n``, ``n'``: cell counts), which on the
+training cells gives back ``F`` exactly (``A^T U = V S``); ``pseudobulk`` assigns each new cell to
+the training group whose profile over genes it matches best and averages per group. Both cost two
+sparse products; ``cells`` features *are* the training cells and cannot travel.
+
 Sparse end to end: the matrix is never densified (except for ``"cells"``, whose output *is*
 genes x cells, and only up to ``MAX_CELLS_ENTRIES``). Everything runs in float32 on scipy
 CSR/CSC (or a dense array, through the same code): per-gene mean/std are summed over the stored
@@ -142,6 +151,8 @@ class FeatureRecipe:
     depend only on the gene's own profile, so on the training matrix ``transform`` returns exactly
     the features fitted (bit for bit), and a gene gets the same features in a larger or smaller
     matrix (to float32 rounding: sums are chunked by stored values, so their order can change).
+    Without the training cells, ``pca`` and ``pseudobulk`` features travel through ``reference``
+    (see the module docstring).
 
     Attributes:
         kind, n_components, seed, standardize, n_groups, grouping: the recipe.
@@ -149,6 +160,9 @@ class FeatureRecipe:
         mean: PCA centre [n_cells] (pca only); components: PCA axes [n_components, n_cells].
         groups: cell group of each training cell [n_cells] (pseudobulk only).
         scale: divisor of the projected scores (1.0 for the other kinds).
+        genes: training gene names, the rows of ``reference``.
+        reference: the training features [n_genes, width] (pca, pseudobulk; None for recipes of
+            earlier versions): the basis other cells' features are aligned to.
     """
 
     kind: str
@@ -162,6 +176,8 @@ class FeatureRecipe:
     n_groups: int | None = None
     grouping: str = "kmeans"
     groups: np.ndarray | None = None
+    genes: list[str] | None = None
+    reference: np.ndarray | None = None
 
     @property
     def width(self) -> int:
@@ -191,9 +207,10 @@ class FeatureRecipe:
             recipe.n_groups, recipe.grouping = int(n_groups), grouping
             with step(f"gene features: {grouping} cell groups") as record:
                 record.note(f"{n_genes:,} genes x {n_cells:,} cells")
-                recipe.groups = _cell_groups(x, gene_stats(x, expression.var_names, path),
-                                             min(int(n_groups), n_cells),
-                                             int(seed), grouping)
+                mean, std = gene_stats(x, expression.var_names, path)
+                recipe.groups = _cell_groups(x, (mean, std), min(int(n_groups), n_cells), int(seed), grouping)
+                recipe.reference = _group_means(x, mean, std, recipe.groups, recipe.standardize).astype(np.float32)
+            recipe.genes = [str(g) for g in expression.var_names]
             return recipe
         limit = min(n_genes, n_cells)
         if n_components > limit:
@@ -212,6 +229,9 @@ class FeatureRecipe:
             first = op.matmat(np.ascontiguousarray(recipe.components[:1].T))[:, 0]
             first_std = float(np.std(first, dtype=np.float64))
             recipe.scale = first_std if standardize and first_std > 0 else 1.0
+            # what transform gives the training genes: the basis other cells' features travel to
+            recipe.reference = (op.matmat(np.ascontiguousarray(recipe.components.T)) / np.float32(recipe.scale))
+        recipe.genes = [str(g) for g in expression.var_names]
         return recipe
 
     def transform(self, expression, refit: bool = False, path=None, genes=None) -> np.ndarray:
@@ -219,20 +239,16 @@ class FeatureRecipe:
         (or, given ``genes``, column indices of ``expression``: row i = gene ``genes[i]``).
 
         The training cells are looked up by name (order and extra cells do not matter). When
-        some are missing: a DataError naming ``path``, or with ``refit=True`` a new recipe of
-        the same kind fitted on this matrix, restricted to ``genes`` (the width may then differ
-        from the model's)."""
+        some are missing, the features travel: they are recomputed from these cells in the training
+        basis (:meth:`travel`). With ``refit=True`` a new recipe of the same kind is fitted on this
+        matrix instead, restricted to ``genes`` (the width may then differ from the model's)."""
         obs = pd.Index([str(c) for c in expression.obs_names])
         position = obs.get_indexer(self.cells)
         missing = int((position < 0).sum())
         if missing:
             if not refit:
-                raise DataError(path, f"expression lacks {missing} of the {len(self.cells)} training cells "
-                                f"(e.g. {[c for c, p in zip(self.cells, position) if p < 0][:3]}); the "
-                                f"stored {self.kind} features are defined on those cells",
-                                "predict on expression containing the training cells, or pass "
-                                "--refit-features to rebuild features from this matrix (scores are "
-                                "then approximate)")
+                return self.travel(expression, path=path, genes=genes,
+                                   missing=[c for c, p in zip(self.cells, position) if p < 0])
             warnings.warn(f"{path or 'expression'}: refitting {self.kind} features on {len(obs)} new cells; the "
                           "model was trained on other features, so treat the scores as exploratory",
                           DataWarning, stacklevel=2)
@@ -258,13 +274,79 @@ class FeatureRecipe:
             out = out[np.asarray(genes)]
         return np.ascontiguousarray(out, dtype=np.float32)
 
+    def travel(self, expression, path=None, genes=None, missing=None) -> np.ndarray:
+        """Features of the genes of ``expression`` computed from *its* cells in the training basis
+        (the rows and columns :meth:`transform` returns), for cells the recipe was not fitted on: a
+        subset, a cluster, another sample, the same cells renamed. ``missing`` (training cells absent,
+        for the message) only words the error of a recipe that cannot travel."""
+        if self.reference is None or self.genes is None:
+            missing = list(missing if missing is not None else self.cells)
+            why = ("the 'cells' features are the training cells themselves" if self.kind == "cells" else
+                   "this model was saved by an earlier grnlib version, without the training basis")
+            raise DataError(path, f"expression lacks {len(missing)} of the {len(self.cells)} training cells "
+                            f"(e.g. {missing[:3]}); {why}",
+                            "predict on expression containing the training cells, retrain (features kind 'pca' "
+                            "travels to other cells), or refit the features on these cells (--refit-features "
+                            "on the command line, refit_features=True in Python; exploratory scores)")
+        from grnlib.data.symbols import match_symbols
+
+        n_new = int(expression.n_obs)
+        if n_new < 2:
+            raise DataError(path, f"has {n_new} cell(s); features of new cells are co-expression over cells",
+                            "rank on at least 2 cells (a cluster, a sample)")
+        x = _matrix(expression)
+        column = match_symbols(self.genes, expression.var_names)  # training gene -> column of this matrix
+        shared = column >= 0
+        if not shared.any():
+            raise DataError(path, f"shares none of the {len(self.genes)} training genes",
+                            "rank on expression of the genes used in training")
+        mask = np.zeros(x.shape[1], dtype=bool)
+        mask[column[shared]] = True
+        stored = np.zeros((x.shape[1], self.width), dtype=np.float32)  # training features by column
+        stored[column[shared]] = self.reference[shared]
+        with step(f"gene features: {self.kind} of {n_new:,} new cells in the training basis") as record:
+            record.note(f"{int(mask.sum()):,} of {len(self.genes):,} training genes measured")
+            mean, std = gene_stats(x, expression.var_names, path)
+            std = np.where(mask, std, 0.0)  # genes outside training weigh nothing
+            if self.kind == "pca":
+                out = self._project(x, mean, std, mask, stored, n_new)
+            else:
+                out = self._assign(x, mean, std, stored)
+        out[~mask] = 0.0
+        if genes is not None:
+            out = out[np.asarray(genes)]
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def _project(self, x, mean, std, mask, stored, n_new) -> np.ndarray:
+        """pca: ``A' A'^T F S^-2 (n / n') / scale`` with ``F`` the unscaled training features."""
+        loadings = stored * np.float32(self.scale)  # U S on the shared genes
+        squared = ((self.reference.astype(np.float64) * self.scale) ** 2).sum(axis=0)  # S^2 over all training genes
+        squared[squared == 0] = 1.0
+        weights = mask.astype(np.float32)
+        op = _operator(x, mean, std, self.standardize, None, weights)
+        centre = op.rmatvec(weights) / weights.sum()  # each new cell's mean over the shared genes
+        op = _operator(x, mean, std, self.standardize, centre, weights)
+        cells = op.rmatmat(loadings)  # new cells in the training axes [n_new, k]
+        out = op.matmat(cells).astype(np.float64) * (len(self.cells) / n_new) / squared
+        return out / self.scale
+
+    def _assign(self, x, mean, std, stored) -> np.ndarray:
+        """pseudobulk: each new cell joins the training group whose profile over genes it matches
+        best (z-scored genes against z-scored group profiles), then genes are averaged per group."""
+        op = _operator(x, mean, std, True, None)
+        similarity = op.rmatmat(_zscore_rows(stored).astype(np.float32))  # [n_new, groups]
+        groups = np.argmax(similarity, axis=1).astype(np.int64)
+        return _group_means(x, mean, std, groups, self.standardize, n_groups=self.width)
+
     def state(self) -> tuple[dict, dict]:
         """(JSON-able description, tensors) for a checkpoint."""
         import torch
 
         meta = {"kind": self.kind, "cells": self.cells, "n_components": self.n_components,
-                "seed": self.seed, "standardize": self.standardize, "scale": self.scale}
+                "seed": self.seed, "standardize": self.standardize, "scale": self.scale, "genes": self.genes}
         tensors = {}
+        if self.reference is not None:
+            tensors["feature_reference"] = torch.from_numpy(np.asarray(self.reference, dtype=np.float32))
         if self.kind == "pca":
             tensors = {"feature_mean": torch.from_numpy(np.asarray(self.mean, dtype=np.float32)),
                        "feature_components": torch.from_numpy(np.asarray(self.components, dtype=np.float32))}
@@ -285,6 +367,12 @@ class FeatureRecipe:
             recipe.components = ckpt["feature_components"].float().numpy()
         elif recipe.kind == "pseudobulk":
             recipe.groups = ckpt["feature_groups"].long().numpy()
+        if "feature_reference" in ckpt and meta.get("genes") is not None:  # earlier versions: cannot travel
+            recipe.genes = [str(g) for g in meta["genes"]]
+            recipe.reference = ckpt["feature_reference"].float().numpy()
+            if recipe.reference.shape != (len(recipe.genes), recipe.width):
+                raise ValueError(f"feature reference {tuple(recipe.reference.shape)} does not match "
+                                 f"{len(recipe.genes)} genes x {recipe.width} features")
         per_cell = {"pca": recipe.mean, "pseudobulk": recipe.groups}.get(recipe.kind, recipe.cells)
         if recipe.kind not in KINDS or len(per_cell) != len(recipe.cells):
             raise ValueError(f"feature recipe of kind {recipe.kind!r} does not match its {len(recipe.cells)} cells")
@@ -441,10 +529,12 @@ def _x_dot(blocks, u: np.ndarray) -> np.ndarray:
     return np.concatenate(_in_threads(lambda blk: np.asarray(blk[2] @ u, dtype=np.float32), blocks), axis=0)
 
 
-def _operator(x, mean, std, standardize: bool, centre) -> _Centred:
-    """The genes x cells matrix a PCA of genes reads: z-scored genes (or raw values), minus ``centre``."""
+def _operator(x, mean, std, standardize: bool, centre, weights=None) -> _Centred:
+    """The genes x cells matrix a PCA of genes reads: z-scored genes (or raw values), minus ``centre``.
+    ``weights`` (0/1 per gene) leaves genes out of the raw-value case (z-scoring leaves out std 0)."""
     if not standardize:
-        return _Centred(x, np.ones_like(mean), np.zeros_like(mean), centre)
+        ones = np.ones_like(mean) if weights is None else np.asarray(weights, dtype=mean.dtype)
+        return _Centred(x, ones, np.zeros_like(mean), centre)
     return _Centred(x, np.divide(1.0, std, out=np.zeros_like(std), where=std > 0), mean, centre)
 
 
@@ -507,13 +597,15 @@ def _cell_groups(x, stats, n_groups: int, seed: int, grouping: str) -> np.ndarra
     return np.unique(labels, return_inverse=True)[1].astype(np.int64)
 
 
-def _group_means(x, mean, std, groups, standardize: bool) -> np.ndarray:
-    """Genes x groups: mean of each gene in each cell group (z-scored profiles when standardising)."""
-    n_groups = int(groups.max()) + 1
+def _group_means(x, mean, std, groups, standardize: bool, n_groups: int | None = None) -> np.ndarray:
+    """Genes x groups: mean of each gene in each cell group (z-scored profiles when standardising).
+    A group without cells (other cells than training's) reads as each gene's mean: neutral."""
+    n_groups = int(groups.max()) + 1 if n_groups is None else int(n_groups)
     sizes = np.bincount(groups, minlength=n_groups).astype(np.float32)
     indicator = np.zeros((len(groups), n_groups), dtype=np.float32)
     indicator[np.arange(len(groups)), groups] = 1.0 / sizes[groups]
     out = _xt_dot(_row_blocks(x), indicator).astype(np.float64)  # sparse products, no densified matrix
+    out[:, sizes == 0] = mean[:, None]
     if not standardize:
         return out
     w = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)

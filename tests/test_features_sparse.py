@@ -125,11 +125,12 @@ def test_state_round_trip_and_cells_by_name(name):
 
 
 def test_missing_training_cells_fail_or_refit():
+    """'cells' features are the training cells: they cannot travel (pca/pseudobulk do: test_travel.py)."""
     expression = _anndata(DENSE)
-    recipe = FeatureRecipe.fit(expression, "pseudobulk", n_groups=4, seed=0)
     fewer = expression[10:].copy()
-    with pytest.raises(DataError, match="lacks 10 of the 160 training cells"):
-        recipe.transform(fewer, path="new.h5ad")
+    with pytest.raises(DataError, match="lacks 10 of the 160 training cells.*refit_features=True"):
+        FeatureRecipe.fit(expression, "cells", seed=0).transform(fewer, path="new.h5ad")
+    recipe = FeatureRecipe.fit(expression, "pseudobulk", n_groups=4, seed=0)
     with pytest.warns(DataWarning, match="refitting pseudobulk features"):
         refit = recipe.transform(fewer, refit=True, path="new.h5ad", genes=np.arange(20))
     assert refit.shape == (20, 4)
