@@ -116,15 +116,15 @@ def test_summaries_and_confidence_intervals(toy_cells, tmp_path):
     assert row["auroc_mean"].iloc[0] == pytest.approx(expected, abs=1e-4)
     loaded = sweep.load_summary(tmp_path / "bench", "toy")
     assert loaded["meta"]["n_cells"] == len(cells)
-    assert loaded["meta"]["ci_method"].startswith("mean ± 1.96")
+    assert loaded["meta"]["ci_method"].startswith("mean ± t(0.975, n - 1)")
 
 
-def test_aggregate_ci_is_mean_plus_minus_1_96_sem():
+def test_aggregate_ci_is_a_t_interval_over_settings():
     summary = pd.DataFrame({"dataset": ["a", "b", "c", "a", "b", "c"], "protocol": ["p"] * 6, "network": ["n"] * 6,
                             "model": ["degree"] * 3 + ["m"] * 3, "auroc_mean": [0.5, 0.6, 0.7, 0.6, 0.8, 0.7]})
     table = sweep.aggregate(summary, ("protocol", "network")).set_index("model")
     values = np.array([0.6, 0.8, 0.7])
-    half = 1.96 * values.std(ddof=1) / np.sqrt(3)
+    half = 4.302653 * values.std(ddof=1) / np.sqrt(3)  # t(0.975, df = 2): 3 settings, not 1.96
     assert table.loc["m", "mean"] == pytest.approx(0.7)
     assert table.loc["m", "ci_high"] - table.loc["m", "mean"] == pytest.approx(half)
     assert table.loc["m", "delta"] == pytest.approx(0.1)  # paired over settings
@@ -197,3 +197,33 @@ def test_against_floors_judges_each_setting_against_its_higher_floor_on_validati
     fig = floors_figure(summary)
     assert len(fig.axes) == 2 and {t.get_text() for t in fig.axes[0].get_legend().get_texts()} == {
         "degree", "edge_prior", "m"}
+
+
+def test_tf_folds_are_averaged_within_a_seed_and_seeds_are_the_units():
+    rows = [{"dataset": "d", "protocol": "heldout-tf", "model": "m", "seed": seed, "fold": fold,
+             "auroc": 0.6 + 0.1 * seed + 0.01 * fold} for seed in (0, 1) for fold in (0, 1, 2)]
+    table = sweep.summarize_frame(pd.DataFrame(rows)).iloc[0]
+    assert (table["n_seeds"], table["n_folds"]) == (2, 3)
+    assert table["auroc_mean"] == pytest.approx(0.66)
+    assert table["auroc_std"] == pytest.approx(np.std([0.61, 0.71], ddof=1))  # over seed means, not 6 rows
+
+
+def test_plan_runs_tf_folds_and_the_heldout_variants_only_under_the_tf_protocols(monkeypatch):
+    from grnlib.data.catalog import as_table
+
+    rows = [{"id": "x/1", "family": "x", "network": "n", "cell": "c", "size": 500, "n_genes": 10, "n_tfs": 2,
+             "n_edges": 5, "has_expression": True, "n_splits": 5, "reserved": False},
+            {"id": "x/2", "family": "x", "network": "n", "cell": "hESC", "size": 500, "n_genes": 10, "n_tfs": 2,
+             "n_edges": 5, "has_expression": False, "n_splits": 0, "reserved": False}]
+    monkeypatch.setattr(sweep, "_settings", lambda *args, **kwargs: as_table(rows))
+    cells = sweep.make_plan("robust", seeds=(0,))
+    tf_cells = [c for c in cells if c.protocol == "heldout-tf" and c.dataset == "x/1"]
+    assert sorted(c.fold for c in tf_cells) == [0, 1, 2]
+    assert "pair_evidence_heldout" in tf_cells[0].models and "pair_evidence" not in tf_cells[0].models
+    released = [c for c in cells if c.protocol == "released"]
+    assert len(released) == 1 and released[0].fold == 0 and "stack" in released[0].models
+    assert not any(m.endswith("_heldout") for m in released[0].models)
+    no_expression = [c for c in cells if c.dataset == "x/2"]  # hESC: TF protocols, floors only
+    assert no_expression and {c.protocol for c in no_expression} == {"heldout-tf", "degree-matched"}
+    assert all(c.models == ("degree", "edge_prior") for c in no_expression)
+    assert [c.fold for c in cells[:3]] == [0, 0, 0]  # fold-major within a seed: a partial run is even

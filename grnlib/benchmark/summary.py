@@ -16,8 +16,9 @@ from grnlib.io import write_json, write_table
 CELL_FILE = "cells.jsonl"
 ERROR_FILE = "errors.jsonl"
 META_FILE = "sweep.json"
-SUMMARY_METRICS = ("auroc", "auprc", "auprc_ratio", "per_tf_auroc", "per_tf_auprc", "accuracy", "pos_rate",
-                   "val_auroc")
+SUMMARY_METRICS = ("auroc", "auprc", "auprc_ratio", "per_tf_auroc", "per_tf_auprc", "accuracy", "accuracy_at_val_max",
+                   "pos_rate", "val_auroc", "val_auprc")
+CI_METHOD = "mean ± t(0.975, n - 1) · sem over the n independent units (settings, or seeds within a setting)"
 FLOORS = ("degree", "edge_prior")  # the two zero-training floors every model is judged against
 
 
@@ -48,16 +49,34 @@ def results_frame(out_dir) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summarize_frame(results: pd.DataFrame) -> pd.DataFrame:
-    """Per dataset x protocol x model: mean and std over seeds/folds of the summary metrics.
+def seed_means(results: pd.DataFrame, columns=None) -> pd.DataFrame:
+    """One row per (dataset, protocol, model, seed): the mean over that seed's TF folds. The folds of one
+    seed share its TF partition, so the seeds, not the folds, are the independent units."""
+    keys = [k for k in ("dataset", "protocol", "model", "name", "seed") if k in results]
+    columns = [c for c in (columns or SUMMARY_METRICS) if c in results]
+    if "fold" not in results:
+        return results
+    grouped = results.groupby(keys, sort=False, dropna=False)
+    out = grouped[columns].mean()
+    out.insert(0, "n_folds", grouped.size())
+    return out.reset_index()
 
-    Columns: dataset, network, cell, size, protocol, model, n_seeds, <metric>_mean, <metric>_std.
+
+def summarize_frame(results: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset x protocol x model: mean and std over seeds of the summary metrics (each seed's TF
+    folds averaged first: :func:`seed_means`).
+
+    Columns: dataset, network, cell, size, protocol, model, n_seeds, n_folds (folds per seed),
+    <metric>_mean, <metric>_std.
     """
     metrics = [m for m in SUMMARY_METRICS if m in results]
-    grouped = results.groupby(["dataset", "protocol", "model"], sort=True)[metrics]
+    per_seed = seed_means(results, metrics)
+    grouped = per_seed.groupby(["dataset", "protocol", "model"], sort=True)[metrics]
     table = grouped.agg(["mean", "std"])
     table.columns = [f"{m}_{stat}" for m, stat in table.columns]
     table.insert(0, "n_seeds", grouped.size())
+    if "n_folds" in per_seed:
+        table.insert(1, "n_folds", per_seed.groupby(["dataset", "protocol", "model"], sort=True)["n_folds"].max())
     table = table.reset_index()
     parts = [_id_parts(d) for d in table["dataset"]]
     for position, column in enumerate(("network", "cell", "size"), start=1):
@@ -66,21 +85,27 @@ def summarize_frame(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def _id_parts(dataset: str) -> tuple:
-    """(network, cell, size) of a BEELINE id; (family, rest, None) for any other id."""
+    """(network, cell, size) of a BEELINE id or a subsample of one; (family, rest, None) for any other id."""
     parts = dataset.split("/")
-    if parts[0] == "beeline" and len(parts) == 4:
+    if (parts[0] == "beeline" and len(parts) == 4) or (parts[0] == "subsample" and len(parts) == 5):
         return parts[1], parts[2], int(parts[3])
     return parts[0], "/".join(parts[1:]), None
+
+
+def regime(dataset: str) -> str:
+    """The regime of a development setting: ``"subsample <edges>"`` for a subsampled network, else ``"full"``."""
+    parts = dataset.split("/")
+    return f"subsample {parts[4].split('-')[0]}" if parts[0] == "subsample" and len(parts) == 5 else "full"
 
 
 def aggregate(summary: pd.DataFrame, by=("protocol", "network"), metric: str = "auroc",
               floor: str = "degree") -> pd.DataFrame:
     """Mean over settings of per-setting seed means, with a 95 % interval, and the gap to ``floor``.
 
-    The interval is mean ± 1.96 · sem over settings (sem = std of the per-setting means / sqrt(n)),
-    i.e. it describes how much the mean moves between BEELINE settings, not seed noise alone.
-    ``delta_vs_<floor>`` is the paired mean of (model - floor) over the settings where both ran,
-    with its own ± 1.96 · sem.
+    The interval is a Student-t interval over settings (mean ± t(0.975, n - 1) · sem, sem = std of
+    the per-setting means / sqrt(n), n = ``n_settings``, the independent units), i.e. it describes how
+    much the mean moves between settings, not seed noise alone. ``delta`` is the paired mean of
+    (model - floor) over the settings where both ran, with its own t interval.
 
     Returns:
         DataFrame[*by, model, n_settings, mean, ci_low, ci_high, delta, delta_ci_low, delta_ci_high].
@@ -100,13 +125,25 @@ def aggregate(summary: pd.DataFrame, by=("protocol", "network"), metric: str = "
 
 
 def _mean_ci(values: np.ndarray, prefix: str) -> dict:
-    """``{mean|delta, <prefix>ci_low, <prefix>ci_high}``: mean ± 1.96 · sem (NaN half-width for n < 2)."""
+    """``{mean|delta, <prefix>ci_low, <prefix>ci_high}``: mean ± t(0.975, n - 1) · sem over the n values
+    (the independent units; NaN half-width for n < 2)."""
     name = "delta" if prefix else "mean"
     if len(values) == 0:
         return {name: np.nan, f"{prefix}ci_low": np.nan, f"{prefix}ci_high": np.nan}
     mean = float(np.mean(values))
-    half = 1.96 * float(np.std(values, ddof=1)) / np.sqrt(len(values)) if len(values) > 1 else np.nan
+    half = t_half_width(values)
     return {name: mean, f"{prefix}ci_low": mean - half, f"{prefix}ci_high": mean + half}
+
+
+def t_half_width(values, level: float = 0.95) -> float:
+    """Half-width of the Student-t interval of the mean of ``values`` (df = n - 1); NaN for n < 2."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
 
 
 def summarize(raw_dir, out_dir="results/benchmark", name: str | None = None) -> dict[str, Path]:
@@ -127,7 +164,7 @@ def summarize(raw_dir, out_dir="results/benchmark", name: str | None = None) -> 
                         "run `python -m grnlib.benchmark.sweep run ... --out RAW_DIR` first")
     out_dir.mkdir(parents=True, exist_ok=True)
     keep = ["dataset", "protocol", "seed", "fold", "model", "kind", "auroc", "auprc", "auprc_ratio", "accuracy",
-            "per_tf_auroc", "per_tf_auprc", "early_precision_ratio", "f1", "mcc", "pos_rate", "val_auroc",
+            "accuracy_at_val_max", "per_tf_auroc", "per_tf_auprc", "early_precision_ratio", "f1", "mcc", "pos_rate", "val_auroc",
             "val_auprc", "prior_correction", "n_test", "n_train", "seconds"]
     paths = {"cells": out_dir / f"{name}_cells.csv.gz", "summary": out_dir / f"{name}_summary.csv",
              "by_network": out_dir / f"{name}_by_network.csv", "meta": out_dir / f"{name}_meta.json"}
@@ -146,7 +183,7 @@ def summarize(raw_dir, out_dir="results/benchmark", name: str | None = None) -> 
                 cell_cpu_seconds_total=round(float(np.sum(cell_seconds)), 1),
                 cell_seconds_median=round(float(np.median(cell_seconds)), 2),
                 n_errors=len((raw_dir / ERROR_FILE).read_text().splitlines()) if (raw_dir / ERROR_FILE).is_file() else 0,
-                ci_method="mean ± 1.96·sem over settings of per-setting seed means")
+                ci_method=CI_METHOD)
     write_json(paths["meta"], meta)
     return paths
 
@@ -225,8 +262,8 @@ def against_floors(summary: pd.DataFrame, models=None, metrics=("auroc", "auprc"
     """Per metric (its readable label), group and model (default: every trained scorer), over the ``n``
     settings where both floors ran: the model's mean (column ``mean``) beside both floors' (columns
     ``degree``, ``edge_prior``) on the same settings, and the paired gap to the higher floor of each
-    setting (:func:`higher_floor`) as mean ± the half-width of its 95 % interval (1.96 · sem over
-    settings). Display strings, 3 decimals."""
+    setting (:func:`higher_floor`) as mean ± the half-width of its 95 % t interval over the ``n``
+    settings (df = n - 1). Display strings, 3 decimals."""
     from grnlib.evaluation.experiment import METRIC_LABELS
 
     by, keys = list(by), ["dataset", "protocol"]

@@ -69,9 +69,21 @@ def evaluate_cell(cell: Cell, root=None, device: str | None = None, single_threa
     for row in evaluation.metrics.to_dict(orient="records"):
         name = row.pop("name")
         records.append({"dataset": cell.dataset, "protocol": cell.protocol, "seed": cell.seed, "fold": cell.fold,
-                        "split": "test", "model": name, **row, "n_test": len(split["test"]),
-                        "n_train": len(split["train"])})
+                        "split": "test", "model": name, **row,
+                        "accuracy_at_val_max": accuracy_at_val_max(split, evaluation, name),
+                        "n_test": len(split["test"]), "n_train": len(split["train"])})
     return [{k: plain(v) for k, v in r.items()} for r in records]
+
+
+def accuracy_at_val_max(split: dict, evaluation, name: str) -> float:
+    """Test accuracy of scorer ``name`` at the threshold that maximises *validation accuracy* (the
+    ``accuracy`` column is taken at the F1-maximising threshold); NaN without its scores."""
+    from grnlib.evaluation.metrics import binary_metrics, choose_threshold
+
+    if name not in evaluation.val_scores or name not in evaluation.test_scores:
+        return float("nan")
+    threshold = choose_threshold(split["val"]["label"].to_numpy(), evaluation.val_scores[name], "accuracy")
+    return float(binary_metrics(split["test"]["label"].to_numpy(), evaluation.test_scores[name], threshold)["accuracy"])
 
 
 def plain(value):
