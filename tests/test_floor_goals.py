@@ -92,3 +92,76 @@ def test_gain_table_pairs_each_model_with_its_reference_present():
     assert row["dataset"] == "all (6 settings)" and row["delta"] == pytest.approx(0.04)
     shown = tables.gains_display(gains)
     assert shown.loc[("m − degree", "released"), "auroc"].startswith("+0.040 [")
+
+
+# -- issue 18: the worst setting, the controls, Holm-adjusted goals, aliases chosen for the worst case ------
+
+def frame_18():
+    """Per-seed (3 folds each) rows: `m` is +0.04 over the floors on average but −0.02 on one small
+    subsampled network; `h` (held-out) is +0.05 over the floors and +0.01 over target_only everywhere."""
+    rows = []
+    datasets = [f"beeline/{n}/hHEP/500" for n in ("Non-Specific", "STRING")] + \
+        [f"subsample/{n}/hHEP/500/150-{d}" for n in ("Non-Specific", "STRING") for d in (0, 1)]
+    for dataset in datasets:
+        bad = dataset == "subsample/STRING/hHEP/500/150-1"
+        for protocol in ("released", "heldout-tf") if dataset.startswith("beeline") else ("heldout-tf",):
+            for seed in range(3):
+                for fold in range(3) if protocol == "heldout-tf" else (0,):
+                    jitter = 0.003 * seed + 0.001 * fold
+                    for name, auroc, auprc in (("degree", 0.80, 0.40), ("edge_prior", 0.79, 0.39),
+                                               ("m", 0.78 if bad else 0.84, 0.37 if bad else 0.45),
+                                               ("target_only", 0.84, 0.42), ("h", 0.85, 0.44)):
+                        rows.append({"dataset": dataset, "protocol": protocol, "seed": seed, "fold": fold,
+                                     "model": name, "val_auroc": auroc - 0.05 + jitter, "auroc": auroc + jitter,
+                                     "auprc": auprc, "per_tf_auroc": auroc - 0.1, "per_tf_auprc": 0.3})
+    return pd.DataFrame(rows)
+
+
+def test_holm_adjustment_is_step_down_and_monotone():
+    adjusted = bf.holm([0.01, 0.04, np.nan, 0.03, 0.5])
+    assert np.isnan(adjusted[2])
+    assert adjusted[[0, 3, 1, 4]] == pytest.approx([0.04, 0.09, 0.09, 0.5])  # 4·0.01, 3·0.03, max(2·0.04, .09), 0.5
+
+
+def test_folds_of_a_seed_are_averaged_so_seeds_are_the_units():
+    table = bf.against_floor(frame_18())
+    row = table[(table["dataset"] == "beeline/STRING/hHEP/500") & (table["protocol"] == "heldout-tf")
+                & (table["name"] == "h")].iloc[0]
+    assert row["seeds"] == 3 and row["delta_auroc"] == pytest.approx(0.05)
+
+
+def test_worst_settings_and_the_goal_table_judge_the_worst_case_with_holm():
+    worst = bf.worst_settings(frame_18(), ["m"]).set_index("protocol")
+    assert worst.loc["heldout-tf", "worst auroc setting"] == "subsample/STRING/hHEP/500/150-1"
+    assert worst.loc["heldout-tf", "Δ auroc"] == pytest.approx(-0.02)
+    goals = bf.goal_table_18(frame_18(), best="m", best_heldout="h", aliases={"m": ("heldout-tf",), "h": ("heldout-tf",)})
+    rows = goals[goals["goal"].str.startswith("no alias")].set_index(["model", "goal"])
+    assert not rows.loc[("m", "no alias below the higher floor: pooled AUROC"), "met"]
+    assert rows.loc[("h", "no alias below the higher floor: pooled AUROC"), "met"]
+    assert rows.loc[("m", "no alias below the higher floor: pooled AUROC"), "units"] == "3 seeds"
+    released = goals[goals["goal"].str.startswith("released: best pooled AUROC")].set_index("scope")
+    assert released.loc["STRING", "measured"] == pytest.approx(0.04) and released.loc["STRING", "units"] == "1 settings"
+    assert (goals["p_holm"].dropna() >= goals["p"].dropna()).all()
+    control = goals[goals["goal"].str.contains("target_only")].set_index("scope")
+    assert control.loc["STRING", "measured"] == pytest.approx(0.01) and not control.loc["STRING", "met"]
+    assert control.loc["STRING", "units"] == "3 settings"  # the full network and its two subsamples
+
+
+def test_control_table_reports_gains_over_the_floor_and_over_target_only():
+    table = bf.control_table(frame_18(), ["h", "m"]).set_index(["protocol", "model"])
+    assert table.loc[("heldout-tf", "h"), "Δ vs higher floor"] == pytest.approx(0.05)
+    assert table.loc[("heldout-tf", "h"), "Δ vs target_only"] == pytest.approx(0.01)
+    assert table.loc[("heldout-tf", "h"), "settings"] == 6
+
+
+def test_aliases_are_chosen_by_their_worst_validation_setting_not_the_mean():
+    from grnlib.benchmark import sweep
+
+    summary = sweep.summarize_frame(frame_18())
+    ranking = sweep.select_by_worst_case(summary, ("heldout-tf",), ("m", "h", "target_only"), quantile=0.0)
+    assert list(ranking.index) == ["h", "target_only", "m"]
+    assert ranking.loc["m", "minimum"] == pytest.approx(-0.02) and ranking.loc["m", "settings"] == 6
+    by_mean = sweep.select_by_validation(summary, ("heldout-tf",), ("m", "h"))
+    assert list(by_mean.index) == ["h", "m"]
+    with pytest.raises(ValueError, match="run them in a sweep"):
+        sweep.select_by_worst_case(summary, ("heldout-tf",), ("m", "absent"))

@@ -219,9 +219,14 @@ MOONSHOT_11 = {"released_auroc": 0.95, "released_auprc": 0.60, "heldout": 0.10, 
 
 def _named(metrics: pd.DataFrame) -> pd.DataFrame:
     """Per-seed metrics with a ``name`` column (sweep cells call it ``model``) and ``network``; a
-    scorer measured twice on one split counts once (the last row)."""
+    scorer measured twice on one split counts once (the last row); the TF folds of one seed are
+    averaged (they share the seed's TF partition: the seeds are the independent units)."""
     frame = metrics.rename(columns={"model": "name"}) if "name" not in metrics else metrics
-    frame = frame.drop_duplicates(["dataset", "protocol", "seed", "name"], keep="last")
+    split = ["dataset", "protocol", "seed"] + (["fold"] if "fold" in frame else []) + ["name"]
+    frame = frame.drop_duplicates(split, keep="last")
+    if "fold" in frame and frame.duplicated(["dataset", "protocol", "seed", "name"]).any():
+        numeric = [c for c in frame.select_dtypes("number").columns if c not in ("seed", "fold")]
+        frame = frame.groupby(["dataset", "protocol", "seed", "name"], sort=False)[numeric].mean().reset_index()
     return frame.assign(network=frame["dataset"].map(network_of))
 
 
@@ -434,7 +439,205 @@ def _short_by(measured: str, target: str) -> str:
 
 
 def network_of(dataset_id: str) -> str:
-    return dataset_id.split("/")[1] if dataset_id.startswith("beeline/") else "seed priors"
+    """The network type of a setting (a subsampled network keeps its source's type)."""
+    return dataset_id.split("/")[1] if dataset_id.startswith(("beeline/", "subsample/")) else "seed priors"
+
+
+# -- issue 18: robust, not on average: the worst setting, controls, Holm-adjusted goals ----------
+GOALS_18 = {"worst_auroc": -0.005, "worst_auprc": -0.01, "released_auroc": 0.02, "released_auprc": 0.03,
+            "released_per_tf": 0.05, "heldout": 0.03, "over_target_only": 0.02}
+MOONSHOT_18 = {"released_auroc": 0.95, "released_auprc": 0.60, "heldout": 0.10, "seed_accuracy": 0.95}
+HELDOUT_GOAL_NETWORKS = ("Non-Specific", "STRING")  # held-out-TF goals; the other networks: moonshot only
+CONTROL = "target_only"
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of ``p_values`` (family-wise error over the finite ones; NaN stays NaN)."""
+    p = np.asarray(p_values, dtype=np.float64)
+    adjusted = np.full_like(p, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    order = finite[np.argsort(p[finite], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def one_sided_p(values, target: float) -> float:
+    """p of a one-sided t-test that the mean of ``values`` (one per independent unit) exceeds
+    ``target`` (H0: mean <= target); NaN with fewer than two units."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) < 2:
+        return float("nan")
+    sem = values.std(ddof=1) / np.sqrt(len(values))
+    if sem == 0:
+        return 0.0 if values.mean() > target else 1.0
+    return float(stats.t.sf((values.mean() - target) / sem, len(values) - 1))
+
+
+def setting_gaps(metrics: pd.DataFrame, names, reference: str = "higher",
+                 columns=("auroc", "auprc", "per_tf_auroc")) -> pd.DataFrame:
+    """Per (dataset, protocol) and scorer of ``names``: :func:`against_floor` against ``reference`` (the
+    higher floor, or a scorer such as ``target_only``) with the setting's ``regime`` (full network,
+    subsample 150/300)."""
+    from grnlib.benchmark.summary import regime
+
+    table = against_floor(metrics, floor=reference, columns=columns)
+    table = table[table["name"].isin(list(names)) & (table["seeds"] > 0)]
+    return table.assign(regime=table["dataset"].map(regime)).reset_index(drop=True)
+
+
+def worst_settings(metrics: pd.DataFrame, names, quantile: float = 0.1) -> pd.DataFrame:
+    """Per protocol and scorer of ``names``: over the settings where it ran beside both floors, the
+    setting with the lowest pooled-AUROC and the one with the lowest pooled-AUPRC gap to the higher floor
+    (means over seeds), the gaps, and their ``quantile`` over settings."""
+    gaps = setting_gaps(metrics, names)
+    rows = []
+    for (protocol, name), part in gaps.groupby(["protocol", "name"], sort=False):
+        row = {"protocol": protocol, "model": name, "settings": len(part)}
+        for metric in ("auroc", "auprc"):
+            worst = part.loc[part[f"delta_{metric}"].idxmin()]
+            row.update({f"worst {metric} setting": worst["dataset"], f"Δ {metric}": worst[f"delta_{metric}"],
+                        f"Δ {metric} q{quantile:g}": part[f"delta_{metric}"].quantile(quantile)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def control_table(metrics: pd.DataFrame, models, by=("protocol",)) -> pd.DataFrame:
+    """Each of ``models`` per group of ``by``: mean pooled AUROC, its paired gain over the higher floor
+    and over :data:`CONTROL` (``target_only``), each with a 95 % t interval over the settings where
+    all three ran (the independent units, column ``settings``). A gain over the floor that is gone over
+    ``target_only`` is target popularity, not regulation."""
+    from grnlib.evaluation.metrics import paired_ci
+
+    by = list(by)
+    floor = setting_gaps(metrics, models, columns=("auroc",))
+    control = setting_gaps(metrics, models, reference=CONTROL, columns=("auroc",))
+    keys = ["dataset", "protocol", "name"]
+    both = floor.merge(control[keys + ["floor_auroc"]].rename(columns={"floor_auroc": "control_auroc"}), on=keys)
+    rows = []
+    for group, part in both.groupby(by + ["name"], sort=False):
+        over_floor = paired_ci(part["auroc"], part["floor_auroc"])
+        over_control = paired_ci(part["auroc"], part["control_auroc"])
+        rows.append({**dict(zip(by + ["model"], group)), "settings": len(part), "AUROC": part["auroc"].mean(),
+                     "Δ vs higher floor": over_floor["delta"], "floor CI": _interval(over_floor),
+                     f"Δ vs {CONTROL}": over_control["delta"], f"{CONTROL} CI": _interval(over_control)})
+    return pd.DataFrame(rows)
+
+
+def _interval(ci: dict) -> str:
+    return f"[{ci['ci_low']:+.3f}, {ci['ci_high']:+.3f}]" if np.isfinite(ci["ci_low"]) else "—"
+
+
+def goal_table_18(metrics: pd.DataFrame, best: str, best_heldout: str, aliases=None) -> pd.DataFrame:
+    """Issue 18's goals, one row per goal and scope, with the number of independent units (``units``),
+    the measured gap, its target, ``met`` (the point estimate reaches the target), the one-sided t-test
+    p-value that the goal holds (H0: the mean gap is at most the target; :func:`one_sided_p`) and its
+    Holm adjustment over every row with a p-value (``p_holm``).
+
+    Args:
+        metrics: per-seed (or per-fold) rows of the sweeps: released, heldout-tf, degree-matched and seed.
+        best, best_heldout: the scorers standing for the aliases (chosen on validation).
+        aliases: ``{scorer: protocols}`` judged by "no alias below the floor in any setting" (default:
+            ``best`` on released and seed, ``best_heldout`` on the TF protocols).
+
+    Worst-setting rows use the seeds of that setting as units; network rows the settings of the network
+    type (full networks and their subsamples); the seed-protocol row pairs ``best`` with degree over seeds.
+    """
+    from grnlib.evaluation.metrics import paired_ci
+
+    aliases = aliases or {best: ("released", "seed"), best_heldout: TF_PROTOCOLS}
+    rows = []
+    per_seed = _named(metrics)
+    for name, protocols in aliases.items():
+        gaps = setting_gaps(metrics, [name], columns=("auroc", "auprc"))
+        for protocol in protocols:
+            part = gaps[gaps["protocol"] == protocol]
+            if part.empty:
+                continue
+            for metric, key in (("auroc", "worst_auroc"), ("auprc", "worst_auprc")):
+                worst = part.loc[part[f"delta_{metric}"].idxmin()]
+                seeds = _seed_gaps(per_seed, worst["dataset"], protocol, name, worst["floor"], metric)
+                rows.append({"goal": f"no alias below the higher floor: pooled {metric.upper()}", "scope":
+                             f"{protocol}, worst of {len(part)} settings: {worst['dataset']}", "model": name,
+                             "units": f"{len(seeds)} seeds", "measured": worst[f"delta_{metric}"],
+                             "target": GOALS_18[key], "p": one_sided_p(seeds, GOALS_18[key])})
+    released = setting_gaps(metrics, [best])
+    released = released[released["protocol"] == "released"]
+    per_tf = setting_gaps(metrics, [best], reference="degree", columns=("per_tf_auroc",))
+    per_tf = per_tf[per_tf["protocol"] == "released"]
+    for network, part in released.groupby("network", sort=False):
+        for metric, key in (("auroc", "released_auroc"), ("auprc", "released_auprc")):
+            rows.append(_network_row(f"released: best pooled {metric.upper()} - higher floor", network, best,
+                                     part[f"delta_{metric}"], GOALS_18[key]))
+        rows.append(_network_row("released: best per-TF AUROC - degree", network, best,
+                                 per_tf.loc[per_tf["network"] == network, "delta_per_tf_auroc"],
+                                 GOALS_18["released_per_tf"]))
+        rows.append(_network_row(f"moonshot: released best pooled AUROC >= {MOONSHOT_18['released_auroc']}",
+                                 network, best, part["auroc"], MOONSHOT_18["released_auroc"]))
+        rows.append(_network_row(f"moonshot: released best pooled AUPRC >= {MOONSHOT_18['released_auprc']}",
+                                 network, best, part["auprc"], MOONSHOT_18["released_auprc"]))
+    heldout = setting_gaps(metrics, [best_heldout])
+    heldout = heldout[heldout["protocol"] == "heldout-tf"]
+    heldout_tf = setting_gaps(metrics, [best_heldout], reference="degree", columns=("per_tf_auroc",))
+    heldout_tf = heldout_tf[heldout_tf["protocol"] == "heldout-tf"]
+    over_control = setting_gaps(metrics, [best_heldout], reference=CONTROL, columns=("auroc",))
+    over_control = over_control[over_control["protocol"] == "heldout-tf"]
+    for network, part in heldout.groupby("network", sort=False):
+        if network in HELDOUT_GOAL_NETWORKS:
+            rows.append(_network_row("held-out TFs: best_heldout pooled AUROC - higher floor", network, best_heldout,
+                                     part["delta_auroc"], GOALS_18["heldout"]))
+            rows.append(_network_row("held-out TFs: best_heldout per-TF AUROC - degree", network, best_heldout,
+                                     heldout_tf.loc[heldout_tf["network"] == network, "delta_per_tf_auroc"],
+                                     GOALS_18["heldout"]))
+            rows.append(_network_row(f"held-out TFs: best_heldout pooled AUROC - {CONTROL}", network, best_heldout,
+                                     over_control.loc[over_control["network"] == network, "delta_auroc"],
+                                     GOALS_18["over_target_only"]))
+        rows.append(_network_row(f"moonshot: held-out TFs +{MOONSHOT_18['heldout']:.2f} over the higher floor",
+                                 network, best_heldout, part["delta_auroc"], MOONSHOT_18["heldout"]))
+    seed = per_seed[(per_seed["protocol"] == "seed") & per_seed["name"].isin([best, "degree"])]
+    if "accuracy_at_val_max" in seed and {best, "degree"} <= set(seed["name"]):
+        table = seed.pivot_table(index=["dataset", "seed"], columns="name", values="accuracy_at_val_max").dropna()
+        paired = paired_ci(table[best], table["degree"])
+        rows.append({"goal": "seed: accuracy (validation accuracy-max threshold) - degree, two-sided",
+                     "scope": ", ".join(sorted(seed["dataset"].unique())), "model": best,
+                     "units": f"{len(table)} seeds", "measured": paired["delta"], "target": 0.0,
+                     "p": paired["p_value"], "interval": _interval(paired)})
+        rows.append({"goal": f"moonshot: seed accuracy >= {MOONSHOT_18['seed_accuracy']}",
+                     "scope": ", ".join(sorted(seed["dataset"].unique())), "model": best,
+                     "units": f"{len(table)} seeds", "measured": float(table[best].mean()),
+                     "target": MOONSHOT_18["seed_accuracy"],
+                     "p": one_sided_p(table[best], MOONSHOT_18["seed_accuracy"])})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["met"] = out["measured"] >= out["target"]
+    out["p_holm"] = holm(out["p"])
+    return out[["goal", "scope", "model", "units", "measured", "target", "met", "p", "p_holm"]
+               + (["interval"] if "interval" in out else [])]
+
+
+def _network_row(goal: str, network: str, model: str, values: pd.Series, target: float) -> dict:
+    """A goal row judged on the mean of ``values`` (one per setting of ``network``), with its t interval."""
+    from grnlib.benchmark.summary import t_half_width
+
+    values = values.dropna().to_numpy()
+    half = t_half_width(values)
+    mean = float(values.mean()) if len(values) else float("nan")
+    return {"goal": goal, "scope": network, "model": model, "units": f"{len(values)} settings", "measured": mean,
+            "target": target, "p": one_sided_p(values, target),
+            "interval": f"[{mean - half:.3f}, {mean + half:.3f}]" if np.isfinite(half) else "—"}
+
+
+def _seed_gaps(per_seed: pd.DataFrame, dataset: str, protocol: str, name: str, floor: str, metric: str) -> np.ndarray:
+    """Per-seed gaps of ``name`` to ``floor`` in one setting (the units of a worst-setting row)."""
+    part = per_seed[(per_seed["dataset"] == dataset) & (per_seed["protocol"] == protocol)]
+    table = part.pivot_table(index="seed", columns="name", values=metric)
+    return (table[name] - table[floor]).dropna().to_numpy() if {name, floor} <= set(table) else np.array([])
 
 
 def main(argv=None) -> int:

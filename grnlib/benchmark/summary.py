@@ -227,6 +227,36 @@ def select_by_validation(summary: pd.DataFrame, protocols, candidates) -> pd.Ser
     return table.dropna()[list(candidates)].mean().sort_values(ascending=False).rename("val_auroc")
 
 
+def select_by_worst_case(summary: pd.DataFrame, protocols, candidates, quantile: float = 0.1,
+                         metric: str = "val_auroc") -> pd.DataFrame:
+    """Candidates ranked by their *worst* settings, on validation only: per (dataset, protocol) of
+    ``protocols`` where every candidate and both floors ran, the candidate's mean validation ``metric``
+    minus the higher floor's (the floor with the higher mean validation AUROC there, :func:`higher_floor`),
+    and per candidate the ``quantile`` of that gap over the settings (0: the minimum). Best first.
+
+    A user gets one model; the mean over settings hides the settings where it falls below the floor.
+    Returns a DataFrame indexed by candidate: ``worst`` (the quantile, the ranking key), ``minimum``,
+    ``mean`` and ``settings``. Test metrics play no part in the choice.
+
+    Raises:
+        ValueError when a candidate has no validation ``metric`` in ``summary``.
+    """
+    column = f"{metric}_mean"
+    part = summary[summary["protocol"].isin(protocols)]
+    table = part.pivot_table(index=["dataset", "protocol"], columns="model", values=column)
+    missing = sorted(set(candidates) - set(table.columns))
+    if missing:
+        raise ValueError(f"no {metric} for {missing} under {list(protocols)}: run them in a sweep first")
+    floors = [f for f in FLOORS if f in table]
+    table = table.dropna(subset=[*candidates, *floors])
+    choice = higher_floor(part).reindex(table.index)
+    floor_value = np.array([table.at[key, name] for key, name in zip(table.index, choice)])
+    gaps = table[list(candidates)].sub(floor_value, axis=0)
+    ranking = pd.DataFrame({"worst": gaps.quantile(quantile), "minimum": gaps.min(), "mean": gaps.mean(),
+                            "settings": len(gaps)})
+    return ranking.sort_values(["worst", "mean"], ascending=False)
+
+
 def floor_table(aggregated: pd.DataFrame, by=("protocol", "network"), floor: str = "degree") -> pd.DataFrame:
     """Display form of :func:`aggregate`: one row per group and model, ``mean [low, high]`` text,
     the paired gap to the floor, and the floor's own mean beside every row."""
