@@ -5,6 +5,9 @@
 >>> model.metrics                                             # held-out edges: model beside the degree floor
 >>> ranked = model.rank(adata, top_k=1000, key_added="grnlib")   # also stored in adata.uns["grnlib"]
 >>> tf_net = model.rank(adata, top_k=1000, format="decoupler")   # source, target, weight for decoupler
+>>> model.rank(other_cells, top_k=1000)                       # any cells sharing the genes: the model travels
+>>> per_type = model.rank(adata, top_k=1000, groupby="cell_type", key_added="grn")  # adata.uns["grn"][type]
+>>> graph = model.to_networkx()                               # the last ranking; model.to_graphml("net.graphml")
 >>> model.save("my_model"); model = grnlib.load("my_model")
 
 A thin layer over :mod:`grnlib.user`, the code behind ``grnlib train`` and ``grnlib predict``: the
@@ -39,6 +42,7 @@ class GRNModel:
         self.user_model = user_model
         self._metrics = user_model.metrics if metrics is None else metrics
         self._history = user_model.history if history is None else history
+        self._ranked = None  # the last ranking of rank(): to_networkx's default
 
     @property
     def metrics(self) -> pd.DataFrame | None:
@@ -88,12 +92,15 @@ class GRNModel:
 
     def rank(self, adata, top_k: int | None = None, *, tfs=None, min_score: float | None = None,
              format: str = "grnlib", key_added: str | None = None, layer: str | None = None,
-             raw_counts: bool | None = None, refit_features: bool = False, progress: bool = False) -> pd.DataFrame:
+             raw_counts: bool | None = None, refit_features: bool = False, groupby: str | None = None,
+             progress: bool = False) -> pd.DataFrame | dict[str, pd.DataFrame]:
         """Score every candidate TF x gene pair of ``adata`` and return them best first.
 
         Args:
-            adata: AnnData (cells x genes) or an expression file. Models reading expression need
-                the training cells (matched by name); see ``refit_features``.
+            adata: AnnData (cells x genes) or an expression file sharing the training genes: the
+                training cells (the model's own features, exactly) or any other cells (a subset, a
+                cluster, another sample): their features are recomputed in the training basis
+                (:meth:`grnlib.features.FeatureRecipe.travel`).
             top_k: keep the ``top_k`` best pairs (memory stays bounded at genome scale).
             tfs: candidate TF symbols (a list or a file); default :attr:`tfs`.
             min_score: keep pairs whose score (logit) is at least this.
@@ -103,8 +110,11 @@ class GRNModel:
                 last three is ``log(1 + e^score)`` (:func:`grnlib.user.edge_weight`).
             key_added: also store the table in ``adata.uns[key_added]`` (``adata`` must be an AnnData).
             layer, raw_counts: how to read ``adata``; default as in training.
-            refit_features: fit the expression features on these cells instead of reusing the
-                training projection (exploratory scores for other cells).
+            refit_features: fit new expression features on these cells instead of carrying the
+                training basis over (the model then reads axes it never saw: exploratory scores).
+            groupby: an ``adata.obs`` column (clusters, cell types): one ranking per group of cells,
+                returned as ``{group: table}`` and stored as ``adata.uns[key_added][group]``
+                (groups under :data:`grnlib.user.groups.MIN_GROUP_CELLS` cells are skipped).
             progress: show a progress bar.
         """
         if key_added is not None and isinstance(adata, (str, os.PathLike)):
@@ -114,13 +124,47 @@ class GRNModel:
         layer = inputs.get("layer") if layer is None else layer
         raw_counts = bool(inputs.get("raw_counts", False)) if raw_counts is None else raw_counts
         expression, path = _expression(adata, layer=layer, raw_counts=raw_counts)
-        ranked = rank_edges(self.user_model, expression, tfs=_tf_list(tfs), top_k=top_k, min_score=min_score,
-                            refit_features=refit_features, progress=progress, expression_path=path,
-                            tfs_path=tfs if isinstance(tfs, (str, os.PathLike)) else None)
-        table = as_format(ranked, format)
+        options = dict(tfs=_tf_list(tfs), top_k=top_k, min_score=min_score, refit_features=refit_features,
+                       progress=progress, expression_path=path,
+                       tfs_path=tfs if isinstance(tfs, (str, os.PathLike)) else None)
+        if groupby is not None:
+            from grnlib.user.groups import rank_groups
+
+            self._ranked = rank_groups(self.user_model, expression, groupby, **options)
+            table = {name: as_format(ranked, format) for name, ranked in self._ranked.items()}
+        else:
+            self._ranked = rank_edges(self.user_model, expression, **options)
+            table = as_format(self._ranked, format)
         if key_added is not None:
             adata.uns[key_added] = table
         return table
+
+    def to_networkx(self, ranked: pd.DataFrame | None = None, group: str | None = None):
+        """The ranked edges as a ``networkx.DiGraph`` (edge attributes ``score``, ``rank``,
+        ``in_prior``, ``weight`` ...; node attribute ``is_tf``): ``ranked`` (a table :meth:`rank`
+        returned, in any format) or, by default, the last ranking of :meth:`rank` (``group``: which
+        group's, after ``rank(..., groupby=...)``)."""
+        from grnlib.user.export import to_networkx
+
+        return to_networkx(self._ranking(ranked, group))
+
+    def to_graphml(self, path, ranked: pd.DataFrame | None = None, group: str | None = None) -> Path:
+        """Write :meth:`to_networkx`'s graph as GraphML (Cytoscape, Gephi), atomically."""
+        from grnlib.user.export import write_graphml
+
+        return write_graphml(self._ranking(ranked, group), path)
+
+    def _ranking(self, ranked, group):
+        ranked = self._ranked if ranked is None else ranked
+        if ranked is None:
+            raise DataError(None, "no ranking to export yet", "call model.rank(adata, top_k=...) first, or pass "
+                            "ranked=<a table from rank>")
+        if isinstance(ranked, dict):
+            if group is None or str(group) not in ranked:
+                raise DataError(None, f"the ranking has one table per group; group={group!r} is not one of them",
+                                f"pass group= one of {list(ranked)[:10]}")
+            return ranked[str(group)]
+        return ranked
 
     def save(self, path, overwrite: bool = False) -> Path:
         """Write the model folder (``model.pt``, ``params.yaml``, ``metrics.tsv`` ...) atomically;

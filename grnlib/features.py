@@ -345,14 +345,14 @@ class FeatureRecipe:
         meta = {"kind": self.kind, "cells": self.cells, "n_components": self.n_components,
                 "seed": self.seed, "standardize": self.standardize, "scale": self.scale, "genes": self.genes}
         tensors = {}
-        if self.reference is not None:
-            tensors["feature_reference"] = torch.from_numpy(np.asarray(self.reference, dtype=np.float32))
         if self.kind == "pca":
             tensors = {"feature_mean": torch.from_numpy(np.asarray(self.mean, dtype=np.float32)),
                        "feature_components": torch.from_numpy(np.asarray(self.components, dtype=np.float32))}
         elif self.kind == "pseudobulk":
             meta.update(n_groups=self.n_groups, grouping=self.grouping)
             tensors = {"feature_groups": torch.from_numpy(np.asarray(self.groups, dtype=np.int64))}
+        if self.reference is not None:
+            tensors["feature_reference"] = torch.from_numpy(np.asarray(self.reference, dtype=np.float32))
         return meta, tensors
 
     @classmethod

@@ -5,7 +5,10 @@ Features at predict time (the choice made here): the checkpoint stores the train
 the training cell names and the *fitted* :class:`~grnlib.features.FeatureRecipe`. Predict
 re-applies that stored recipe, so on the training expression it rebuilds exactly the features the
 model was trained on, and on a matrix with more or fewer genes it gives every shared gene the same
-features as in training. It needs the training cells (matched by name; extra cells are ignored).
+features as in training. Given the training cells (matched by name; extra cells are ignored) the
+features are exactly the trained ones; on other cells (a subset, a cluster, another sample) they
+*travel*: they are recomputed from those cells in the training basis
+(:meth:`~grnlib.features.FeatureRecipe.travel`; ``benchmarks/travel.py`` measures the cost).
 ``refit=True`` (``--refit-features``) instead fits the recipe afresh on the new matrix; the model
 then reads axes it never saw, so treat such scores as exploratory. Genes are always those of
 training: a model has no representation for a gene it never saw.
