@@ -9,6 +9,7 @@ whose process is gone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import io
 import json
@@ -22,7 +23,17 @@ import numpy as np
 from grnlib.errors import DataError
 
 #: A folder written by ``grnlib train`` holds this file; ``--overwrite`` replaces only such folders.
+#: Its first line says so; the lines after it list every file grnlib wrote into the folder, so an
+#: overwrite can tell the user's own files (notes, plots) from grnlib's and refuse to delete them.
 MODEL_MARKER = ".grnlib-model"
+MARKER_HEADER = "written by grnlib; `--overwrite` may replace this folder"
+#: What a model folder held before the marker listed its files (grnlib <= 0.x wrote only these).
+LEGACY_MODEL_FILES = ("model.pt", "params.yaml", "metrics.tsv", "history.tsv", "pairs.tsv")
+# An OSError that stops a write, as the user should read it (errno -> reason).
+WRITE_FAILURES = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+                  errno.EFBIG: "the file size limit is reached (see `ulimit -f`)",
+                  errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+                  errno.EPERM: "operation not permitted"}
 
 
 def json_default(value):
@@ -59,6 +70,86 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def write_failure(exc: OSError) -> DataError | None:
+    """The one-line DataError for an OSError that stopped reading or writing for a reason the user
+    can fix (disk full, quota, file size limit, permissions), or None for any other OSError.
+
+    The atomic writers tag such an error with the destination they were writing
+    (``exc.destination``), so the message names the user's ``--out``, not a temporary file; by then
+    the temporary file or folder is already deleted."""
+    reason = WRITE_FAILURES.get(getattr(exc, "errno", None))
+    if reason is None:
+        return None
+    destination = getattr(exc, "destination", None)
+    if destination is not None:
+        fix = ("free disk space (or choose an --out on another disk) and run again"
+               if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else "choose a writable --out location")
+        return DataError(destination, f"could not be written: {reason}; nothing was written", fix)
+    where = exc.filename if exc.filename is not None else None
+    return DataError(where, f"cannot be read or written: {reason}",
+                     "check the file's permissions and the free disk space")
+
+
+def _tag_destination(exc: BaseException, destination: Path) -> None:
+    """Remember on an OSError which destination was being written (see :func:`write_failure`)."""
+    if isinstance(exc, OSError) and getattr(exc, "destination", None) is None:
+        try:
+            exc.destination = destination
+        except AttributeError:  # an exception type with __slots__: the message names exc.filename
+            pass
+
+
+@contextlib.contextmanager
+def output_lock(path):
+    """Hold ``.NAME.lock`` beside ``path`` while a command writes it: a second grnlib process that
+    wants to write the same ``path`` stops at once with a DataError instead of racing the first (two
+    ``train`` runs tearing one ``.partial`` folder; two ``predict`` runs where the later rename
+    silently replaces the earlier result).
+
+    The lock is an advisory ``flock`` the kernel releases when its process dies, so a killed run
+    never blocks the next one; the lock file is deleted on exit (a SIGKILLed run's is reused). Where
+    the file system cannot lock (some network mounts) the command runs unlocked, as before.
+    """
+    import fcntl
+
+    path = Path(path).absolute()
+    lock = path.with_name(f".{path.name}.lock")
+    if not path.name or not path.parent.is_dir():
+        yield  # nothing can be written there: the command's own checks say so
+        return
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        except OSError:
+            yield  # an unwritable folder: the writers report it, naming --out
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip()
+            os.close(fd)
+            who = f"another grnlib process (pid {holder})" if holder.isdigit() else "another grnlib process"
+            raise DataError(path, f"{who} is writing this output right now",
+                            "wait for it to finish, or choose another --out") from None
+        except OSError:
+            os.close(fd)
+            yield  # no locking on this file system
+            return
+        try:  # the previous holder may have deleted the file between our open and flock: lock the new one
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(fd)
 
 
 def remove_stale_temporaries(path: Path) -> list[Path]:
@@ -108,6 +199,27 @@ def is_model_folder(folder: Path) -> bool:
     return (Path(folder) / MODEL_MARKER).is_file()
 
 
+def model_folder_above(path) -> Path | None:
+    """The grnlib model folder that ``path`` lies in (at any depth), or None."""
+    for folder in Path(path).absolute().parents:
+        if is_model_folder(folder):
+            return folder
+    return None
+
+
+def _files_below(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir())
+
+
+def foreign_files(folder, marker: str = MODEL_MARKER) -> list[str]:
+    """Files in a grnlib-written ``folder`` that grnlib did not write there (the user's notes, a
+    ranking saved into it...): everything not listed in its marker file."""
+    folder = Path(folder)
+    listed = [line.strip() for line in (folder / marker).read_text(errors="replace").splitlines()[1:]]
+    written = set(filter(None, listed)) or set(LEGACY_MODEL_FILES)
+    return [name for name in _files_below(folder) if name != marker and name not in written]
+
+
 @contextlib.contextmanager
 def atomic_folder(folder, overwrite: bool = False, marker: str = MODEL_MARKER):
     """Yield a temporary folder beside ``folder``; on success it replaces ``folder``, on any error
@@ -129,10 +241,16 @@ def atomic_folder(folder, overwrite: bool = False, marker: str = MODEL_MARKER):
         raise DataError(folder, f"is not a folder written by grnlib (no {marker} file); --overwrite replaces "
                         "only an earlier grnlib model, never other files",
                         "choose a new --out folder, or empty this one yourself")
+    if occupied:
+        foreign = foreign_files(folder, marker)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise DataError(folder, f"holds {len(foreign)} file(s) grnlib did not write ({shown}); --overwrite "
+                            "would delete them", "move them out of the folder, or choose a new --out folder")
     tmp = _temporary(folder, folder=True)
     try:
         yield tmp
-        (tmp / marker).write_text("written by grnlib; `--overwrite` may replace this folder\n")
+        (tmp / marker).write_text("\n".join([MARKER_HEADER, *_files_below(tmp)]) + "\n")
         old = None
         if folder.is_dir():
             old = _temporary(folder.with_name(folder.name + ".old"), folder=True)
@@ -140,8 +258,9 @@ def atomic_folder(folder, overwrite: bool = False, marker: str = MODEL_MARKER):
         os.replace(tmp, folder)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        _tag_destination(exc, folder)
         raise
 
 
@@ -156,8 +275,9 @@ def atomic_file(path):
     try:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        _tag_destination(exc, path)
         raise
 
 
@@ -214,10 +334,12 @@ def append_jsonl(path, record: dict) -> None:
         os.fsync(fh.fileno())
 
 
-def check_output_file(path, overwrite: bool = False, inputs=()) -> Path:
+def check_output_file(path, overwrite: bool = False, inputs=(), make_parents: bool = False) -> Path:
     """Refuse an output file that would destroy something: one of the ``inputs`` (always), an
-    existing file (unless ``overwrite``), a folder, or a location that cannot be written. Checked
-    before any work, so a long run never ends in a refusal."""
+    existing file (unless ``overwrite``), a file inside a grnlib model folder (always: ``train
+    --overwrite`` owns those), a folder, or a location that cannot be written. Checked before any
+    work, so a long run never ends in a refusal. ``make_parents``: missing folders above ``path``
+    will be created by the writer (checked on the nearest existing one)."""
     path = Path(path).absolute()
     for source in inputs:
         if source is not None and Path(source).exists() and path.exists() and path.samefile(source):
@@ -227,13 +349,21 @@ def check_output_file(path, overwrite: bool = False, inputs=()) -> Path:
             raise DataError(path, "lies inside an input folder of this run", "choose an --out file outside it")
     if path.is_dir():
         raise DataError(path, "is a folder", "pass a file name such as ranked.tsv")
+    model = model_folder_above(path)
+    if model is not None:
+        raise DataError(path, f"lies inside the grnlib model folder {model}, which only grnlib train writes "
+                        "(a file added there would be mixed with the model's own)",
+                        f"choose an --out outside it, e.g. {model.parent / (model.name + '_' + path.name)}")
     if path.exists() and not overwrite:
         raise DataError(path, "output file exists", "choose a new --out file or pass --overwrite to replace it")
-    if path.parent.exists() and not path.parent.is_dir():
-        raise DataError(path, f"cannot be written (Not a directory): {path.parent} is a file",
+    parent = path.parent
+    while make_parents and not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise DataError(path, f"cannot be written (Not a directory): {parent} is a file",
                         "choose a writable --out location")
-    if not path.parent.is_dir():
-        raise DataError(path, f"folder {path.parent} does not exist", "create it first or choose another --out")
-    if not os.access(path.parent, os.W_OK):
-        raise DataError(path, f"folder {path.parent} is not writable", "choose a writable --out location")
+    if not parent.is_dir():
+        raise DataError(path, f"folder {parent} does not exist", "create it first or choose another --out")
+    if not os.access(parent, os.W_OK):
+        raise DataError(path, f"folder {parent} is not writable", "choose a writable --out location")
     return path

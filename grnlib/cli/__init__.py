@@ -8,7 +8,8 @@ only while the parser is built, so ``grnlib datasets`` does not pay for torch; a
 does not exist yet is skipped, any other import error propagates.
 
 Exit codes: 0 success; 1 bad input (a :class:`~grnlib.data.DataError`, printed as one line,
-no traceback); 2 usage errors (argparse); 130 Ctrl-C and 143 SIGTERM, each reported as one line
+no traceback), and a write or read stopped by a full disk, a quota, a file size limit or missing
+permissions (one line naming the file, after the temporary files were removed); 2 usage errors (argparse); 130 Ctrl-C and 143 SIGTERM, each reported as one line
 after the temporary files were removed (``grnlib train: interrupted; nothing was written``).
 """
 from __future__ import annotations
@@ -82,19 +83,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
-    from grnlib.cli.common import Terminated
+    from grnlib.cli.common import Terminated, one_line_warnings
     from grnlib.data.errors import DataError
+    from grnlib.io import write_failure
 
     args = build_parser().parse_args(argv)
     previous = _raise_on_sigterm()
     try:
-        code = args.func(args)
+        with one_line_warnings(args.command):
+            code = args.func(args)
     except DataError as exc:
         print(f"grnlib {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # output piped into `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # disk full, quota, `ulimit -f`, permissions: one line, not a traceback
+        failure = write_failure(exc)
+        if failure is None:
+            raise
+        print(f"grnlib {args.command}: error: {failure}", file=sys.stderr)
+        return 1
     except (KeyboardInterrupt, Terminated) as exc:
         # The writers have removed their temporary files on the way out; a command may say what it kept.
         what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated"

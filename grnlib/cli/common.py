@@ -45,6 +45,18 @@ def add_run_options(parser: argparse.ArgumentParser, seed_help: str) -> None:
                        help="no progress bars or progress messages (warnings and errors still print)")
 
 
+def data_file(path):
+    """``path`` as given when it exists, else the same relative path under the data root (fetched when
+    the root is the download cache): ``--expression beeline/.../BL--ExpressionData.csv.gz`` works as
+    in the notebooks. None stays None; a path found nowhere is returned for the reader to report."""
+    if path is None:
+        return None
+    from grnlib.data.download import data_file as under_data_root
+
+    found = under_data_root(path)
+    return str(found) if str(found) != str(path) else path
+
+
 SEED_LIMIT = 2**32  # numpy and torch seeds are unsigned 32-bit
 
 
@@ -116,20 +128,40 @@ class Console:
         if not self.quiet:
             print(f"grnlib {self.command}: {message}", file=sys.stderr, flush=True)
 
-    @contextlib.contextmanager
     def capturing_warnings(self):
-        """Inside, every DataWarning prints as ``grnlib <command>: warning: <message>``."""
-        from grnlib.data import DataWarning
+        """Inside, every warning prints as ``grnlib <command>: warning: <message>`` (see
+        :func:`one_line_warnings`; :func:`grnlib.cli.main` already wraps every command in it)."""
+        return one_line_warnings(self.command)
 
-        original = warnings.showwarning
 
-        def show(message, category, filename, lineno, file=None, line=None):
-            if issubclass(category, DataWarning):
-                print(f"grnlib {self.command}: warning: {message}", file=sys.stderr, flush=True)
-            else:
-                original(message, category, filename, lineno, file, line)
+_showing_warnings = False  # one_line_warnings is active: a nested call changes nothing
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", DataWarning)
-            warnings.showwarning = show
-            yield self
+
+@contextlib.contextmanager
+def one_line_warnings(command: str):
+    """Inside, every warning (a DataWarning or a library's) prints once as one line,
+    ``grnlib <command>: warning: <first line of the message>``: no ``file:line: UserWarning`` and
+    no echoed code line, and the same message is not repeated."""
+    global _showing_warnings
+    from grnlib.data import DataWarning
+
+    if _showing_warnings:
+        yield
+        return
+    seen: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message).strip()
+        text = text.splitlines()[0] if text else category.__name__
+        if text not in seen:
+            seen.add(text)
+            print(f"grnlib {command}: warning: {text}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DataWarning)
+        warnings.showwarning = show
+        _showing_warnings = True
+        try:
+            yield
+        finally:
+            _showing_warnings = False

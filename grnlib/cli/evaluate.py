@@ -13,7 +13,6 @@ The file holds ``config`` (the command's options, resolved run specs, git commit
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 
@@ -34,8 +33,9 @@ def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, help="override the training epochs of every model")
     parser.add_argument("--device", help="torch device for training: auto (default), cpu, cuda")
     parser.add_argument("--root", help="data folder (default: $GRNLIB_DATA_DIR, ../shared/data, or the cache)")
-    parser.add_argument("--out", required=True, help="JSON file to write")
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--out", required=True, help="JSON file to write (never inside a grnlib model folder)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but warnings and errors")
     parser.add_argument("--no-cache", action="store_true",
                         help="train every run afresh and store nothing in the run cache (see README)")
     parser.set_defaults(func=run)
@@ -43,33 +43,53 @@ def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _int_list(text: str, option: str) -> list[int]:
-    from grnlib.data import DataError
+    """The integers of a comma-separated option, each once (a repeat is dropped with a warning:
+    running a seed twice would count the same result twice in every mean and interval)."""
+    import warnings
+
+    from grnlib.data import DataError, DataWarning
 
     try:
-        return [int(v) for v in text.split(",") if v.strip()]
+        values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise DataError(None, f"{option} {text!r} is not a comma-separated list of integers",
                         f"write e.g. {option} 0,1,2") from None
+    if not values:
+        raise DataError(None, f"{option} {text!r} names nothing to run", f"write e.g. {option} 0,1,2")
+    unique = list(dict.fromkeys(values))
+    if len(unique) < len(values):
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        warnings.warn(f"{option} {text} repeats {repeated}; each runs once ({option} "
+                      f"{','.join(map(str, unique))})", DataWarning, stacklevel=2)
+    return unique
 
 
 def run(args: argparse.Namespace) -> int:
     from grnlib.evaluation.cache import disabled
+    from grnlib.io import output_lock
 
-    with disabled(args.no_cache):
+    with disabled(args.no_cache), output_lock(args.out):
         return _evaluate(args)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from grnlib.cli.common import check_seed
-    from grnlib.data import DataError, load_dataset
-    from grnlib.io import write_json
+    import warnings
+
+    from grnlib.cli.common import Console, check_seed
+    from grnlib.data import DataError, DataWarning, load_dataset
+    from grnlib.io import check_output_file, write_json
     from grnlib.evaluation.cells import Cell, environment_info, evaluate_cell
     from grnlib.evaluation.protocols import PROTOCOLS, check_protocol_seed
     from grnlib.evaluation.spec import check_expression, resolve_specs
 
+    console = Console("evaluate", args.quiet)  # --quiet also silences the library's timed step lines
+    check_output_file(args.out, overwrite=args.overwrite, make_parents=True)  # before any work
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     if not names:
         raise DataError(None, "--models is empty", "give at least one name, e.g. --models degree,baseline")
+    if len(set(names)) < len(names):
+        warnings.warn(f"--models {args.models} names a model twice; each runs once", DataWarning, stacklevel=1)
+        names = list(dict.fromkeys(names))
     if args.protocol not in PROTOCOLS:
         raise DataError(None, f"unknown protocol {args.protocol!r}", f"use one of {PROTOCOLS.names()}")
     seeds, folds = _int_list(args.seeds, "--seeds"), _int_list(args.folds, "--folds")
@@ -89,7 +109,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     specs = resolve_specs(names, epochs=args.epochs, device=args.device)  # unknown names fail here
     ds = load_dataset(args.dataset, args.root)  # unknown ids fail here, with close matches
     check_expression(ds, specs)
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
+    say = console.info
     records = []
     started = time.perf_counter()
     for seed in seeds:

@@ -69,10 +69,19 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from grnlib.io import output_lock
+
+    with output_lock(args.out):  # a second predict into the same --out stops instead of replacing this one's
+        return _predict(args)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from grnlib.cli.common import data_file
     from grnlib.data import DataError
     from grnlib.data.validate import plain_suffix
     from grnlib.io import check_output_file
-    from grnlib.user import load_user_model, rank_edges, read_priors, read_tf_list, read_user_expression, write_ranked
+    from grnlib.user import (cli_wording, load_user_model, rank_edges, read_priors, read_tf_list,
+                             read_user_expression, write_ranked)
     from grnlib.user.reading import check_trainable_expression
 
     console = Console("predict", args.quiet)
@@ -86,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
                         "pass a number (a logit: 0 keeps pairs with probability >= 0.5), or use --top-k")
     check_seed(args.seed)
     set_threads(args.threads)
+    for name in ("expression", "tfs", "pairs", "priors"):  # data-relative ids, as the notebooks accept them
+        setattr(args, name, data_file(getattr(args, name)))
     started = time.perf_counter()
     check_output_file(args.out, overwrite=args.overwrite,
                       inputs=(args.expression, args.model, args.tfs, args.pairs, args.priors))
@@ -107,10 +118,13 @@ def run(args: argparse.Namespace) -> int:
         tfs = read_tf_list(args.tfs) if args.tfs else None
         pairs = read_priors(args.pairs, genes=um.genes) if args.pairs else None
         priors = read_priors(args.priors, genes=um.genes, format=args.priors_format) if args.priors else None
-        ranked = rank_edges(um, adata, tfs=tfs, pairs=pairs, priors=priors, top_k=args.top_k,
-                            min_score=args.min_score, refit_features=args.refit_features,
-                            progress=not args.quiet, chunk_tfs=args.chunk, expression_path=args.expression,
-                            tfs_path=args.tfs, pairs_path=args.pairs)
+        try:
+            ranked = rank_edges(um, adata, tfs=tfs, pairs=pairs, priors=priors, top_k=args.top_k,
+                                min_score=args.min_score, refit_features=args.refit_features,
+                                progress=not args.quiet, chunk_tfs=args.chunk, expression_path=args.expression,
+                                tfs_path=args.tfs, pairs_path=args.pairs)
+        except DataError as exc:
+            raise cli_wording(exc) from None  # its fixes name Python arguments (refit_features=True)
         write_ranked(ranked, args.out, format=args.format)
     console.info(f"wrote {len(ranked)} ranked pairs ({int(ranked['in_prior'].sum())} in the priors) to "
                  f"{args.out} in {time.perf_counter() - started:.1f} s")

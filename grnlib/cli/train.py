@@ -33,7 +33,9 @@ examples:
   grnlib train --resume my_model      (continue a run that was interrupted)
 
 --model takes a preset of grnlib.evaluation.presets (e.g. phase1, phase4, best) or a registry model (e.g.
-expression_two_tower); an unknown name lists them all. --params YAML keys:
+expression_two_tower); `grnlib train --model list` describes every one, grouped. Training stops early
+(--patience, default 5 where the recipe sets none) and keeps the best validation epoch. Files may be
+given by their path under the data root (see grnlib datasets --paths). --params YAML keys:
 model_cfg, train (TrainConfig fields), features ({kind: pca|cells, n_components}), split
 ({protocol: seed|heldout-tf|degree-matched, val_fraction, test_fraction, neg_ratio}), seed.
 """
@@ -67,9 +69,13 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
                        help="TF symbols, one per line (or the first column of a CSV): only prior edges from "
                             "these TFs are used, and they are the default TFs of grnlib predict")
     group = parser.add_argument_group("model")
-    group.add_argument("--model", help="preset or registry model name (may instead come from --params)")
+    group.add_argument("--model", help="preset or registry model name (may instead come from --params); "
+                                       "`--model list` describes them all")
     group.add_argument("--params", metavar="YAML", help="settings overriding the model's defaults")
     group.add_argument("--epochs", type=int, help="override the number of training epochs")
+    group.add_argument("--patience", type=int, metavar="N",
+                       help="stop after N epochs without a better validation AUROC, keeping the best epoch's "
+                            "weights; 0 trains every epoch (default: the recipe's, else 5)")
     group = parser.add_argument_group("output")
     group.add_argument("--out", metavar="DIR", help="folder to write (must not exist, or be empty)")
     group.add_argument("--overwrite", action="store_true", help="replace an earlier grnlib model in --out (never a folder of other files)")
@@ -82,20 +88,41 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grnlib.data import DataError
-    from grnlib.io import atomic_folder
-    from grnlib.user import (load_params_file, read_priors, read_tf_list, read_user_expression, resolve_user_spec,
-                             train_user_model, user_dataset, write_user_model)
+    from grnlib.io import output_lock
+    from grnlib.user.trainable import model_list
 
-    console = Console("train", args.quiet)
+    if args.model == "list":
+        print(model_list())
+        return 0
     if args.resume is None:
         missing = [flag for flag in ("--expression", "--priors", "--out") if getattr(args, flag[2:]) is None]
         if missing:
             args.parser.error(f"the following arguments are required: {', '.join(missing)} (or --resume DIR)")
+    # one writer per --out: a second run into it stops here, before it touches <out>.partial
+    with output_lock(args.resume if args.resume is not None else args.out):
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from grnlib.cli.common import data_file
+    from grnlib.data import DataError
+    from grnlib.io import atomic_folder, write_failure
+    from grnlib.training.loop import TrainConfig, user_patience
+    from grnlib.user import (load_params_file, read_priors, read_tf_list, read_user_expression, resolve_user_spec,
+                             train_user_model, user_dataset, write_user_model)
+    from grnlib.user.reading import transposed_fix
+    from grnlib.user.trainable import check_trainable
+
+    console = Console("train", args.quiet)
     if args.epochs is not None and args.epochs < 1:
         raise DataError(None, f"--epochs must be at least 1, got {args.epochs}", "pass a positive number of epochs")
+    if args.patience is not None and args.patience < 0:
+        raise DataError(None, f"--patience must be 0 (off) or more, got {args.patience}",
+                        "pass --patience 0 to train every epoch, or N to stop after N epochs without improvement")
     check_seed(args.seed)
     set_threads(args.threads)
+    for name in INPUT_FILES:  # data-relative ids (beeline/...) as the notebooks accept them
+        setattr(args, name, data_file(getattr(args, name)))
     partial = Partial(args.resume if args.resume is not None else args.out)
     stored = partial.resume_settings(args) if args.resume is not None else None
     started = time.perf_counter()
@@ -106,7 +133,10 @@ def run(args: argparse.Namespace) -> int:
                 params = load_params_file(args.params) if args.params else {}
             else:
                 params = stored["params"]
+            check_trainable(args.model or params.get("model"), None if args.model else args.params)
             spec = resolve_user_spec(args.model, params, epochs=args.epochs, params_path=args.params)
+            spec["train"] = user_patience(spec["train"], args.patience,
+                                          set_in_params="early_stopping_patience" in (params.get("train") or {}))
             from_flag = args.seed is not None
             seed = check_seed(args.seed if from_flag else (spec["seed"] or 0), "--seed" if from_flag else "seed",
                               source=None if from_flag else args.params)
@@ -116,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
             tfs = read_tf_list(args.tfs) if args.tfs else None
             priors = read_priors(args.priors, genes=adata.var_names, format=args.priors_format)
             ds = user_dataset(adata, priors, tfs, priors_path=args.priors, tfs_path=args.tfs,
-                              expression_path=args.expression)
+                              expression_path=args.expression,
+                              transpose_fix=transposed_fix(args.expression, args.genes_as, cli=True))
             console.info(f"priors: {ds.n_edges} edges from {ds.n_tfs} TFs among the expression's genes "
                          f"({len(ds.meta['candidate_tfs'])} candidate TFs for predict)")
             inputs = stored["inputs"] if stored else {
@@ -127,7 +158,10 @@ def run(args: argparse.Namespace) -> int:
                 partial.start(args, params, seed, inputs)
             else:
                 console.info(f"resuming from epoch {stored['epoch']} of {partial.path}")
-            console.info(f"training {spec['preset'] or spec['model']} (seed {seed}, split {spec['split']['protocol']})")
+            patience = spec["train"].get("early_stopping_patience", TrainConfig.early_stopping_patience)
+            console.info(f"training {spec['preset'] or spec['model']} (seed {seed}, split {spec['split']['protocol']}, "
+                         + (f"early stopping after {patience} epochs without improvement)" if patience else
+                            "every epoch)"))
             try:
                 um = train_user_model(ds, spec, seed=seed, device=device, progress=not args.quiet, inputs=inputs,
                                       checkpoint_dir=partial.path)
@@ -141,10 +175,20 @@ def run(args: argparse.Namespace) -> int:
         if stored is None:
             partial.discard()  # bad input or a diverged run: resuming would fail the same way
         raise
+    except OSError as exc:
+        if write_failure(exc) is None:
+            partial.after_interrupt()  # a crash: keep the epochs done, if any
+        elif stored is None:
+            partial.discard()  # a full disk or missing permissions: leave nothing behind
+        raise
     except BaseException:
         partial.after_interrupt()  # a crash (out of memory, a bug): keep the epochs done, if any
         raise
     partial.discard(force=True)
+    history = um.history
+    if history is not None and len(history) < int(spec["train"].get("epochs", len(history))):
+        console.info(f"stopped early after epoch {len(history)} of {spec['train']['epochs']}; kept the weights of "
+                     f"epoch {um.params['data']['best_epoch']} (best validation AUROC)")
     console.info(f"wrote {partial.out} in {time.perf_counter() - started:.1f} s")
     if not args.quiet:
         shown = um.metrics[[c for c in SHOWN_METRICS if c in um.metrics]]
@@ -181,7 +225,14 @@ class Partial:
             record = json.loads((self.path / RUN_FILE).read_text())
         except (OSError, ValueError):
             return None
-        return record if isinstance(record, dict) and record.get("format") == RUN_FORMAT else None
+        if not isinstance(record, dict) or record.get("format") != RUN_FORMAT:
+            return None
+        settings, files = record.get("settings"), record.get("files")
+        complete = (isinstance(settings, dict) and isinstance(files, dict) and isinstance(record.get("params"), dict)
+                    and {"model", "epochs", "seed", "params_file", "genes_as", "layer", "raw_counts",
+                         "priors_format"} <= set(settings)
+                    and all(isinstance(f, dict) and "path" in f for f in files.values()))
+        return record if complete else None
 
     def _refuse_if_running(self, record: dict) -> None:
         from grnlib.data import DataError
@@ -200,8 +251,9 @@ class Partial:
             return
         record = self._record()
         if record is None:
-            raise DataError(self.path, "exists and was not written by grnlib train (no run.json)",
-                            "move it away or choose another --out")
+            what = "its run.json is damaged" if (self.path / RUN_FILE).is_file() else "no run.json"
+            raise DataError(self.path, f"exists and was not written by grnlib train ({what}), so it is never "
+                            "deleted", "move it away (or delete it), or choose another --out")
         self._refuse_if_running(record)
         if not overwrite:
             raise DataError(self.path, f"holds the training state of an interrupted run of {self.out}",
@@ -217,7 +269,7 @@ class Partial:
                   "settings": {"model": args.model, "epochs": args.epochs, "seed": seed,
                                "params_file": None if args.params is None else str(Path(args.params).absolute()),
                                "genes_as": args.genes_as, "layer": args.layer, "raw_counts": bool(args.raw_counts),
-                               "priors_format": args.priors_format},
+                               "priors_format": args.priors_format, "patience": args.patience},
                   "params": params, "inputs": inputs, "files": files}
         self.path.mkdir()
         self.created = True
@@ -230,6 +282,10 @@ class Partial:
         from grnlib.io import write_json
 
         record = self._record()
+        if record is None and (self.path / RUN_FILE).is_file():
+            raise DataError(self.path / RUN_FILE, f"is damaged or not grnlib's, so the interrupted run of {self.out} "
+                            "cannot be resumed (its settings and input checksums are unknown)",
+                            f"delete {self.path} and start a new run without --resume")
         if record is None or not self.checkpoint.is_file():
             what = "no such folder" if not self.path.exists() else "no training state in it"
             raise DataError(self.path, f"no interrupted run of {self.out} to resume ({what})",
@@ -242,7 +298,8 @@ class Partial:
         given.update({"--model": (args.model, settings["model"]), "--params": (args.params, settings["params_file"]),
                       "--epochs": (args.epochs, settings["epochs"]), "--seed": (args.seed, settings["seed"]),
                       "--layer": (args.layer, settings["layer"]),
-                      "--priors-format": (args.priors_format, settings["priors_format"])})
+                      "--priors-format": (args.priors_format, settings["priors_format"]),
+                      "--patience": (args.patience, settings.get("patience"))})
         for flag, (now, then) in given.items():
             if now is None:
                 continue
@@ -264,7 +321,7 @@ class Partial:
         args.model, args.params, args.epochs, args.seed = (settings["model"], settings["params_file"],
                                                            settings["epochs"], settings["seed"])
         args.genes_as, args.layer, args.raw_counts = settings["genes_as"], settings["layer"], settings["raw_counts"]
-        args.priors_format = settings["priors_format"]
+        args.priors_format, args.patience = settings["priors_format"], settings.get("patience")
         args.out = str(self.out)
         record["epoch"] = _checkpoint_epoch(self.checkpoint)
         write_json(self.path / RUN_FILE, {**record, "pid": os.getpid()})

@@ -125,6 +125,27 @@ def fetch(relpath: str, root: str | Path | None = None) -> Path:
     return path
 
 
+def data_file(path, root: str | Path | None = None) -> Path:
+    """A user's file argument as a path on disk: the path itself when it exists; else, for a relative
+    path such as ``beeline/Specific/hHEP/TFs+1000/BL--ExpressionData.csv.gz`` (an id as the
+    notebooks and ``grnlib datasets --paths`` give them), that file under the data root (downloaded
+    and verified when the root is the cache); else the path unchanged, for the reader to report."""
+    given = Path(path).expanduser()
+    text = str(path)
+    if given.exists() or given.is_absolute() or text.startswith(("./", "../", ".\\", "..\\")):
+        return given
+    relpath = given.as_posix()
+    try:
+        folder, downloadable = _resolve(root)
+    except DataError:
+        return given  # no usable data root: the path is reported as given
+    if (folder / relpath).exists():
+        return folder / relpath
+    if downloadable and load_registry().get(relpath) is not None:
+        return fetch(relpath, root)
+    return given
+
+
 # Cached files checked against the registry in this process, by path: (mtime_ns, size) when checked.
 # Hashing once per process keeps repeated loads fast; a file changed since is checked again.
 _VERIFIED: dict[Path, tuple[int, int]] = {}

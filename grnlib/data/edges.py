@@ -76,7 +76,8 @@ def read_edges(path: str | Path, sep: str | None = None, format: str | None = No
     activation/repression/unknown) and ``weight`` (optional, finite numbers). The tables of
     :data:`EDGE_FORMATS` are recognised by their header (``tf,target,score``,
     ``Gene1,Gene2,EdgeWeight``, ``TF,target,importance``, ``source,target,weight``);
-    ``format`` forces one of them, and then its exact column names are required.
+    ``format`` forces one of them, and then its exact column names are required. A decoupler
+    network's signed weights (CollecTRI, DoRothEA) give ``sign`` when no sign column does.
 
     Symbols are stripped of whitespace (case is kept: mouse symbols are mixed case).
     Self-loops and duplicated ``(source, target)`` pairs are dropped with a
@@ -90,7 +91,7 @@ def read_edges(path: str | Path, sep: str | None = None, format: str | None = No
     path = Path(path)
     check_edge_format(format, path)
     if sep is None and path.is_file():  # a missing file is reported by read_table
-        sep = FORMAT_SEPARATORS.get(format) or edge_separator(path)
+        sep = edge_separator(path)  # by header and suffix, also when a format is forced (BEELINE writes both)
     raw = read_table(path, sep=sep, min_columns=2, what="edge file")
     return edges_from_table(raw, path=path, format=format)
 
@@ -137,9 +138,13 @@ def edges_from_table(raw: pd.DataFrame, path=None, format: str | None = None,
             raise DataError(path, f"column 'weight' must hold finite numbers; data row {row + 1} has "
                             f"{shown(edges['weight'].iloc[row])}", "fix or drop the weight column")
         edges["weight"] = weight.astype(np.float64)
-        # decoupler's CollecTRI/DoRothEA weight is the mode of regulation: +1 activates, -1 represses
-        if (format or detected) == "decoupler" and "sign" not in edges and edges["weight"].isin([-1, 1]).all():
-            edges["sign"] = edges["weight"].astype(np.int8)
+        # decoupler reads the weight's sign as the mode of regulation (CollecTRI's +-1, DoRothEA's
+        # fractional +-weights, grnlib's signed ranking): + activates, - represses. All-positive
+        # magnitudes other than 1 say nothing about the mode, so they give no sign.
+        weights = edges["weight"]
+        if (format or detected) == "decoupler" and "sign" not in edges and (
+                (weights < 0).any() or weights.isin([-1, 1]).all()):
+            edges["sign"] = np.sign(weights).astype(np.int8)
     edges = drop_loops_and_duplicates(edges, path, stacklevel=3)
     edges.attrs["format"] = format or detected
     return edges
@@ -179,7 +184,7 @@ def dataset_from_edges(edges: pd.DataFrame, *, id: str = "custom", expression=No
     """A :class:`GRNDataset` from a symbol edge table (``source``, ``target`` columns).
 
     Without expression the gene universe is every symbol in the table (sorted) and the TFs
-    are the sources. With expression (AnnData, cells x genes) the universe is the expression's
+    are the sources. A ``sign`` column (-1/0/1, see :func:`read_edges`) is kept in ``edges``. With expression (AnnData, cells x genes) the universe is the expression's
     genes in their order, edges are matched to them (exactly, else ignoring case) and edges
     naming unmeasured genes are dropped with a :class:`DataWarning`; ``meta`` has the counts.
     """
@@ -210,7 +215,10 @@ def dataset_from_edges(edges: pd.DataFrame, *, id: str = "custom", expression=No
                           f"names are matched to the genes (case ignored), e.g. {[f'{a},{b}' for a, b in pairs]}",
                           DataWarning, stacklevel=2)
     keep &= ~repeated
-    table = pd.DataFrame({"tf": src[keep], "target": dst[keep]}, dtype="int64").drop_duplicates()
+    table = pd.DataFrame({"tf": src[keep], "target": dst[keep]}, dtype="int64")
+    if "sign" in edges:  # the mode of regulation travels with its edge
+        table["sign"] = edges["sign"].to_numpy()[keep].astype(np.int8)
+    table = table.drop_duplicates(["tf", "target"])
     if len(table) == 0:
         raise DataError(source, "no edge connects two genes of the expression matrix",
                         "check both use the same gene naming (symbols, species)")

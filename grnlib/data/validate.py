@@ -84,6 +84,9 @@ def read_table(path: str | Path, *, required: Sequence[str] = (), sep: str | Non
     line = first_line(path)
     if line is None:
         raise DataError(path, f"{what} is empty", "re-export the file with a header and data rows")
+    if min_columns >= 2 and sep not in line:  # before parsing: pandas' own complaint would mislead
+        for other in (d for d in _DELIMITER_NAMES if d != sep and len(line.split(d)) >= 2):
+            raise _wrong_delimiter(path, what, other, sep)
     try:
         na = {"keep_default_na": False, "na_values": [""]} if literal else {}
         df = pd.read_csv(path, sep=sep, header=header, names=names, index_col=index_col, **na)
@@ -110,9 +113,7 @@ def read_table(path: str | Path, *, required: Sequence[str] = (), sep: str | Non
     too_few = n_cols < max(min_columns, 2 if len(required) > 1 else 1)
     other = [d for d in _DELIMITER_NAMES if d != sep and d in line and sep not in line]
     if other and (too_few or any(c not in df.columns for c in required)):
-        raise DataError(path, f"{what} looks {_DELIMITER_NAMES[other[0]]}-separated but "
-                        f"{_DELIMITER_NAMES.get(sep, repr(sep))}-separated text was expected",
-                        _delimiter_fix(sep))
+        raise _wrong_delimiter(path, what, other[0], sep)
     missing = [c for c in required if c not in df.columns]
     if missing:
         found = [str(c) for c in df.columns]
@@ -157,6 +158,35 @@ def _literal_index(path: Path, sep: str, header, index: pd.Index) -> pd.Index:
     if len(literal) != len(index):  # blank lines counted differently: keep what pandas read
         return index
     return pd.Index(np.where(index.isna(), literal, index.to_numpy(dtype=object)), name=index.name)
+
+
+def _wrong_delimiter(path: Path, what: str, found: str, sep: str) -> DataError:
+    """The file's header is ``found``-separated where ``sep`` was expected. A semicolon file whose
+    numbers use decimal commas is what a spreadsheet in many European locales exports as "CSV"."""
+    import re
+
+    second = _lines(path, 2)[1:]
+    if found == ";" and sep == "," and second and re.search(r"\d,\d", second[0]):
+        return DataError(path, f"{what} looks semicolon-separated with decimal commas (a spreadsheet's CSV export "
+                         "in a European locale), but comma-separated text with decimal points was expected",
+                         "re-export it with commas between fields and points in numbers, e.g. with pandas: "
+                         "pd.read_csv(path, sep=';', decimal=',').to_csv('fixed.csv')")
+    return DataError(path, f"{what} looks {_DELIMITER_NAMES[found]}-separated but "
+                     f"{_DELIMITER_NAMES.get(sep, repr(sep))}-separated text was expected", _delimiter_fix(sep))
+
+
+def _lines(path: Path, n: int) -> list[str]:
+    """The first ``n`` non-blank lines of a (possibly gzipped) text file."""
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    lines = []
+    with (gzip.open if gzipped else open)(path, "rt", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.strip():
+                lines.append(line.rstrip("\r\n"))
+                if len(lines) == n:
+                    break
+    return lines
 
 
 def _delimiter_fix(sep: str) -> str:

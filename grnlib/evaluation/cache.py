@@ -9,8 +9,9 @@ the fitted feature recipe, the training history and the raw validation/test scor
 Entries live outside the repository, in ``$GRNLIB_RUN_CACHE`` or ``<user cache>/grnlib/runs``, and are
 read with ``torch.load(weights_only=True)``. Each entry's first line is its SHA-256: a damaged entry is
 detected, dropped and recomputed. The folder is kept under a size limit (``$GRNLIB_RUN_CACHE_MB``,
-default 2048) by deleting the least recently used entries. ``GRNLIB_NO_CACHE=1`` (``--no-cache``)
-turns it off.
+default 2048; ``inf`` for no limit; anything else that is not a non-negative number of megabytes is
+an error before any run starts) by deleting the least recently used entries. ``GRNLIB_NO_CACHE=1``
+(``--no-cache``) turns it off.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from grnlib.errors import DataWarning
 
 ENV_DIR, ENV_LIMIT, ENV_OFF = "GRNLIB_RUN_CACHE", "GRNLIB_RUN_CACHE_MB", "GRNLIB_NO_CACHE"
 DEFAULT_LIMIT_MB = 2048
@@ -63,11 +66,23 @@ def cache_root() -> Path:
     return cache_dir() / "runs"
 
 
-def _limit_bytes() -> int:
-    try:
-        return int(float(os.environ.get(ENV_LIMIT, DEFAULT_LIMIT_MB)) * 2**20)
-    except ValueError:
+def limit_bytes() -> float:
+    """``$GRNLIB_RUN_CACHE_MB`` in bytes (``inf``: no limit). A DataError for anything else that is
+    not a non-negative number; the cache checks it before a run starts (:func:`load_bytes`), so a
+    typo never costs a finished training."""
+    from grnlib.errors import DataError
+
+    text = os.environ.get(ENV_LIMIT, "").strip()
+    if not text:
         return DEFAULT_LIMIT_MB * 2**20
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = float("nan")
+    if not megabytes >= 0:  # NaN, negative or not a number
+        raise DataError(None, f"${ENV_LIMIT}={text!r} is not a cache size in megabytes",
+                        f"set it to a number such as {DEFAULT_LIMIT_MB} (inf for no limit), or unset it")
+    return megabytes * 2**20
 
 
 def _hasher():
@@ -152,6 +167,7 @@ def load_bytes(key: str, suffix: str, check=None):
     one), or None when absent, disabled or damaged (a damaged entry is removed)."""
     if not enabled():
         return None
+    limit_bytes()  # a bad size limit stops here, before the run, not after it
     path = _path(key, suffix)
     try:
         data = path.read_bytes()
@@ -163,7 +179,8 @@ def load_bytes(key: str, suffix: str, check=None):
             raise ValueError("checksum mismatch")
         value = check(payload) if check is not None else payload
     except Exception as exc:  # any damage: drop the entry and recompute
-        warnings.warn(f"run cache entry {path.name} is damaged ({exc}); recomputing", stacklevel=3)
+        warnings.warn(f"run cache entry {path} is damaged or foreign ({_first_line(exc)}); recomputing it",
+                      DataWarning, stacklevel=3)
         path.unlink(missing_ok=True)
         return None
     try:
@@ -184,9 +201,21 @@ def store_bytes(key: str, suffix: str, payload: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_file(path) as tmp:
             tmp.write_bytes(hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload)
-        evict(_limit_bytes())
+        evict(limit_bytes())
     except OSError as exc:
-        warnings.warn(f"run cache not written ({exc.strerror or exc}); results are unaffected", stacklevel=3)
+        warnings.warn(f"run cache not written ({exc.strerror or exc}); results are unaffected", DataWarning,
+                      stacklevel=3)
+
+
+def _first_line(exc: BaseException) -> str:
+    """What a damaged entry's error says, in one line. A weights-only load that refuses a pickled
+    object advises ``weights_only=False``: wrong for a cache entry, which is recomputed, never trusted."""
+    import pickle
+
+    if isinstance(exc, pickle.UnpicklingError):
+        return "it holds objects a weights-only load refuses"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:120]}" if text else type(exc).__name__
 
 
 def _run_entry(payload: bytes) -> dict:

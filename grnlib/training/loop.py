@@ -47,6 +47,11 @@ from grnlib.training.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build
 METRIC_MODES = {"val_auroc": "max", "val_auprc": "max", "val_loss": "min"}
 HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "val_auroc", "val_auprc", "lr", "time_s"]
 CHECKPOINT_NAME = "last.pt"
+#: Early stopping of ``grnlib train`` and ``grnlib.fit`` when a recipe has none (the study's presets
+#: train a fixed number of epochs so that their curves compare): stop after this many epochs without
+#: a better validation AUROC, keeping the best epoch's weights. On the README example (hHEP TFs+1000,
+#: TRRUST, phase1) validation peaks at epoch 8 of 40.
+USER_PATIENCE = 5
 # Settings that may differ between an interrupted run and its resumption without changing results.
 RESUME_FREE_KEYS = {"progress", "device", "amp", "checkpoint_dir", "checkpoint_every"}
 
@@ -131,10 +136,53 @@ class TrainConfig:
         unknown = sorted(set(values) - set(valid))
         if unknown:
             raise ConfigError(f"unknown TrainConfig key(s) {unknown}. Valid keys: {', '.join(valid)}")
+        for f in fields(cls):
+            if f.name in values:
+                _check_type(f.name, values[f.name], str(f.type))
         return cls(**values)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def user_patience(train: dict, patience: int | None = None, *, set_in_params: bool = False) -> dict:
+    """The ``train`` settings of a user's run with early stopping on by default.
+
+    ``patience``: ``None`` keeps the recipe's own patience (``set_in_params``: the user's params
+    chose it, even ``null``) and otherwise sets :data:`USER_PATIENCE`; ``0`` turns early stopping
+    off (all epochs run); ``N`` stops after N epochs without improvement. The best validation epoch's
+    weights are restored either way. Only ``grnlib train`` and ``grnlib.fit`` call this: the
+    benchmark and the notebooks train their recipes as written.
+    """
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 0):
+        raise DataError(None, f"patience must be a whole number >= 0, got {patience!r}",
+                        "pass 0 to train every epoch, or N to stop after N epochs without improvement")
+    train = dict(train)
+    if patience is not None:
+        train["early_stopping_patience"] = patience or None
+    elif not set_in_params and train.get("early_stopping_patience", USER_PATIENCE) is None:
+        train["early_stopping_patience"] = USER_PATIENCE
+    return train
+
+
+# What a YAML value of each annotated type may be (int for float: YAML writes 1e-3 as a float, 10 as an int).
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "dict": (dict,)}
+
+
+def _check_type(key: str, value, annotation: str) -> None:
+    """TypeError naming ``key`` when ``value`` is not of the field's type: a quoted number in a params
+    file (``lr: "0.01"``) would otherwise fail later with an unrelated comparison error."""
+    kinds = [k.strip() for k in annotation.split("|")]
+    if value is None and "None" in kinds:
+        return
+    allowed = tuple(t for k in kinds for t in _TYPES.get(k, (object,)))
+    if isinstance(value, allowed) and not (isinstance(value, bool) and "bool" not in kinds):
+        return
+    expected = " or ".join("null" if k == "None" else {"int": "a whole number", "float": "a number"}.get(k, k)
+                           for k in kinds)
+    quoted = isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).replace("e-", "", 1).isdigit()
+    hint = "; write it without quotes" if quoted else ""
+    raise TypeError(f"train.{key} is {value!r} ({type(value).__name__}), expected {expected}{hint}")
 
 
 class EarlyStopping:

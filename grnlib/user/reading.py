@@ -11,7 +11,7 @@ import pandas as pd
 from grnlib.data import DataError, DataWarning, GRNDataset, dataset_from_edges, read_edges, read_expression
 from grnlib.data.edges import ALIASES, SIGN_WORDS, drop_loops_and_duplicates
 from grnlib.data.symbols import gene_name_warnings, match_symbols
-from grnlib.data.validate import delimiter_for, first_line, read_table, require_no_missing
+from grnlib.data.validate import delimiter_for, first_line, plain_suffix, read_table, require_no_missing
 
 MIN_PRIOR_EDGES = 20  # below this a 15 % hold-out has two or three positives: metrics are noise
 MIN_CELLS = 3  # with two cells every gene-gene correlation is +-1: expression tells genes apart by nothing
@@ -23,7 +23,9 @@ TF_LIST_HEADERS = {"tf", "tfs", "gene", "genes", "symbol", "gene_symbol", "sourc
 # -- messages ------------------------------------------------------------------------------
 # read_expression speaks Python (raw_counts=False); on the command line the same advice is a flag.
 _CLI_WORDS = (("pass raw_counts=False for log or scaled data", "drop --raw-counts for log-transformed "
-               "or scaled data"), ("raw_counts=True", "--raw-counts"),
+               "or scaled data"), ("raw_counts=False", "no --raw-counts"), ("raw_counts=True", "--raw-counts"),
+              ("layer='raw'", "--layer raw"), ("genes_as='rows'", "--genes-as rows"),
+              ("genes_as='columns'", "--genes-as columns"),
               ("pass one of those layers, or layer=None for X", "pass one of those to --layer, or omit "
                "--layer to read X"), ("drop the layer argument", "omit --layer"), ("layer=", "--layer "))
 
@@ -51,14 +53,43 @@ def read_user_expression(path, genes_as: str = "auto", layer: str | None = None,
     Gene names a spreadsheet damaged (``1-Mar``) or that differ only by case (``ARID2``/``Arid2``)
     give a :class:`DataWarning` naming a few: both are kept, but they match other files badly.
     """
+    path = input_file(path, "an expression matrix file", "the matrix file")
     try:
         # the raw counts are not kept: training and ranking read only the normalised X
-        adata = read_expression(path, genes_as=genes_as, layer=layer, raw_counts=raw_counts, keep_counts=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            adata = read_expression(path, genes_as=genes_as, layer=layer, raw_counts=raw_counts, keep_counts=False)
     except DataError as exc:
         raise (cli_wording(exc) if cli else exc) from None
+    finally:
+        for warning in caught:  # again, in the caller's words (a flag on the command line)
+            message = str(warning.message)
+            if cli and issubclass(warning.category, DataWarning):
+                message = cli_wording(DataError(None, message, "")).problem
+            warnings.warn(message if issubclass(warning.category, DataWarning) else warning.message,
+                          warning.category, stacklevel=2)
     for message in gene_name_warnings(adata.var_names, path):
         warnings.warn(message, DataWarning, stacklevel=2)
     return adata
+
+
+# Files a folder given instead of a file may hold, most likely first (BEELINE names its matrix so).
+_LIKELY = ("*xpression*", "*.h5ad", "*.csv*", "*.tsv*", "*.txt*")
+
+
+def input_file(path, what: str, expected: str) -> Path:
+    """``path`` as a file: found as given or under the data root (:func:`grnlib.data.download.data_file`,
+    so ``beeline/.../BL--ExpressionData.csv.gz`` works as in the notebooks); a folder is a DataError
+    naming a few files in it that look right."""
+    from grnlib.data.download import data_file
+
+    found = data_file(path)
+    if found.is_dir():
+        candidates = list(dict.fromkeys(p.name for pattern in _LIKELY for p in sorted(found.glob(pattern))
+                                        if p.is_file()))
+        hint = f", e.g. {found / candidates[0]}" if candidates else ""
+        raise DataError(found, f"is a folder, not {what}", f"pass {expected} inside it{hint}")
+    return found
 
 
 def check_trainable_expression(adata, path=None) -> None:
@@ -110,7 +141,7 @@ def read_priors(path, genes=None, format: str | None = None) -> pd.DataFrame:
     expression's gene names). Further columns of a headerless file are ignored. Self-loops and
     duplicated pairs are dropped with a :class:`DataWarning` in both cases.
     """
-    path = Path(path)
+    path = input_file(path, "a prior edge file", "the edge table")
     if not path.is_file():
         raise DataError(path, "prior edge file not found", "check the path")
     if format is not None or not _looks_headerless(path, genes):
@@ -166,12 +197,13 @@ def _signs_or_none(values: pd.Series) -> pd.Series | None:
 def read_tf_list(path) -> list[str]:
     """TF symbols from a text file: one per line, or the first column of a CSV/TSV (a header
     word such as ``TF`` on the first line is skipped). Order kept, duplicates dropped."""
-    path = Path(path)
+    path = input_file(path, "a TF list file", "the TF list")
     if not path.is_file():
         raise DataError(path, "TF list not found", "check the path")
     if first_line(path) is None:
         raise DataError(path, "TF list is empty", "write one TF symbol per line")
     table = read_table(path, header=None, min_columns=1, what="TF list", literal=True)
+    _refuse_matrix(table, path)
     symbols = table[0].dropna().astype(str).str.strip()
     if len(symbols) and symbols.iloc[0].lower() in TF_LIST_HEADERS:
         symbols = symbols.iloc[1:]
@@ -181,8 +213,45 @@ def read_tf_list(path) -> list[str]:
     return symbols
 
 
+def _refuse_matrix(table: pd.DataFrame, path) -> None:
+    """DataError when a "TF list" is a numeric table (an expression matrix given as ``--tfs``: its
+    first column would make every gene a TF). A symbol list may carry a column or two of
+    annotation; three or more columns of numbers below the first row are a matrix."""
+    if table.shape[1] < 3:
+        return
+    rest = table.iloc[1:, 1:].apply(pd.to_numeric, errors="coerce")
+    if len(rest) and float(rest.notna().to_numpy().mean()) > 0.9:
+        raise DataError(path, f"is a numeric table of {table.shape[1]} columns (an expression matrix?), not a list "
+                        "of TF symbols", "pass a file with one TF symbol per line (e.g. from tf-lists/ of the data)")
+
+
+def transposed_fix(path, genes_as: str = "auto", cli: bool = False) -> str:
+    """How the caller turns a matrix read the wrong way round: ``--genes-as`` on the command line,
+    ``genes_as=`` for a file in Python, ``adata.T`` for an AnnData in memory (``path`` None)."""
+    if path is None:
+        return "pass adata.T (an AnnData holds cells x genes: one row per cell)"
+    used = genes_as if genes_as != "auto" else ("columns" if plain_suffix(path) == ".h5ad" else "rows")
+    other = "columns" if used == "rows" else "rows"
+    return (f"pass --genes-as {other}" if cli else f"pass genes_as={other!r}") + \
+        f" (now the genes are read as the {used}; an AnnData holds cells x genes)"
+
+
+def _check_orientation(expression, priors: pd.DataFrame, path, fix: str) -> None:
+    """DataError when the prior genes name the matrix's cells rather than its genes: the matrix was
+    read the wrong way round (genes x cells as cells x genes), and "no overlap" would mislead."""
+    prior_genes = pd.Index(pd.unique(pd.concat([priors["source"], priors["target"]]).astype(str)))
+    as_genes = int((match_symbols(prior_genes, pd.Index(expression.var_names)) >= 0).sum())
+    as_cells = int((match_symbols(prior_genes, pd.Index(expression.obs_names.astype(str))) >= 0).sum())
+    if as_cells >= max(10, 5 * as_genes, len(prior_genes) // 20):
+        raise DataError(path, f"{as_cells} of the priors' {len(prior_genes)} genes are row names of the matrix, "
+                        f"where its cells should be, and {as_genes} its column (gene) names; the genes shown are "
+                        f"e.g. {list(map(str, expression.var_names[:3]))}: the matrix is read the wrong way round",
+                        fix)
+
+
 def user_dataset(expression, priors: pd.DataFrame, tfs: list[str] | None = None, *,
-                 priors_path=None, tfs_path=None, expression_path=None, id: str = "user") -> GRNDataset:
+                 priors_path=None, tfs_path=None, expression_path=None, id: str = "user",
+                 transpose_fix: str | None = None) -> GRNDataset:
     """A :class:`GRNDataset` of the expression's genes with the prior edges as positives.
 
     Prior edges naming a gene the matrix lacks are dropped with a :class:`DataWarning` giving the
@@ -193,8 +262,11 @@ def user_dataset(expression, priors: pd.DataFrame, tfs: list[str] | None = None,
     a TF without any positive would be trivially easy and inflate the metrics.
 
     A matrix that cannot train a model (too few cells, no varying genes) is refused first, naming
-    ``expression_path`` (see :func:`check_trainable_expression`).
+    ``expression_path`` (see :func:`check_trainable_expression`); so is one read the wrong way round
+    (the priors name its cells), with ``transpose_fix`` (:func:`transposed_fix`) as the fix.
     """
+    _check_orientation(expression, priors, expression_path,
+                       transpose_fix or transposed_fix(expression_path))
     check_trainable_expression(expression, expression_path)
     genes = pd.Index(expression.var_names)
     candidate_tfs = None
@@ -215,7 +287,8 @@ def user_dataset(expression, priors: pd.DataFrame, tfs: list[str] | None = None,
             warnings.warn(f"{priors_path}: dropped {int((~listed).sum())} of {len(priors)} prior edge(s) whose "
                           "source is not in the TF list", DataWarning, stacklevel=2)
         priors = priors[listed]
-    ds = dataset_from_edges(priors[["source", "target"]], id=id, expression=expression, source=priors_path)
+    columns = ["source", "target"] + (["sign"] if "sign" in priors else [])  # the sign travels to the model
+    ds = dataset_from_edges(priors[columns], id=id, expression=expression, source=priors_path)
     if ds.n_edges < MIN_PRIOR_EDGES:
         raise DataError(priors_path, f"only {ds.n_edges} prior edge(s) connect genes of the expression matrix; "
                         f"at least {MIN_PRIOR_EDGES} are needed to train and hold some out",
@@ -240,6 +313,20 @@ def load_params_file(path) -> dict:
     if not isinstance(values, dict):
         raise DataError(path, f"holds a {type(values).__name__}, not a mapping of settings",
                         "write keys such as model, train, features, split, seed")
+    _refuse_quoted_numbers(values, path)
     return values
+
+
+def _refuse_quoted_numbers(values, path, where: str = "") -> None:
+    """DataError for a number written as text (``n_components: "8"``): YAML reads it as a string, and
+    the setting would fail later with an error about comparing str and int."""
+    items = values.items() if isinstance(values, dict) else enumerate(values) if isinstance(values, list) else ()
+    for key, value in items:
+        name = f"{where}.{key}" if where else str(key)
+        if isinstance(value, (dict, list)):
+            _refuse_quoted_numbers(value, path, name)
+        elif isinstance(value, str) and _is_number(value.strip()) and value.strip().lower() not in ("nan", "inf"):
+            raise DataError(path, f"{name} is the text {value!r}, not a number",
+                            f"write {key}: {value.strip()} without quotes")
 
 

@@ -183,7 +183,8 @@ ERRORS = {
         ["tfs.txt: TF list is empty. Fix: write one TF symbol per line"]),
     # model and params
     "model: unknown name": lambda i, o, f, m: (
-        train(f, i, o, model="transformer"), ["unknown model 'transformer'", "choose one of: baseline,"]),
+        train(f, i, o, model="transformer"), ["unknown model 'transformer'", "the phases of the study: baseline,",
+                                              "grnlib train --model list"]),
     "params: unknown key": lambda i, o, f, m: (
         train(f, i, o, params=write(i / "p.yaml", "optimiser: sgd\n")), ["p.yaml: unknown key(s) ['optimiser']"]),
     "params: invalid YAML": lambda i, o, f, m: (
@@ -388,7 +389,8 @@ ERRORS.update({
         train(f, i, o, expression=bad_expression(i, f, lambda x: x.iloc[:, :2])), ["has 2 cell(s)"]),
     "[6] expression: one cell read with the wrong --genes-as": lambda i, o, f, m: (
         train(f, i, o, expression=bad_expression(i, f, lambda x: x.iloc[:, :1]), extra=["--genes-as", "columns"]),
-        ["expr.csv: expression matrix has 1 of 1 gene(s) whose values vary across its 120 cells"]),
+        ["expr.csv: 89 of the priors' 89 genes are row names of the matrix", "read the wrong way round",
+         "Fix: pass --genes-as rows"]),
     "[6] expression: every value the same": lambda i, o, f, m: (
         train(f, i, o, expression=bad_expression(i, f, scale(0.0, 1.5))),
         ["expr.csv: expression matrix has 0 of 120 gene(s) whose values vary across its 80 cells",

