@@ -61,7 +61,7 @@ def test_rank_returns_a_table_and_stores_it_in_uns(model, toy, tmp_path):
     adata, _ = toy
     adata = adata.copy()
     ranked = model.rank(adata, top_k=100, key_added="grnlib_network")
-    assert list(ranked.columns) == ["tf", "target", "score", "rank", "in_prior"] and len(ranked) == 100
+    assert list(ranked.columns) == ["tf", "target", "score", "rank", "in_prior", "sign", "sign_confidence"] and len(ranked) == 100
     assert ranked["score"].is_monotonic_decreasing and ranked["rank"].tolist() == list(range(1, 101))
     assert adata.uns["grnlib_network"].equals(ranked)
     adata.write_h5ad(tmp_path / "with_network.h5ad")  # the stored table survives a round trip
@@ -69,7 +69,8 @@ def test_rank_returns_a_table_and_stores_it_in_uns(model, toy, tmp_path):
     assert back[["tf", "target"]].equals(ranked[["tf", "target"]])
     decoupler = model.rank(adata, top_k=100, format="decoupler")
     assert list(decoupler.columns) == ["source", "target", "weight"]
-    assert decoupler["source"].tolist() == ranked["tf"].tolist() and (decoupler["weight"] > 0).all()
+    assert decoupler["source"].tolist() == ranked["tf"].tolist() and (decoupler["weight"] != 0).all()
+    assert (np.sign(decoupler["weight"]) == ranked["sign"]).all()  # signed: activation > 0 > repression
     subset = model.rank(adata, tfs=model.tfs[:2])
     assert set(subset["tf"]) == set(model.tfs[:2]) and len(subset) == 2 * 119
 

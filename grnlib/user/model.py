@@ -46,7 +46,8 @@ class UserModel:
         model: the trained module (eval mode).
         genes: training gene universe (gene id = position).
         tfs: default candidate TF ids [n] for prediction.
-        prior_edges: prior edges as gene ids, DataFrame ``tf, target`` (for ``in_prior``).
+        prior_edges: prior edges as gene ids, DataFrame ``tf, target`` (for ``in_prior``) and ``sign``
+            (-1/0/1) when the priors gave a mode of regulation (:mod:`grnlib.user.signs`).
         recipe: the fitted :class:`FeatureRecipe`, or None for models without expression input.
         params: resolved params (model, model_cfg, train, features, split, seed, inputs, data).
         metrics: held-out metrics, one row per scorer (the model and ``degree``), or None.
@@ -175,7 +176,8 @@ def train_user_model(ds: GRNDataset, spec: dict, seed: int = 0, device: str = "a
         "grnlib_version": __version__,
     }
     return UserModel(model=model, genes=pd.Index(ds.genes), tfs=np.asarray(ds.meta["candidate_tfs"], np.int64),
-                     prior_edges=ds.edges[["tf", "target"]].reset_index(drop=True), recipe=trained.recipe,
+                     prior_edges=ds.edges[[c for c in ("tf", "target", "sign") if c in ds.edges]].reset_index(drop=True),
+                     recipe=trained.recipe,
                      params=params, metrics=metrics, history=result.history, split=split,
                      test_scores=dict(evaluation.test_scores), correction=correction)
 
@@ -198,7 +200,7 @@ def write_user_model(folder, um: UserModel) -> Path:
     save_checkpoint(folder / MODEL_FILE, um.model, user_model=json.dumps(meta),
                     candidate_tfs=torch.from_numpy(np.asarray(um.tfs, dtype=np.int64)),
                     prior_edges=torch.from_numpy(np.ascontiguousarray(prior.T)), **recipe_tensors,
-                    **correction_tensors)
+                    **correction_tensors, **_sign_tensor(um.prior_edges))
     (folder / "params.yaml").write_text(yaml.safe_dump(_plain(um.params), sort_keys=False))
     if um.metrics is not None:
         um.metrics.to_csv(folder / "metrics.tsv", sep="\t", index=False)  # full precision: comparable
@@ -211,6 +213,15 @@ def write_user_model(folder, um: UserModel) -> Path:
         pairs.insert(1, "target_symbol", um.genes[pairs["target"].to_numpy()])
         pairs.to_csv(folder / "pairs.tsv", sep="\t", index=False)
     return folder
+
+
+def _sign_tensor(prior: pd.DataFrame) -> dict:
+    """``{"prior_signs": int8 [E]}`` when the prior edges carry a mode of regulation, else ``{}``."""
+    import torch
+
+    if "sign" not in prior:
+        return {}
+    return {"prior_signs": torch.from_numpy(prior["sign"].to_numpy(np.int8).copy())}
 
 
 def save_user_model(folder, um: UserModel, overwrite: bool = False) -> Path:
@@ -278,6 +289,9 @@ def load_user_model(path, device: str = "cpu") -> UserModel:
         model.load_state_dict(ckpt["model_state"])
         tfs = ckpt["candidate_tfs"].long().numpy()
         prior = ckpt["prior_edges"].long().numpy()
+        prior_table = pd.DataFrame({"tf": prior[0], "target": prior[1]})
+        if "prior_signs" in ckpt:  # written since signed edges (older folders have none)
+            prior_table["sign"] = ckpt["prior_signs"].numpy().astype(np.int8)
         correction = None
         if meta.get("prior_correction"):
             from grnlib.evaluation.correction import PriorCorrection
@@ -299,7 +313,7 @@ def load_user_model(path, device: str = "cpu") -> UserModel:
                             f"per gene but its feature recipe gives {width}", fix)
     model = model.to(resolve_device(device)).eval()
     return UserModel(model=model, genes=genes, tfs=tfs,
-                     prior_edges=pd.DataFrame({"tf": prior[0], "target": prior[1]}), recipe=recipe,
+                     prior_edges=prior_table, recipe=recipe,
                      params=meta["params"], correction=correction)
 
 

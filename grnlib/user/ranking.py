@@ -19,7 +19,7 @@ from grnlib.progress import step
 if TYPE_CHECKING:
     from grnlib.user.model import UserModel
 
-OUTPUT_COLUMNS = ["tf", "target", "score", "rank", "in_prior"]
+OUTPUT_COLUMNS = ["tf", "target", "score", "rank", "in_prior", "sign", "sign_confidence"]
 OUTPUT_FORMATS = tuple(EDGE_FORMATS)  # grnlib, beeline, arboreto, decoupler
 
 
@@ -48,8 +48,9 @@ def rank_edges(um: UserModel, expression, *, tfs: list[str] | None = None, pairs
         DataFrame ``tf, target`` (symbols), ``score`` (the model's logit, plus the TF's base-rate
         offset when the model was trained on a per-TF sampled table (``um.correction``, see
         :mod:`grnlib.evaluation.correction`); sigmoid gives the probability), ``rank`` (1 = best),
-        ``in_prior`` (1 when the pair is a prior edge),
-        sorted by score (ties by TF, then target, in gene order). Self-pairs are never scored.
+        ``in_prior`` (1 when the pair is a prior edge), ``sign`` (+1 activation, -1 repression) and
+        ``sign_confidence`` (the probability of that sign; 1 for a prior edge whose mode of regulation
+        the priors give; :func:`grnlib.user.signs.edge_signs`), sorted by score (ties by TF, then target, in gene order). Self-pairs are never scored.
     """
     from grnlib.training.loop import predict_logits, progress_enabled
 
@@ -126,10 +127,16 @@ def rank_edges(um: UserModel, expression, *, tfs: list[str] | None = None, pairs
     prior = priors_as_ids(priors, genes) if priors is not None else um.prior_edges
     prior_codes = prior["tf"].to_numpy(np.int64) * len(genes) + prior["target"].to_numpy(np.int64)
     codes = table["tf"].to_numpy(np.int64) * len(genes) + table["target"].to_numpy(np.int64)
+    from grnlib.user.signs import edge_signs
+
+    with step(f"sign {len(table):,} edges from the priors and the TF-target correlation"):
+        sign, confidence = edge_signs(table["tf"].to_numpy(np.int64), table["target"].to_numpy(np.int64), prior,
+                                      len(genes), expression.X, source)
     out = pd.DataFrame({"tf": genes[table["tf"].to_numpy()], "target": genes[table["target"].to_numpy()],
                         "score": table["score"].to_numpy(np.float64),
                         "rank": np.arange(1, len(table) + 1, dtype=np.int64),
-                        "in_prior": np.isin(codes, prior_codes).astype(np.int8)})
+                        "in_prior": np.isin(codes, prior_codes).astype(np.int8),
+                        "sign": sign, "sign_confidence": confidence})
     return out
 
 
@@ -169,18 +176,22 @@ def _sorted(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def priors_as_ids(priors: pd.DataFrame, genes) -> pd.DataFrame:
-    """Symbol edges (``source``, ``target``) -> gene-id table ``tf, target`` (unknown genes dropped)."""
+    """Symbol edges (``source``, ``target``[, ``sign``]) -> gene-id table ``tf, target``[, ``sign``]
+    (unknown genes dropped)."""
     tf, target = match_symbols(priors["source"], genes), match_symbols(priors["target"], genes)
     keep = (tf >= 0) & (target >= 0)
-    return pd.DataFrame({"tf": tf[keep], "target": target[keep]})
+    table = pd.DataFrame({"tf": tf[keep], "target": target[keep]})
+    if "sign" in priors:
+        table["sign"] = priors["sign"].to_numpy()[keep].astype(np.int8)
+    return table
 
 
 def edge_weight(score) -> np.ndarray:
-    """The positive weight the other formats carry: ``log(1 + e^score)``, i.e. ``-log(1 - p)`` for
-    the model's probability ``p``. It orders edges as the score does, is never negative (BEELINE
-    takes ``abs(EdgeWeight)``, arboreto importances are >= 0, and decoupler reads a negative weight
-    as repression, which the model does not predict) and, unlike ``p``, does not round to 1.0 at
-    the top of the ranking, where BEELINE's 6-decimal rounding would tie the best edges."""
+    """The edge's confidence as the other formats carry it: ``log(1 + e^score)``, i.e. ``-log(1 - p)``
+    for the model's probability ``p``. It orders edges as the score does, is never negative (BEELINE
+    takes ``abs(EdgeWeight)``, arboreto importances are >= 0; decoupler's weight is this times the
+    edge's sign) and, unlike ``p``, does not round to 1.0 at the top of the ranking, where
+    BEELINE's 6-decimal rounding would tie the best edges."""
     return np.logaddexp(0.0, np.asarray(score, dtype=np.float64))
 
 
@@ -192,15 +203,19 @@ def as_format(ranked: pd.DataFrame, format: str = "grnlib") -> pd.DataFrame:
     - ``arboreto``: ``TF, target, importance`` (arboreto/pySCENIC adjacencies);
     - ``decoupler``: ``source, target, weight`` (a decoupler network).
 
-    The weight of the last three is :func:`edge_weight` of the score; rows stay best first.
+    The weight of the last three is :func:`edge_weight` of the score; decoupler's is signed, times the
+    edge's ``sign`` (a negative weight is a repression for decoupler), so ``|weight|`` orders the rows,
+    which stay best first.
     """
     if format not in EDGE_FORMATS:
         raise DataError(None, f"unknown output format {format!r}", f"use one of {list(EDGE_FORMATS)}")
     if format == "grnlib":
-        return ranked[OUTPUT_COLUMNS].reset_index(drop=True)
+        return ranked[[c for c in OUTPUT_COLUMNS if c in ranked]].reset_index(drop=True)
     source, target, weight = EDGE_FORMATS[format]
-    return pd.DataFrame({source: ranked["tf"].to_numpy(), target: ranked["target"].to_numpy(),
-                         weight: edge_weight(ranked["score"].to_numpy())})
+    values = edge_weight(ranked["score"].to_numpy())
+    if format == "decoupler" and "sign" in ranked:
+        values = values * ranked["sign"].to_numpy()
+    return pd.DataFrame({source: ranked["tf"].to_numpy(), target: ranked["target"].to_numpy(), weight: values})
 
 
 def write_ranked(table: pd.DataFrame, path, format: str = "grnlib") -> Path:

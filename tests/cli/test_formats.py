@@ -13,7 +13,7 @@ from grnlib.user import edge_weight, read_priors, user_dataset
 
 from cli_helpers import run, train_argv
 
-HEADERS = {"grnlib": "tf\ttarget\tscore\trank\tin_prior", "beeline": "Gene1\tGene2\tEdgeWeight",
+HEADERS = {"grnlib": "tf\ttarget\tscore\trank\tin_prior\tsign\tsign_confidence", "beeline": "Gene1\tGene2\tEdgeWeight",
            "arboreto": "TF\ttarget\timportance", "decoupler": "source\ttarget\tweight"}
 TOP_K = 300
 
@@ -59,12 +59,15 @@ def test_predict_writes_each_convention_and_reads_it_back(format, name, trained,
     source, target, weight = EDGE_FORMATS[format]
     assert table[source].tolist() == reference["tf"].tolist()  # same edges, best first
     assert table[target].tolist() == reference["target"].tolist()
-    assert table[weight].is_monotonic_decreasing
+    magnitude = table[weight].abs()  # decoupler's weight is signed: sign x confidence
+    assert magnitude.is_monotonic_decreasing if format != "grnlib" else table[weight].is_monotonic_decreasing
     if format == "grnlib":
         assert table.equals(reference)
     else:
-        assert (table[weight] > 0).all()
-        np.testing.assert_allclose(table[weight], edge_weight(reference["score"]), rtol=1e-5)
+        assert (magnitude > 0).all()
+        np.testing.assert_allclose(magnitude, edge_weight(reference["score"]), rtol=1e-5)
+        signs = np.sign(table[weight]) if format == "decoupler" else 1
+        np.testing.assert_array_equal(signs, reference["sign"] if format == "decoupler" else 1)
 
     # read back: the header names the format; forcing it gives the same edges
     back = read_priors(out)
