@@ -188,7 +188,8 @@ class GRNModel:
 def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format: str | None = None,
         layer: str | None = None, raw_counts: bool = False, genes_as: str = "auto", epochs: int | None = None,
         model_cfg: dict | None = None, train: dict | None = None, features: dict | None = None,
-        split: dict | None = None, device: str = "auto", progress: bool = False) -> GRNModel:
+        split: dict | None = None, patience: int | None = None, device: str = "auto",
+        progress: bool = False) -> GRNModel:
     """Train a link-prediction model on ``adata`` with the edges of ``net`` as positives.
 
     A part of the edges (with as many sampled non-edges) is held out; the model trains on the rest
@@ -204,7 +205,11 @@ def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format:
         seed: seeds the split, the features, model init and shuffling (0 <= seed < 2**32).
         tfs: candidate TF symbols (a list or a file): only edges from them train, and they are the
             default TFs of :meth:`GRNModel.rank`.
-        layer: read this layer of ``adata`` instead of ``X``.
+        layer: read this layer of ``adata`` instead of ``X`` (``"raw"``: ``adata.raw``, where scanpy keeps
+            the counts).
+        patience: stop after this many epochs without a better validation AUROC, keeping the best
+            epoch's weights; ``0`` trains every epoch; None: the recipe's own, else
+            :data:`grnlib.training.loop.USER_PATIENCE` (or ``train["early_stopping_patience"]``).
         epochs, model_cfg, train, features, split: overrides of the preset, as in a ``grnlib
             train --params`` file (e.g. ``train={"lr": 1e-3}``, ``split={"protocol": "heldout-tf"}``).
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` ...
@@ -215,8 +220,15 @@ def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format:
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED:
         raise DataError(None, f"seed must be an integer with 0 <= seed < 2**32, got {seed!r}", "pass e.g. seed=0")
+    from grnlib.training.loop import user_patience
+    from grnlib.user.reading import transposed_fix
+    from grnlib.user.trainable import check_trainable
+
     options = {"model_cfg": model_cfg, "train": train, "features": features, "split": split}
+    check_trainable(model, listing="print(grnlib.user.trainable.model_list())")
     spec = resolve_user_spec(model, {k: v for k, v in options.items() if v is not None}, epochs=epochs)
+    spec["train"] = user_patience(spec["train"], patience,
+                                  set_in_params="early_stopping_patience" in (train or {}))
     expression, expression_path = _expression(adata, layer=layer, raw_counts=raw_counts, genes_as=genes_as)
     net_path = net if isinstance(net, (str, os.PathLike)) else None
     if net_path is not None:
@@ -229,7 +241,8 @@ def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format:
         raise DataError(None, f"net must be a DataFrame or a file, got {type(net).__name__}",
                         "pass a DataFrame with source and target columns, or the path of an edge table")
     tfs_path = tfs if isinstance(tfs, (str, os.PathLike)) else None
-    ds = user_dataset(expression, priors, _tf_list(tfs), priors_path=net_path, tfs_path=tfs_path)
+    ds = user_dataset(expression, priors, _tf_list(tfs), priors_path=net_path, tfs_path=tfs_path,
+                      expression_path=expression_path, transpose_fix=transposed_fix(expression_path, genes_as))
     inputs = {"expression": None if expression_path is None else str(expression_path),
               "genes_as": genes_as, "layer": layer, "raw_counts": bool(raw_counts),
               "priors": None if net_path is None else str(net_path),

@@ -17,6 +17,11 @@ GENES_AS = ("auto", "rows", "columns")
 MISSING_GENES = ("zeros", "raise")
 #: Stored values read, checked and normalised per chunk of cells (bounds the temporaries).
 READ_CHUNK_VALUES = 1 << 23
+#: ``layer=RAW_LAYER`` reads ``adata.raw.X`` (scanpy keeps the counts there), unless a layer has that name.
+RAW_LAYER = "raw"
+#: Non-integer values no larger than this, declared raw counts, are log-scale data (log1p CP10k stays below
+#: ~12, log2 of counts below 30); larger fractional values are estimated counts (salmon, kallisto).
+LOG_SCALE_MAX = 30.0
 
 
 def read_expression(path: str | Path, genes_as: str = "auto", layer: str | None = None,
@@ -31,7 +36,8 @@ def read_expression(path: str | Path, genes_as: str = "auto", layer: str | None 
             layout, cells x genes). ``"auto"`` means ``"rows"`` for text files and ``"columns"``
             for ``.h5ad``: a matrix cannot reveal its orientation reliably, so the default follows
             each format's convention — pass the orientation explicitly when yours differs.
-        layer: for ``.h5ad``, read this layer instead of ``X``.
+        layer: for ``.h5ad``, read this layer instead of ``X``; ``"raw"`` reads ``adata.raw.X`` (with
+            ``adata.raw.var_names``) when no layer has that name.
         raw_counts: declare the values raw counts. They must then be non-negative (a DataError
             otherwise; non-integers only warn, since estimated counts are fractional). The counts
             are kept in ``layers["counts"]`` and ``X`` becomes ``log1p(counts per 10,000)``, the
@@ -135,15 +141,17 @@ def _read_h5ad(path: Path, genes_as: str, layer: str | None, raw_counts: bool, k
         raise DataError(path, f"not a readable .h5ad file ({type(exc).__name__}: {exc})", unreadable) from exc
     with file:
         layers = list(file["layers"]) if "layers" in file else []
-        if layer is not None and layer not in layers:
-            raise DataError(path, f"layer {layer!r} not found; layers are {layers}",
+        from_raw = layer == RAW_LAYER and layer not in layers and "raw" in file and "X" in file["raw"]
+        if layer is not None and layer not in layers and not from_raw:
+            raw = "" if layer != RAW_LAYER else " and the file has no .raw"
+            raise DataError(path, f"layer {layer!r} not found; layers are {layers}{raw}",
                             "pass one of those layers, or layer=None for X")
         if layer is None and "X" not in file:
             raise DataError(path, "the .h5ad file has no X matrix", "store the expression in X or a layer")
-        elem = file["layers"][layer] if layer is not None else file["X"]
+        elem = file["raw"]["X"] if from_raw else file["layers"][layer] if layer is not None else file["X"]
         encoding = elem.attrs.get("encoding-type", "array" if isinstance(elem, h5py.Dataset) else None)
         try:
-            obs, var = read_elem(file["obs"]), read_elem(file["var"])
+            obs, var = read_elem(file["obs"]), read_elem(file["raw"]["var"] if from_raw else file["var"])
             if isinstance(elem, h5py.Dataset):  # dense: slicing rows reads only those rows
                 by_cell = genes_as != "rows" and elem.ndim == 2
             else:  # sparse: only CSR stores a cell's values together
@@ -188,16 +196,20 @@ def _read_h5ad(path: Path, genes_as: str, layer: str | None, raw_counts: bool, k
 def _from_anndata(adata, path, genes_as: str, layer: str | None):
     import anndata as ad
 
-    if layer is not None:
+    var = adata.var
+    if layer == RAW_LAYER and layer not in adata.layers and adata.raw is not None:
+        x, var = adata.raw.X, adata.raw.var
+    elif layer is not None:
         if layer not in adata.layers:
-            raise DataError(path, f"layer {layer!r} not found; layers are {list(adata.layers)}",
+            raw = " and the AnnData has no .raw" if layer == RAW_LAYER else ""
+            raise DataError(path, f"layer {layer!r} not found; layers are {list(adata.layers)}{raw}",
                             "pass one of those layers, or layer=None for X")
         x = adata.layers[layer]
     else:
         x = adata.X
     if x is None:
         raise DataError(path, "the .h5ad file has no X matrix", "store the expression in X or a layer")
-    obs, var = adata.obs.copy(), adata.var.copy()
+    obs, var = adata.obs.copy(), var.copy()
     if genes_as == "rows":  # stored genes x cells
         x, obs, var = x.T, var, obs
     x = x.astype(np.float32) if sp.issparse(x) else np.asarray(x, dtype=np.float32)
@@ -256,7 +268,8 @@ class _Scan:
             if negative.any():
                 self.n_negative += int(negative.sum())
                 self.first_negative = self.first_negative or where(int(np.argmax(negative)))
-            self.fractional = self.fractional or not np.all(values == np.round(values))
+        # whole numbers with and without raw_counts: log data passed as counts, counts passed as log data
+        self.fractional = self.fractional or not np.all(values == np.round(values))
 
     def finish(self, cells, genes, path) -> list[str]:
         """Raise the first problem as a DataError; return the warnings to give."""
@@ -271,12 +284,21 @@ class _Scan:
                             f"value(s), first at cell {cells[cell]!r}, gene {genes[gene]!r}",
                             "pass raw_counts=False for log or scaled data")
         notes = []
-        if self.fractional:
-            notes.append(f"{path}: raw_counts=True but some values are not whole numbers "
-                         "(estimated counts?); normalising them anyway")
         implicit_zero = self.stored < self.n_cells  # a sparse gene not stored in some cell is 0 there
         lo, hi = np.where(implicit_zero, np.minimum(self.lo, 0), self.lo), np.where(implicit_zero,
                                                                                      np.maximum(self.hi, 0), self.hi)
+        largest = float(np.nanmax(hi)) if len(hi) else 0.0
+        if self.raw_counts and self.fractional and largest <= LOG_SCALE_MAX:
+            raise DataError(path, f"raw_counts=True but the values look log-transformed (not whole numbers, the "
+                            f"largest {largest:.3g})", "pass raw_counts=False for log or scaled data, or read the "
+                            "counts instead: layer='raw' reads adata.raw, or name the layer holding them")
+        if self.raw_counts and self.fractional:
+            notes.append(f"{path}: raw_counts=True but some values are not whole numbers "
+                         "(estimated counts?); normalising them anyway")
+        if not self.raw_counts and not self.fractional and largest > 1 and float(np.nanmin(lo)) >= 0:
+            notes.append(f"{path}: the values are all whole numbers (the largest {largest:.6g}): raw counts? "
+                         "pass raw_counts=True to normalise them to log1p(counts per 10,000); they are used "
+                         "as they are")
         constant = lo == hi
         if constant.any():
             zero = constant & (hi == 0)
