@@ -124,25 +124,21 @@ def edge_signs(tf: np.ndarray, target: np.ndarray, prior: pd.DataFrame, n_genes:
         x: expression, cells x columns (sparse or dense); ``columns[g]`` is gene ``g``'s column
             (-1: not measured, correlation 0).
     """
-    from grnlib.features import gene_stats
-
     tf, target = np.asarray(tf, np.int64), np.asarray(target, np.int64)
     columns = np.asarray(columns, np.int64)
-    stats = gene_stats(x, np.arange(x.shape[1]).astype(str))
-
-    def deviates(a, b):
-        measured = (columns[a] >= 0) & (columns[b] >= 0)
-        r = np.zeros(a.size)
-        r[measured] = association(x, columns[a][measured], columns[b][measured], stats)
-        return fisher_z(r, x.shape[0])
-
     prior_tf, prior_target = prior["tf"].to_numpy(np.int64), prior["target"].to_numpy(np.int64)
     prior_sign = prior["sign"].to_numpy() if "sign" in prior else np.zeros(len(prior), np.int8)
     signed = prior_sign != 0
+    # one pass over the matrix for the signed prior edges (the fit) and the edges to sign
+    a, b = np.r_[prior_tf[signed], tf], np.r_[prior_target[signed], target]
+    measured = (columns[a] >= 0) & (columns[b] >= 0)
+    r = np.zeros(a.size)
+    r[measured] = association(x, columns[a][measured], columns[b][measured])
+    z = fisher_z(r, x.shape[0])
     prior_z = np.zeros(len(prior))
-    prior_z[signed] = deviates(prior_tf[signed], prior_target[signed])
+    prior_z[signed] = z[:int(signed.sum())]
     model = SignModel.fit(prior, n_genes, prior_z)
-    p = model.activation_probability(tf, deviates(tf, target))
+    p = model.activation_probability(tf, z[int(signed.sum()):])
     sign = np.where(p >= 0.5, 1, -1).astype(np.int8)
     confidence = np.maximum(p, 1 - p)
     # a prior edge with a known mode keeps it
