@@ -36,7 +36,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 # The BEELINE sweeps the book reads (resumable); summaries land in results/benchmark (committed).
-SWEEPS := full reduced floor_tf floor_released floor11_released floor11_tf floor11_seed
+SWEEPS := full reduced floor_tf floor_released floor11_released floor11_tf floor11_seed robust_tf robust_released robust_seed
 ISSUE11 := degree,edge_prior,baseline,phase1
 sweep: $(STAMP)
 	$(PY) -m grnlib.benchmark.sweep run --plan full --out results/sweep/full
@@ -53,6 +53,11 @@ sweep: $(STAMP)
 	$(PY) -m grnlib.benchmark.sweep run --datasets seed/trrust+dorothea/hESC --protocols seed --seeds 0,1,2,3,4 \
 		--epochs 12 --models $(ISSUE11),pair_evidence,pair_evidence_residual,phase1_residual,stack \
 		--out results/sweep/floor11_seed
+	# issue 18 (the `robust` plan: subsampled networks, hESC/mHSC-E, 3 TF folds per seed, the controls)
+	$(PY) -m grnlib.benchmark.sweep run --plan robust --protocols heldout-tf,degree-matched --out results/sweep/robust_tf
+	$(PY) -m grnlib.benchmark.sweep run --plan robust --protocols released --out results/sweep/robust_released
+	$(PY) -m grnlib.benchmark.sweep run --plan robust --protocols seed --datasets seed/trrust+dorothea/hESC \
+		--out results/sweep/robust_seed
 	for name in $(SWEEPS); do $(PY) -m grnlib.benchmark.sweep summarize results/sweep/$$name --out results/benchmark || exit 1; done
 
 clean:

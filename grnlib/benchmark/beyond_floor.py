@@ -621,6 +621,80 @@ def goal_table_18(metrics: pd.DataFrame, best: str, best_heldout: str, aliases=N
                + (["interval"] if "interval" in out else [])]
 
 
+def worst_case_choice(summary: pd.DataFrame, quantile: float = 0.1) -> pd.DataFrame:
+    """Each alias's candidates (``grnlib.evaluation.presets.BEST_CANDIDATES`` and ``STACK_CANDIDATES``, those
+    that ran in ``summary``) ranked by the ``quantile`` over settings of their validation AUROC gap to the
+    higher floor (:func:`grnlib.benchmark.summary.select_by_worst_case`), best first per alias."""
+    from grnlib.benchmark.summary import select_by_worst_case
+    from grnlib.evaluation.presets import BEST_CANDIDATES, BEST_PROTOCOLS, STACK_CANDIDATES
+
+    ran = set(summary["model"])
+    return pd.concat({alias: select_by_worst_case(summary, BEST_PROTOCOLS[alias],
+                                                  [c for c in BEST_CANDIDATES[alias] + STACK_CANDIDATES[alias]
+                                                   if c in ran], quantile=quantile)
+                      for alias in BEST_CANDIDATES}, names=["alias", "candidate"]).reset_index()
+
+
+def sweep_coverage(folder, names) -> pd.DataFrame:
+    """Per committed sweep: cells summarised out of the cells its plan has, seeds and folds covered, and
+    whether it is partial (a sweep stopped before its plan finished is summarised as it stands)."""
+    from grnlib.benchmark.summary import load_summary
+
+    rows = []
+    for name in names:
+        loaded = load_summary(folder, name)
+        cells, meta = loaded["cells"], loaded["meta"]
+        keys = cells.drop_duplicates(["dataset", "protocol", "seed", "fold"])
+        planned = meta.get("n_cells_planned")
+        rows.append({"sweep": name, "cells": len(keys), "planned": planned, "settings": keys["dataset"].nunique(),
+                     "seeds": ",".join(map(str, sorted(keys["seed"].unique()))),
+                     "folds": ",".join(map(str, sorted(keys["fold"].unique()))),
+                     "partial": bool(planned and len(keys) < planned)})
+    return pd.DataFrame(rows).set_index("sweep")
+
+
+# each model against its own controls (same model, TF identities shuffled / co-expression destroyed)
+CONTROL_GAINS = tuple((f"pair_evidence{suffix}", f"{control}{suffix}") for suffix in ("", "_heldout")
+                      for control in ("tf_shuffled", "expression_permuted"))
+
+
+def goal_display(goals: pd.DataFrame) -> pd.DataFrame:
+    """:func:`goal_table_18` for reading: gaps and targets to 3 decimals, p-values to 2 significant digits."""
+    shown = goals.copy()
+    for column in ("measured", "target"):
+        shown[column] = shown[column].map(lambda v: f"{v:+.3f}" if np.isfinite(v) else "—")
+    for column in ("p", "p_holm"):
+        shown[column] = shown[column].map(lambda v: f"{v:.2g}" if np.isfinite(v) else "—")
+    shown["met"] = shown["met"].map({True: "yes", False: "no"})
+    return shown.set_index(["goal", "scope"])
+
+
+def goal_verdicts_18(goals: pd.DataFrame) -> str:
+    """Markdown bullets: per goal, the scopes where it is met and where it is missed, with the measured
+    value against its target and the Holm-adjusted p-value of "the goal holds"."""
+    lines = []
+    for goal, part in goals.groupby("goal", sort=False):
+        scopes = [f"{r.scope}: {r.measured:+.3f} vs {r.target:+.3f} ({'met' if r.met else 'missed'}"
+                  + (f", Holm p = {r.p_holm:.2g})" if np.isfinite(r.p_holm) else ")") for r in part.itertuples()]
+        lines.append(f"- **{goal}** (`{part['model'].iloc[0]}`): met in {int(part['met'].sum())} of {len(part)}; "
+                     + "; ".join(scopes) + ".")
+    return "\n".join(lines)
+
+
+def control_verdicts(table: pd.DataFrame) -> str:
+    """Markdown bullets from :func:`control_table`: how much of each model's gain over the floor is left over
+    ``target_only`` (the part that is about the TF, not the target's popularity)."""
+    lines = []
+    for r in table.to_dict(orient="records"):
+        floor_gain, tf_part = r["Δ vs higher floor"], r[f"Δ vs {CONTROL}"]
+        lines.append(f"- {r['protocol']}, `{r['model']}` ({r['settings']} settings): {floor_gain:+.3f} "
+                     f"{r['floor CI']} over the higher floor, {tf_part:+.3f} {r[f'{CONTROL} CI']} over "
+                     f"`{CONTROL}`: " + ("the gain is TF-specific." if tf_part > 0 and floor_gain > 0 else
+                                         "no TF-specific gain beyond the target's popularity." if floor_gain > 0 else
+                                         "not above the floor."))
+    return "\n".join(lines)
+
+
 def _network_row(goal: str, network: str, model: str, values: pd.Series, target: float) -> dict:
     """A goal row judged on the mean of ``values`` (one per setting of ``network``), with its t interval."""
     from grnlib.benchmark.summary import t_half_width

@@ -171,7 +171,7 @@ def make_plan(plan: str | PlanSpec = "reduced", reserved: bool = False, seeds=No
             with_genie3 = row.has_expression and (plan.genie3 == "all" or (plan.genie3 == "500" and row.size == 500))
             names += [m for m in plan.fast_models + _defined_presets(plan.optional_presets)
                       if row.has_expression or not needs_expression(m)]
-            if row.size in plan.heavy_sizes:
+            if not pd.isna(row.size) and row.size in plan.heavy_sizes:  # seed/... ids have no gene budget
                 names += [m for m in plan.heavy_models if row.has_expression or not needs_expression(m)]
         for protocol in protocols:
             if protocol == "released" and row.n_splits == 0:
