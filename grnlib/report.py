@@ -63,6 +63,49 @@ def load_params(root: Path, name: str, params: str) -> dict:
         return yaml.safe_load(fh) or {}
 
 
+def notebook_defaults(root: Path, name: str) -> dict:
+    """The values of the notebook's ``parameters`` cell (flat literal assignments)."""
+    import ast
+
+    cells = json.loads((root / "notebooks" / f"{name}.ipynb").read_text())["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    source = "".join(tagged[0]["source"]) if tagged else ""
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(source).body
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)}
+
+
+def check_params(root: Path, names: list[str], params: str) -> None:
+    """DataError (one line, naming the file) for a params file with a key its notebook's parameters cell
+    lacks, or a value of a type that neither the cell's default nor the committed params files use for
+    it (papermill would inject either silently, and the chapter would fail minutes later or, worse, run
+    with a string where a number belongs). An int is accepted where a float is."""
+    from grnlib.errors import DataError
+
+    folder = root / "params" if params == "full" else root / "params" / params
+    for name in names:
+        values, defaults = load_params(root, name, params), notebook_defaults(root, name)
+        path = folder / f"{name}.yaml"
+        committed = [load_params(root, name, p) for p in ("full", "ci") if (root / "params" / (
+            "" if p == "full" else p) / f"{name}.yaml").is_file()]
+        if not isinstance(values, dict):
+            raise DataError(path, f"holds a {type(values).__name__}, not a mapping of parameters",
+                            f"write the keys of the parameters cell of notebooks/{name}.ipynb")
+        unknown = sorted(set(values) - set(defaults))
+        if unknown:
+            raise DataError(path, f"unknown key(s) {unknown}: notebooks/{name}.ipynb has no such parameter",
+                            f"use only {sorted(defaults)}")
+        for key, value in values.items():
+            default = defaults[key]
+            seen = {type(default)} | {type(c[key]) for c in committed if isinstance(c, dict) and key in c}
+            fits = (default is None or value is None or type(value) in seen
+                    or (float in seen and type(value) is int))
+            if not fits:
+                raise DataError(path, f"{key} is {value!r} ({type(value).__name__}) but the notebook's default is "
+                                f"{default!r} ({type(default).__name__})",
+                                f"give {key} a {type(default).__name__} value" + (
+                                    " (numbers without quotes)" if isinstance(value, str) else ""))
+
+
 def book_dir(root: Path, params: str) -> Path:
     """The book source folder to build: ``book/`` for full runs, a staged copy otherwise."""
     if params == "full":
@@ -391,6 +434,13 @@ def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     source = book_dir(root, args.params)
     out = args.out or source / "notebooks"
+    from grnlib.errors import DataError
+
+    try:  # every params file before the first chapter runs: a typo never costs the chapters before it
+        check_params(root, args.only or notebook_names(root), args.params)
+    except (DataError, FileNotFoundError) as exc:
+        print(f"python -m grnlib.report: error: {exc}", file=sys.stderr)
+        return 1
     try:
         run_notebooks(root, args.params, out, args.only, args.prepare_only, args.jobs)
     except Exception as exc:  # papermill's error names the failing cell; the one-line status was printed

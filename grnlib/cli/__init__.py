@@ -29,6 +29,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("predict", "grnlib.cli.predict"),
     ("evaluate", "grnlib.cli.evaluate"),
     ("score", "grnlib.cli.score"),
+    ("fetch", "grnlib.cli.fetch"),
 ]
 
 
@@ -40,6 +41,9 @@ def add_datasets_parser(subparsers) -> argparse.ArgumentParser:
                     "reserved for final evaluation.")
     parser.add_argument("--root", help="data folder (default: $GRNLIB_DATA_DIR, ../shared/data, or the cache)")
     parser.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    parser.add_argument("--paths", action="store_true",
+                        help="show each dataset's files (paths under the data root, which --expression and "
+                             "--priors accept as they are) and the priors and TF lists")
     parser.add_argument("--family", help="only this family: beeline, dream4, stone-roy, seed, ... (the registered "
                                          "dataset families)")
     parser.set_defaults(func=_run_datasets)
@@ -53,6 +57,8 @@ def _run_datasets(args: argparse.Namespace) -> int:
     from grnlib.data.catalog import family
 
     table = list_datasets(args.root, families=[family(args.family).name] if args.family else None)
+    if args.paths:
+        return _print_paths(table, args)
     if args.json:
         records = json.loads(table.to_json(orient="records"))
         print(json.dumps(records, indent=1))
@@ -60,6 +66,34 @@ def _run_datasets(args: argparse.Namespace) -> int:
         shown = table.drop(columns=["family"])
         shown["size"] = [("-" if size is pd.NA else str(size)) for size in shown["size"]]
         print(shown.to_string(index=False))
+    return 0
+
+
+def _print_paths(table, args: argparse.Namespace) -> int:
+    """``grnlib datasets --paths``: the data root, each id's expression and other files, then the
+    priors and TF lists (paths under the root, as ``grnlib fetch`` and ``--expression`` take them)."""
+    import pandas as pd
+
+    from grnlib.cli.fetch import SHORT_NAME_FOLDERS
+    from grnlib.data.catalog import FAMILIES, parse_id
+    from grnlib.data.download import data_root
+    from grnlib.data.registry import load_registry
+
+    root = data_root(args.root)
+    rows = []
+    for id in table["id"]:
+        did = parse_id(id)
+        files = FAMILIES[did.family].relpaths(did)
+        rows.append({"id": id, "expression": files.get("expression", "-"),
+                     "other_files": " ".join(v for k, v in files.items() if k != "expression")})
+    references = [rel for rel in load_registry() if rel.startswith(SHORT_NAME_FOLDERS)]
+    if args.json:
+        print(json.dumps({"root": str(root), "datasets": rows, "references": references}, indent=1))
+        return 0
+    print(f"data root: {root}")
+    print(pd.DataFrame(rows).to_string(index=False))
+    print("priors and TF lists:")
+    print("\n".join(f"  {rel}" for rel in references))
     return 0
 
 

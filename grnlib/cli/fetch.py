@@ -1,0 +1,72 @@
+"""``grnlib fetch``: find (in the data root) or download (from its public origin, checksummed) a
+reference file or every file of a dataset, and print the local path(s), one per line.
+
+Examples::
+
+    grnlib fetch priors/human/collectri.csv.gz        # a file by its path under the data root
+    grnlib fetch collectri                            # a priors file or TF list by the start of its name
+    grnlib fetch beeline/Specific/hHEP/1000           # every file of a dataset id (grnlib datasets)
+    grnlib train --expression "$(grnlib fetch beeline/Specific/hHEP/TFs+1000/BL--ExpressionData.csv.gz)" ...
+
+The data root is ``--root``, else ``$GRNLIB_DATA_DIR``, else ``../shared/data`` beside the
+repository, else the per-user download cache (the only place anything is downloaded to).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+# Folders of the registry whose files are referred to by the start of their name alone.
+SHORT_NAME_FOLDERS = ("priors/", "tf-lists/")
+
+
+def add_fetch_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "fetch", help="find or download a reference file or dataset and print its path",
+        description="Print the local path of a reference data file (its path under the data root, e.g. "
+                    "priors/human/collectri.csv.gz, or the start of a priors/TF-list file name, e.g. collectri), "
+                    "or of every file of a dataset id (grnlib datasets), downloading and verifying what the "
+                    "download cache lacks.")
+    parser.add_argument("name", metavar="ID_OR_FILE", help="a dataset id, a path under the data root, or a "
+                                                            "priors / TF-list name such as collectri or trrust")
+    parser.add_argument("--root", help="data folder (default: $GRNLIB_DATA_DIR, ../shared/data, or the cache)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    for path in fetch_paths(args.name, args.root):
+        print(path)
+    return 0
+
+
+def fetch_paths(name: str, root=None) -> list[Path]:
+    """Local paths of ``name``: a dataset id (all its files), a registry path, or a unique start of
+    a priors/TF-list file name. DataError with close matches when it is none of these."""
+    from difflib import get_close_matches
+
+    from grnlib.data import DataError
+    from grnlib.data.catalog import FAMILIES, parse_id
+    from grnlib.data.download import data_root, fetch
+    from grnlib.data.registry import load_registry
+
+    text = name.strip().strip("/")
+    registry = load_registry()
+    if text in registry or (data_root(root) / text).is_file():
+        return [fetch(text, root)]
+    short = [rel for rel in registry if rel.startswith(SHORT_NAME_FOLDERS)
+             and Path(rel).name.lower().startswith(text.lower())]
+    if len(short) == 1:
+        return [fetch(short[0], root)]
+    try:
+        did = parse_id(text)
+    except DataError:
+        did = None
+    if did is not None:
+        return [fetch(rel, root) for rel in dict.fromkeys(FAMILIES[did.family].relpaths(did).values())]
+    if len(short) > 1:
+        raise DataError(None, f"{name!r} names {len(short)} files: {short}", "pass the full path of one of them")
+    close = get_close_matches(text, list(registry), n=3, cutoff=0.5)
+    raise DataError(None, f"{name!r} is neither a dataset id nor a reference data file"
+                    + (f" (close: {close})" if close else ""),
+                    "list the ids with grnlib datasets and the files with grnlib datasets --paths")
