@@ -21,6 +21,8 @@ import pandas as pd
 SETTINGS = {  # name -> (expression, priors), relative to the data root
     "hHEP-1000-trrust": ("beeline/Specific/hHEP/TFs+1000/BL--ExpressionData.csv.gz",
                               "priors/human/trrust_rawdata.human.tsv.gz"),
+    "hHEP-1000-specific": ("beeline/Specific/hHEP/TFs+1000/BL--ExpressionData.csv.gz",
+                           "beeline/Specific/hHEP/TFs+1000/BL--network.csv.gz"),
     "mESC-500-specific": ("beeline/Specific/mESC/TFs+500/BL--ExpressionData.csv.gz",
                                        "beeline/Specific/mESC/TFs+500/BL--network.csv.gz"),
 }

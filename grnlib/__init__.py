@@ -10,6 +10,10 @@ __all__ = ["__version__", *_API]
 
 
 def __getattr__(name: str):
+    if name == "pl":  # grnlib.pl: plots of your network (scanpy style), loaded on first use
+        import importlib
+
+        return importlib.import_module("grnlib.pl")
     if name in _API:
         from grnlib import api
 
@@ -18,4 +22,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_API))
+    return sorted(set(globals()) | set(_API) | {"pl"})
