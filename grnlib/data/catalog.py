@@ -362,7 +362,7 @@ class SubsampleFamily(DatasetFamily):
 
     @classmethod
     def load(cls, did, folder, downloadable, with_expression, missing_genes):
-        ds = BeelineFamily.load(cls.base(did), folder, downloadable, with_expression, missing_genes)
+        ds = _beeline_base(cls.base(did), folder, downloadable, with_expression, missing_genes)
         edges, draw = (int(v) for v in did.variant.split("-"))
         return subsample_network(ds, edges, draw, id=str(did))
 
@@ -370,6 +370,14 @@ class SubsampleFamily(DatasetFamily):
     def counts(cls, did, folder):
         ds = cls.load(did, folder, False, False, "zeros")
         return ds.n_genes, ds.n_tfs, ds.n_edges
+
+
+@functools.lru_cache(maxsize=2)
+def _beeline_base(did: DatasetId, folder: Path, downloadable: bool, with_expression: bool,
+                  missing_genes: str) -> GRNDataset:
+    """The BEELINE setting behind subsamples, read once for the six subsamples a sweep runs in a row
+    (never modified: :func:`subsample_network` builds a new dataset around it)."""
+    return BeelineFamily.load(did, folder, downloadable, with_expression, missing_genes)
 
 
 def subsample_network(ds: GRNDataset, edges: int, draw: int, id: str | None = None) -> GRNDataset:
