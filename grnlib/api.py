@@ -139,6 +139,32 @@ class GRNModel:
             adata.uns[key_added] = table
         return table
 
+    def held_out_metrics(self, adata, *, layer: str | None = None, raw_counts: bool | None = None) -> pd.Series:
+        """The held-out pairs of :attr:`held_out` scored on the features of ``adata``'s cells: pooled
+        ``auroc``/``auprc``, ``per_tf_auroc``/``per_tf_auprc`` and ``n``. On the training cells it
+        repeats :attr:`metrics`; on other cells it measures what travelling to them costs (the
+        priors do not depend on the cells, so a good model ranks them alike). Needs a freshly
+        trained model (a loaded one has no split)."""
+        from grnlib.evaluation.metrics import evaluate_scores
+
+        um = self.user_model
+        if um.split is None:
+            raise DataError(None, "a loaded model has no held-out pairs", "call held_out_metrics on a model from grnlib.fit")
+        inputs = self.params.get("inputs", {})
+        layer = inputs.get("layer") if layer is None else layer
+        raw_counts = bool(inputs.get("raw_counts", False)) if raw_counts is None else raw_counts
+        expression, path = _expression(adata, layer=layer, raw_counts=raw_counts)
+        test = um.split["test"]
+        pairs = pd.DataFrame({"source": um.genes[test["tf"].to_numpy()], "target": um.genes[test["target"].to_numpy()]})
+        ranked = rank_edges(um, expression, pairs=pairs, progress=False, expression_path=path)
+        scores = ranked.set_index(["tf", "target"])["score"].reindex(pd.MultiIndex.from_arrays(
+            [pairs["source"], pairs["target"]]))
+        if scores.isna().any():
+            raise DataError(path, f"{int(scores.isna().sum())} held-out pair(s) name genes this expression lacks",
+                            "pass expression measuring every training gene")
+        metrics = evaluate_scores(test, scores.to_numpy())
+        return pd.Series({k: metrics[k] for k in ("auroc", "auprc", "per_tf_auroc", "per_tf_auprc")} | {"n": len(test)})
+
     def to_networkx(self, ranked: pd.DataFrame | None = None, group: str | None = None):
         """The ranked edges as a ``networkx.DiGraph`` (edge attributes ``score``, ``rank``,
         ``in_prior``, ``weight`` ...; node attribute ``is_tf``): ``ranked`` (a table :meth:`rank`

@@ -162,3 +162,13 @@ def test_groupby_names_a_missing_column_and_skips_small_groups(model, toy):
         warnings.simplefilter("always")
         per_group = model.rank(adata, top_k=10, groupby="few")
     assert list(per_group) == ["y"] and any("1 group(s) under 10 cells" in str(w.message) for w in caught)
+
+
+def test_held_out_metrics_repeat_the_training_metrics_on_the_training_cells(model, toy):
+    adata, _ = toy
+    own = model.held_out_metrics(adata)
+    row = model.metrics.loc[model.params["model"] if model.params["model"] in model.metrics.index
+                            else model.metrics.index[-1]]
+    assert own["auroc"] == pytest.approx(row["auroc"]) and own["per_tf_auroc"] == pytest.approx(row["per_tf_auroc"])
+    other = model.held_out_metrics(_renamed(adata))
+    assert other["n"] == own["n"] and 0 <= other["auroc"] <= 1
