@@ -7,6 +7,7 @@ place, so an interrupted save never leaves a half-written checkpoint.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -34,8 +35,17 @@ def save_checkpoint(path: str | Path, model: nn.Module, **state) -> Path:
     payload = {"format": FORMAT, "model_config": json.dumps(model.config),
                "model_state": model.state_dict(), **state}
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    # Serialised in memory, written by Python: a full disk or `ulimit -f` then raises an OSError naming
+    # its errno (torch's own file writer raises a bare "iostream error"), and no half file stays behind.
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(buffer.getbuffer())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -43,7 +43,7 @@ def trainable_models() -> dict[str, dict[str, str]]:
     table = {group: {name: _preset_line(name) for name in names} for group, names in groups.items()}
     table["models (default training recipe)"] = {
         name: (MODELS[name].__doc__ or name).strip().splitlines()[0].replace("``", "").rstrip(",;.")
-        for name in MODELS.names() if name not in CONTROL_MODELS}
+        for name in MODELS.names() if name not in CONTROL_MODELS and name not in PRESETS}  # a preset wins
     return table
 
 
