@@ -1,5 +1,5 @@
 """``grnlib predict``: a model folder from ``grnlib train`` and an expression matrix in, ranked
-edges out (``tf, target, score, rank, in_prior``, best first).
+edges out (``tf, target, score, rank, in_prior, sign, sign_confidence``, best first).
 
 ``score`` is the model's logit (``sigmoid(score)`` is the probability; ranking on logits keeps
 confident predictions apart where probabilities would round to 1.0). ``in_prior`` is 1 for a
@@ -58,9 +58,10 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
     group.add_argument("--out", required=True, metavar="FILE",
                        help="ranked table to write (.tsv; .csv for commas; add .gz to compress)")
     group.add_argument("--format", choices=FORMATS, default="grnlib",
-                       help="columns of --out: grnlib (tf target score rank in_prior), beeline (Gene1 Gene2 "
-                            "EdgeWeight, tab-separated), arboreto (TF target importance), decoupler (source "
-                            "target weight); the weight of the last three is log(1 + e^score)")
+                       help="columns of --out: grnlib (tf target score rank in_prior sign sign_confidence), "
+                            "beeline (Gene1 Gene2 EdgeWeight, tab-separated), arboreto (TF target importance), "
+                            "decoupler (source target weight); the weight of the last three is log(1 + e^score), "
+                            "decoupler's times the sign (negative: repression)")
     group.add_argument("--overwrite", action="store_true", help="replace an existing --out file (never an input)")
     group.add_argument("--chunk", type=int, default=256, help="TFs scored per step (memory: chunk x genes scores)")
     add_run_options(parser, "seeds a refit of the features (default: the training seed)")
