@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from grnlib.errors import DataError
-from grnlib.plots import _axes, tf_activities
+from grnlib.plots import _axes, _no_data, tf_activities
 
 __all__ = ["activities", "scores", "targets"]
 
@@ -47,10 +47,10 @@ def targets(ranked: pd.DataFrame, tf: str, n: int = 15, ax=None, title: str = ""
     new ones dashed; red/blue edges for activation/repression when the table has a ``sign``."""
     edges = _edges(ranked)
     mine = edges[edges["tf"] == str(tf)].sort_values("value", ascending=False).head(n)
-    if mine.empty:
-        raise DataError(None, f"{tf!r} has no edge in the ranked table",
-                        f"pick a TF of the table, e.g. {list(pd.unique(edges['tf']))[:5]}")
     fig, ax = _axes(ax, size=(5.5, 5.5))
+    if mine.empty:  # e.g. a group whose best edges belong to other TFs: say so in the panel
+        _no_data(ax, title or f"{tf}: no edge among these {len(edges):,}")
+        return fig
     angles = np.pi / 2 - 2 * np.pi * np.arange(len(mine)) / len(mine)
     xs, ys = np.cos(angles), np.sin(angles)
     values = mine["value"].to_numpy()
