@@ -165,3 +165,15 @@ def test_aliases_are_chosen_by_their_worst_validation_setting_not_the_mean():
     assert list(by_mean.index) == ["h", "m"]
     with pytest.raises(ValueError, match="run them in a sweep"):
         sweep.select_by_worst_case(summary, ("heldout-tf",), ("m", "absent"))
+
+
+def test_goal_display_and_verdicts_name_every_alias_and_scope():
+    goals = bf.goal_table_18(frame_18(), best="m", best_heldout="h")
+    shown = bf.goal_display(goals)
+    assert shown.index.names == ["goal", "scope"] and set(shown["met"]) <= {"yes", "no"}
+    assert not shown["interval"].isna().any()
+    text = bf.goal_verdicts_18(goals)
+    assert "(`m`)" in text and "(`h`)" in text and "Holm p" in text
+    assert text.count("\n") + 1 == goals.groupby(["goal", "model"]).ngroups
+    controls = bf.control_table(frame_18(), ["h"])
+    assert "TF-specific" in bf.control_verdicts(controls)

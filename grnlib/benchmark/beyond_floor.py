@@ -661,8 +661,12 @@ CONTROL_GAINS = tuple((f"pair_evidence{suffix}", f"{control}{suffix}") for suffi
 def goal_display(goals: pd.DataFrame) -> pd.DataFrame:
     """:func:`goal_table_18` for reading: gaps and targets to 3 decimals, p-values to 2 significant digits."""
     shown = goals.copy()
+    gap = ~shown["goal"].str.contains(">=")  # a gap to a floor is signed, an absolute value is not
     for column in ("measured", "target"):
-        shown[column] = shown[column].map(lambda v: f"{v:+.3f}" if np.isfinite(v) else "—")
+        shown[column] = [(f"{v:+.3f}" if is_gap else f"{v:.3f}") if np.isfinite(v) else "—"
+                         for v, is_gap in zip(shown[column], gap)]
+    if "interval" in shown:
+        shown["interval"] = shown["interval"].fillna("—")
     for column in ("p", "p_holm"):
         shown[column] = shown[column].map(lambda v: f"{v:.2g}" if np.isfinite(v) else "—")
     shown["met"] = shown["met"].map({True: "yes", False: "no"})
@@ -673,10 +677,10 @@ def goal_verdicts_18(goals: pd.DataFrame) -> str:
     """Markdown bullets: per goal, the scopes where it is met and where it is missed, with the measured
     value against its target and the Holm-adjusted p-value of "the goal holds"."""
     lines = []
-    for goal, part in goals.groupby("goal", sort=False):
-        scopes = [f"{r.scope}: {r.measured:+.3f} vs {r.target:+.3f} ({'met' if r.met else 'missed'}"
+    for (goal, model), part in goals.groupby(["goal", "model"], sort=False):
+        scopes = [f"{r.scope}: {r.measured:.3f} vs {r.target:.3f} ({'met' if r.met else 'missed'}"
                   + (f", Holm p = {r.p_holm:.2g})" if np.isfinite(r.p_holm) else ")") for r in part.itertuples()]
-        lines.append(f"- **{goal}** (`{part['model'].iloc[0]}`): met in {int(part['met'].sum())} of {len(part)}; "
+        lines.append(f"- **{goal}** (`{model}`): met in {int(part['met'].sum())} of {len(part)}; "
                      + "; ".join(scopes) + ".")
     return "\n".join(lines)
 
