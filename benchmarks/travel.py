@@ -46,6 +46,7 @@ def measure(setting: str, model_name: str, split_seed: int, epochs: int | None) 
         metrics = model.held_out_metrics(cells)  # the held-out pairs scored on these cells' features
         row[f"{name}_s"] = round(time.perf_counter() - started, 2)
         row[f"auroc_{name}"], row[f"per_tf_auroc_{name}"] = metrics["auroc"], metrics["per_tf_auroc"]
+        row["n_tfs"] = int(metrics["n_tfs"])
     row["auroc_diff"] = row["auroc_new_cells"] - row["auroc_train_cells"]
     row["per_tf_auroc_diff"] = row["per_tf_auroc_new_cells"] - row["per_tf_auroc_train_cells"]
     return row

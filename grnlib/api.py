@@ -143,7 +143,7 @@ class GRNModel:
 
     def held_out_metrics(self, adata, *, layer: str | None = None, raw_counts: bool | None = None) -> pd.Series:
         """The held-out pairs of :attr:`held_out` scored on the features of ``adata``'s cells: pooled
-        ``auroc``/``auprc``, ``per_tf_auroc``/``per_tf_auprc`` and ``n``. On the training cells it
+        ``auroc``/``auprc``, ``per_tf_auroc``/``per_tf_auprc`` (over ``n_tfs`` TFs) and ``n``. On the training cells it
         repeats :attr:`metrics`; on other cells it measures what travelling to them costs (the
         priors do not depend on the cells, so a good model ranks them alike). Needs a freshly
         trained model (a loaded one has no split)."""
@@ -165,7 +165,8 @@ class GRNModel:
             raise DataError(path, f"{int(scores.isna().sum())} held-out pair(s) name genes this expression lacks",
                             "pass expression measuring every training gene")
         metrics = evaluate_scores(test, scores.to_numpy())
-        return pd.Series({k: metrics[k] for k in ("auroc", "auprc", "per_tf_auroc", "per_tf_auprc")} | {"n": len(test)})
+        return pd.Series({k: metrics[k] for k in ("auroc", "auprc", "per_tf_auroc", "per_tf_auprc")}
+                         | {"n": len(test), "n_tfs": metrics["n_tfs_per_tf_auroc"]})
 
     def to_networkx(self, ranked: pd.DataFrame | None = None, group: str | None = None):
         """The ranked edges as a ``networkx.DiGraph`` (edge attributes ``score``, ``rank``,
