@@ -143,10 +143,10 @@ class GRNModel:
 
     def held_out_metrics(self, adata, *, layer: str | None = None, raw_counts: bool | None = None) -> pd.Series:
         """The held-out pairs of :attr:`held_out` scored on the features of ``adata``'s cells: pooled
-        ``auroc``/``auprc``, ``per_tf_auroc``/``per_tf_auprc`` (over ``n_tfs`` TFs) and ``n``. On the training cells it
-        repeats :attr:`metrics`; on other cells it measures what travelling to them costs (the
-        priors do not depend on the cells, so a good model ranks them alike). Needs a freshly
-        trained model (a loaded one has no split)."""
+        ``auroc``/``auprc``, ``per_tf_auroc``/``per_tf_auprc`` (over ``n_tfs`` TFs) and ``n``. On
+        the training cells it repeats :attr:`metrics`; on other cells it measures what travelling to
+        them costs (the priors do not depend on the cells, so a good model ranks them alike). Needs a
+        freshly trained model (a loaded one has no split)."""
         from grnlib.evaluation.metrics import evaluate_scores
 
         um = self.user_model
