@@ -92,6 +92,10 @@ def test_api_reads_data_frames_and_signed_weights_by_magnitude():
     table = grnlib.score(net, ref, n_boot=0)
     for key, value in EXPECTED.items():
         assert table.loc[0, key] == pytest.approx(value, abs=1e-12), key
+    # grnlib's own table: the score is a logit, ranked as it is (negative is low, not strong)
+    logits = pd.DataFrame([(s, t, w - 1.0, i + 1, 0) for i, (s, t, w) in enumerate(RANKED)],
+                          columns=["tf", "target", "score", "rank", "in_prior"])
+    assert grnlib.score(logits, ref, n_boot=0).loc[0, "auprc_dg"] == pytest.approx(AUPRC_DG)
     # without weights the row order is the ranking
     ordered = grnlib.score(net[["source", "target"]], ref, n_boot=0)
     assert ordered.loc[0, "auroc"] == pytest.approx(AUROC)
