@@ -108,7 +108,7 @@ def score_network(network, reference, *, genes=None, genes_source: str | None = 
     if genes is None:
         genes = pd.Index(sorted(set(net["source"]) | set(net["target"]) | set(ref["source"]) | set(ref["target"])))
         genes_source = "the genes named by the network or the reference"
-    genes = pd.Index([str(g) for g in genes], name="gene")
+    genes = pd.Index(list(dict.fromkeys(str(g) for g in genes)), name="gene")  # a universe is a set
     n_genes = len(genes)
 
     ref_tf, ref_target, ref_inside = _ids(ref, genes)
