@@ -294,6 +294,9 @@ class FeatureRecipe:
                             "on the command line, refit_features=True in Python; exploratory scores)")
         from grnlib.data.symbols import match_symbols
 
+        if self.reference.shape[1] != self.width:
+            raise DataError(path, f"the model's feature basis has {self.reference.shape[1]} features per gene, its "
+                            f"recipe {self.width}: the checkpoint is inconsistent", "train the model again")
         n_new = int(expression.n_obs)
         if n_new < 2:
             raise DataError(path, f"has {n_new} cell(s); features of new cells are co-expression over cells",
@@ -398,9 +401,9 @@ class FeatureRecipe:
         if "feature_reference" in ckpt and meta.get("genes") is not None:  # earlier versions: cannot travel
             recipe.genes = [str(g) for g in meta["genes"]]
             recipe.reference = ckpt["feature_reference"].float().numpy()
-            if recipe.reference.shape != (len(recipe.genes), recipe.width):
-                raise ValueError(f"feature reference {tuple(recipe.reference.shape)} does not match "
-                                 f"{len(recipe.genes)} genes x {recipe.width} features")
+            if recipe.reference.shape[0] != len(recipe.genes):  # its width is checked where travel reads it
+                raise ValueError(f"feature reference of {recipe.reference.shape[0]} genes, its gene list has "
+                                 f"{len(recipe.genes)}")
         per_cell = {"pca": recipe.mean, "pseudobulk": recipe.groups}.get(recipe.kind, recipe.cells)
         if recipe.kind not in KINDS or len(per_cell) != len(recipe.cells):
             raise ValueError(f"feature recipe of kind {recipe.kind!r} does not match its {len(recipe.cells)} cells")

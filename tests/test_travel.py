@@ -172,3 +172,27 @@ def test_held_out_metrics_repeat_the_training_metrics_on_the_training_cells(mode
     assert own["auroc"] == pytest.approx(row["auroc"]) and own["per_tf_auroc"] == pytest.approx(row["per_tf_auroc"])
     other = model.held_out_metrics(_renamed(adata))
     assert other["n"] == own["n"] and 0 <= other["auroc"] <= 1
+
+
+def test_predict_groupby_writes_one_table_with_a_group_column_and_graphml(model, toy, tmp_path):
+    from grnlib import cli
+
+    adata = toy[0].copy()
+    model.save(tmp_path / "model")
+    adata.write_h5ad(tmp_path / "cells.h5ad")
+    base = ["predict", "--model", str(tmp_path / "model"), "--expression", str(tmp_path / "cells.h5ad"),
+            "--top-k", "15", "--quiet", "--threads", "1"]
+    assert cli.main([*base, "--groupby", "cluster", "--format", "decoupler", "--out", str(tmp_path / "g.tsv")]) == 0
+    written = pd.read_csv(tmp_path / "g.tsv", sep="\t")
+    assert list(written.columns) == ["group", "source", "target", "weight"] and list(pd.unique(written["group"])) == ["a", "b"]
+    expected = model.rank(adata, top_k=15, groupby="cluster", format="decoupler")
+    for name, table in expected.items():
+        part = written[written["group"] == name].drop(columns="group").reset_index(drop=True)
+        pd.testing.assert_frame_equal(part[["source", "target"]], table[["source", "target"]])
+    assert cli.main([*base, "--format", "graphml", "--out", str(tmp_path / "net.graphml")]) == 0
+    import networkx as nx
+    assert nx.read_graphml(tmp_path / "net.graphml").number_of_edges() == 15
+    code = cli.main([*base, "--groupby", "cluster", "--format", "graphml", "--out", str(tmp_path / "x.graphml")])
+    assert code != 0 and not (tmp_path / "x.graphml").exists()
+    code = cli.main([*base, "--groupby", "cell_type", "--out", str(tmp_path / "y.tsv")])
+    assert code != 0 and not (tmp_path / "y.tsv").exists()

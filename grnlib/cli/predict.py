@@ -18,6 +18,7 @@ import time
 from grnlib.cli.common import Console, add_expression_options, add_run_options, check_device, check_seed, set_threads
 
 FORMATS = ("grnlib", "beeline", "arboreto", "decoupler")  # grnlib.data.edges.EDGE_FORMATS (not imported: keeps --help light)
+OUTPUT_FORMATS = (*FORMATS, "graphml")  # GraphML (Cytoscape, Gephi): grnlib.user.export
 
 EXAMPLES = """\
 examples:
@@ -25,9 +26,12 @@ examples:
   grnlib predict --model my_model --expression expr.csv.gz --pairs candidates.tsv --out scored.tsv
   grnlib predict --model my_model --expression expr.csv.gz --tfs tfs.txt --min-score 0 --out ranked.tsv
   grnlib predict --model my_model --expression cells.h5ad --top-k 5000 --format decoupler --out network.csv
+  grnlib predict --model my_model --expression cells.h5ad --top-k 1000 --groupby cell_type --out per_type.tsv
+  grnlib predict --model my_model --expression cells.h5ad --top-k 500 --format graphml --out network.graphml
 
-The expression must contain the training cells when the model reads expression features (they
-are rebuilt with the stored projection); --refit-features fits them afresh on other cells.
+The expression may hold the training cells (their features are rebuilt exactly) or any other cells
+sharing the genes: a subset, a cluster, another sample (the features travel to them in the training
+basis). --refit-features fits new features on these cells instead (exploratory scores).
 """
 
 
@@ -51,17 +55,22 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
     group.add_argument("--refit-features", action="store_true",
                        help="fit the expression features on this matrix when it lacks the training cells "
                             "(the model then reads features it was not trained on: exploratory scores)")
+    group.add_argument("--groupby", metavar="COL",
+                       help="one ranking per group of cells in this obs column of the .h5ad (clusters, cell types); "
+                            "--out is one table with a group column first, each group ranked on its own cells "
+                            "(rank restarts at 1; groups under 10 cells are skipped)")
     group = parser.add_argument_group("output")
     keep = group.add_mutually_exclusive_group()
     keep.add_argument("--top-k", type=int, metavar="K", help="keep the K best pairs (recommended at genome scale)")
     keep.add_argument("--min-score", type=float, metavar="S", help="keep pairs with score >= S (logit; 0 = p 0.5)")
     group.add_argument("--out", required=True, metavar="FILE",
                        help="ranked table to write (.tsv; .csv for commas; add .gz to compress)")
-    group.add_argument("--format", choices=FORMATS, default="grnlib",
+    group.add_argument("--format", choices=OUTPUT_FORMATS, default="grnlib",
                        help="columns of --out: grnlib (tf target score rank in_prior sign sign_confidence), "
                             "beeline (Gene1 Gene2 EdgeWeight, tab-separated), arboreto (TF target importance), "
                             "decoupler (source target weight); the weight of the last three is log(1 + e^score), "
-                            "decoupler's times the sign (negative: repression)")
+                            "decoupler's times the sign (negative: repression); graphml: the edges with "
+                            "their columns as attributes, for Cytoscape")
     group.add_argument("--overwrite", action="store_true", help="replace an existing --out file (never an input)")
     group.add_argument("--chunk", type=int, default=256, help="TFs scored per step (memory: chunk x genes scores)")
     add_run_options(parser, "seeds a refit of the features (default: the training seed)")
@@ -83,6 +92,8 @@ def _predict(args: argparse.Namespace) -> int:
     from grnlib.io import check_output_file
     from grnlib.user import (cli_wording, load_user_model, rank_edges, read_priors, read_tf_list,
                              read_user_expression, write_ranked)
+    from grnlib.user.export import write_graphml
+    from grnlib.user.groups import rank_groups, stacked
     from grnlib.user.reading import check_trainable_expression
 
     console = Console("predict", args.quiet)
@@ -94,6 +105,9 @@ def _predict(args: argparse.Namespace) -> int:
     if args.min_score is not None and math.isnan(args.min_score):
         raise DataError(None, "--min-score nan keeps no pair (nothing compares >= NaN)",
                         "pass a number (a logit: 0 keeps pairs with probability >= 0.5), or use --top-k")
+    if args.groupby and args.format == "graphml":
+        raise DataError(args.out, "--format graphml writes one network, --groupby one per group",
+                        "write the groups as one table (--format grnlib, a group column) or run predict per group")
     check_seed(args.seed)
     set_threads(args.threads)
     for name in ("expression", "tfs", "pairs", "priors"):  # data-relative ids, as the notebooks accept them
@@ -120,13 +134,19 @@ def _predict(args: argparse.Namespace) -> int:
         pairs = read_priors(args.pairs, genes=um.genes) if args.pairs else None
         priors = read_priors(args.priors, genes=um.genes, format=args.priors_format) if args.priors else None
         try:
-            ranked = rank_edges(um, adata, tfs=tfs, pairs=pairs, priors=priors, top_k=args.top_k,
-                                min_score=args.min_score, refit_features=args.refit_features,
-                                progress=not args.quiet, chunk_tfs=args.chunk, expression_path=args.expression,
-                                tfs_path=args.tfs, pairs_path=args.pairs)
+            options = dict(tfs=tfs, pairs=pairs, priors=priors, top_k=args.top_k, min_score=args.min_score,
+                           refit_features=args.refit_features, progress=not args.quiet, chunk_tfs=args.chunk,
+                           expression_path=args.expression, tfs_path=args.tfs, pairs_path=args.pairs)
+            if args.groupby:
+                ranked = stacked(rank_groups(um, adata, args.groupby, **options))
+            else:
+                ranked = rank_edges(um, adata, **options)
         except DataError as exc:
             raise cli_wording(exc) from None  # its fixes name Python arguments (refit_features=True)
-        write_ranked(ranked, args.out, format=args.format)
+        if args.format == "graphml":
+            write_graphml(ranked, args.out)
+        else:
+            write_ranked(ranked, args.out, format=args.format)
     console.info(f"wrote {len(ranked)} ranked pairs ({int(ranked['in_prior'].sum())} in the priors) to "
                  f"{args.out} in {time.perf_counter() - started:.1f} s")
     if not args.quiet and len(ranked):

@@ -209,13 +209,15 @@ def as_format(ranked: pd.DataFrame, format: str = "grnlib") -> pd.DataFrame:
     """
     if format not in EDGE_FORMATS:
         raise DataError(None, f"unknown output format {format!r}", f"use one of {list(EDGE_FORMATS)}")
+    group = ["group"] if "group" in ranked else []  # per-group rankings stacked (grnlib.user.groups) keep it first
     if format == "grnlib":
-        return ranked[[c for c in OUTPUT_COLUMNS if c in ranked]].reset_index(drop=True)
+        return ranked[group + [c for c in OUTPUT_COLUMNS if c in ranked]].reset_index(drop=True)
     source, target, weight = EDGE_FORMATS[format]
     values = edge_weight(ranked["score"].to_numpy())
     if format == "decoupler" and "sign" in ranked:
         values = values * ranked["sign"].to_numpy()
-    return pd.DataFrame({source: ranked["tf"].to_numpy(), target: ranked["target"].to_numpy(), weight: values})
+    out = pd.DataFrame({source: ranked["tf"].to_numpy(), target: ranked["target"].to_numpy(), weight: values})
+    return pd.concat([ranked[group].reset_index(drop=True), out], axis=1) if group else out
 
 
 def write_ranked(table: pd.DataFrame, path, format: str = "grnlib") -> Path:

@@ -237,8 +237,9 @@ ERRORS = {
         ["expr.csv: gives 60 features per gene but the model was trained on 80 (cells features)",
          "retrain on this expression"]),
     # predict inputs
+    # 'cells' features are the training cells: they cannot travel (pca features do: tests/test_travel.py)
     "predict: expression lacks the training cells": lambda i, o, f, m: (
-        predict(m, f, o, expression=other_cells(i)),
+        predict(m, f, o, model="cells", expression=other_cells(i)),
         ["expr.csv: expression lacks 80 of the 80 training cells", "--refit-features"]),
     "predict: expression shares no gene with the model": lambda i, o, f, m: (
         predict(m, f, o, expression=bad_expression(i, f, lambda x: x.rename(index=lambda g: "X" + g))),
