@@ -97,3 +97,64 @@ def test_jsonl_appends_whole_lines_after_a_torn_one(tmp_path):
     assert path.read_text().splitlines()[-1] == '{"b": 2}'
     with pytest.raises(ValueError):
         append_jsonl(path, {"c": float("nan")})
+
+
+# -- issue 20: the user's files in model folders, one writer per output, write failures ------------
+def test_an_old_model_folder_without_a_file_list_keeps_the_users_files(tmp_path):
+    from grnlib.io import foreign_files
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / MODEL_MARKER).write_text("written by grnlib; `--overwrite` may replace this folder\n")
+    for name in ("model.pt", "params.yaml", "NOTES.txt"):
+        (folder / name).write_text("x")
+    assert foreign_files(folder) == ["NOTES.txt"]
+    with pytest.raises(DataError, match=r"holds 1 file\(s\) grnlib did not write \(NOTES.txt\)"):
+        with atomic_folder(folder, overwrite=True):
+            pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_output_lock_refuses_a_second_holder_and_is_reusable_after(tmp_path):
+    from grnlib.io import output_lock
+
+    out = tmp_path / "ranked.tsv"
+    with output_lock(out):
+        assert (tmp_path / ".ranked.tsv.lock").read_text() == str(os.getpid())
+        with pytest.raises(DataError, match=rf"another grnlib process \(pid {os.getpid()}\) is writing"):
+            with output_lock(out):
+                pass
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / ".ranked.tsv.lock").write_text("12345")  # left by a SIGKILLed run: the kernel released its lock
+    with output_lock(out):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_failures_name_the_destination_not_the_temporary_file(tmp_path):
+    import errno
+
+    from grnlib.io import write_failure
+
+    out = tmp_path / "ranked.tsv"
+    with pytest.raises(OSError) as caught:
+        with atomic_file(out) as tmp:
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+    failure = write_failure(caught.value)
+    assert str(failure) == (f"{out}: could not be written: the disk is full; nothing was written. Fix: free disk "
+                            "space (or choose an --out on another disk) and run again")
+    assert list(tmp_path.iterdir()) == []
+    assert write_failure(OSError(errno.ECONNRESET, "reset")) is None  # not the user's to fix: a traceback
+    assert "cannot be read or written: permission denied" in str(
+        write_failure(PermissionError(errno.EACCES, "Permission denied", "/data/x.csv")))
+
+
+def test_output_file_may_get_its_folders_made(tmp_path):
+    assert check_output_file(tmp_path / "a" / "b" / "e.json", make_parents=True) == tmp_path / "a" / "b" / "e.json"
+    with pytest.raises(DataError, match="does not exist"):
+        check_output_file(tmp_path / "a" / "e.json")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / MODEL_MARKER).write_text("written by grnlib\n")
+    with pytest.raises(DataError, match=r"lies inside the grnlib model folder .*Fix: choose an --out outside it, "
+                                        r"e.g. .*m_e.json"):
+        check_output_file(tmp_path / "m" / "deeper" / "e.json", make_parents=True)
