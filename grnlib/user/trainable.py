@@ -64,8 +64,8 @@ def check_trainable(name: str | None, source=None, listing: str = "grnlib train 
 
     from grnlib.evaluation.baselines import BASELINES
 
-    if name is None or name in BASELINES:
-        return
+    if not isinstance(name, str) or name in BASELINES:
+        return  # no name, or one resolve_spec explains better (a baseline; a params value of the wrong type)
     groups = trainable_models()
     names = [n for models in groups.values() for n in models]
     if name in names:
