@@ -84,8 +84,10 @@ def write_failure(exc: OSError) -> DataError | None:
         return None
     destination = getattr(exc, "destination", None)
     if destination is not None:
-        fix = ("free disk space (or choose an --out on another disk) and run again"
-               if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else "choose a writable --out location")
+        fix = {errno.ENOSPC: "free disk space (or choose an --out on another disk) and run again",
+               errno.EDQUOT: "free disk space (or choose an --out on another disk) and run again",
+               errno.EFBIG: "raise the file size limit (`ulimit -f unlimited`) and run again"}.get(
+                   exc.errno, "choose a writable --out location")
         return DataError(destination, f"could not be written: {reason}; nothing was written", fix)
     where = exc.filename if exc.filename is not None else None
     return DataError(where, f"cannot be read or written: {reason}",

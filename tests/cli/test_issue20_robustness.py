@@ -164,7 +164,7 @@ def test_defect_file_size_limit_in_predict_and_train_is_one_line(trained, toy_fi
     assert done.returncode == 1, done.stderr
     line = one_error(done.stderr, "predict")
     assert f"{out}/ranked.tsv: could not be written: the file size limit is reached" in line
-    assert "free disk space" in line
+    assert "Fix: raise the file size limit (`ulimit -f unlimited`)" in line
     done = _ulimited([*train_argv(toy_files, out / "m"), "--threads", "1"], 8, tmp_path)
     assert done.returncode == 1, done.stderr
     assert f"{out}/m: could not be written: the file size limit is reached" in one_error(done.stderr, "train")
