@@ -106,6 +106,10 @@ BEST_CANDIDATES = {
 STACK_CANDIDATES = {"best": ("stack",), "best_heldout": ("stack_heldout",)}
 BEST_PROTOCOLS = {"best": ("released",), "best_heldout": ("heldout-tf", "degree-matched")}
 BEST_SELECTED = {"best": "pair_evidence_residual", "best_heldout": "phase1"}
+# Issue 18: aliases are judged by their worst settings, not the mean: the WORST_QUANTILE over settings of the
+# validation gap to the higher floor on the ROBUST_SWEEPS (grnlib.benchmark.beyond_floor.worst_case_choice).
+WORST_QUANTILE = 0.1
+ROBUST_SWEEPS = ("robust_tf", "robust_released", "robust_seed")
 for _alias, _chosen in BEST_SELECTED.items():
     PRESETS[_alias] = copy.deepcopy(PRESETS[_chosen])
 
