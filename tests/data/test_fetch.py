@@ -62,7 +62,7 @@ def test_shipped_registry_matches_the_mirror_manifests(shared_root):
     # The committed registry.txt must be regenerated whenever the mirror changes.
     assert REGISTRY_PATH.read_text() == build_registry(shared_root)
     registry = load_registry()
-    assert len(registry) == 610
+    assert len(registry) == 615  # 610 + the 5 knowledge tables
     assert all((shared_root / rel).is_file() for rel in registry)
 
 
