@@ -1,5 +1,7 @@
 """Issue 11's reporting: the higher floor is chosen on validation, gains are paired over seeds,
 and the goal table says per network type whether each goal is met and by how much it is missed."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -177,3 +179,27 @@ def test_goal_display_and_verdicts_name_every_alias_and_scope():
     assert text.count("\n") + 1 == goals.groupby(["goal", "model"]).ngroups
     controls = bf.control_table(frame_18(), ["h"])
     assert "TF-specific" in bf.control_verdicts(controls)
+
+
+def test_robust_report_reads_committed_style_summaries(tmp_path, monkeypatch):
+    from grnlib.benchmark import sweep
+    from grnlib.evaluation import presets
+
+    monkeypatch.setattr(presets, "BEST_CANDIDATES", {"best": ("m", "h"), "best_heldout": ("m", "h")})
+    monkeypatch.setattr(presets, "STACK_CANDIDATES", {"best": (), "best_heldout": ()})
+
+    for name, protocols in (("robust_tf", ("heldout-tf",)), ("robust_released", ("released",))):
+        raw = tmp_path / "raw" / name
+        raw.mkdir(parents=True)
+        rows = frame_18()
+        rows = rows[rows["protocol"].isin(protocols)]
+        cells = [{"key": f"{d}|{p}|{s}|{f}", "results": part.to_dict(orient="records"), "seconds": 1.0}
+                 for (d, p, s, f), part in rows.groupby(["dataset", "protocol", "seed", "fold"])]
+        (raw / sweep.CELL_FILE).write_text("".join(json.dumps(c) + "\n" for c in cells))
+        sweep.summarize(raw, tmp_path / "bench", name)
+    report = bf.robust_report(tmp_path / "bench", ["robust_tf", "robust_released"], quantile=0.0)
+    assert report["judged"] == {"best": "h", "best_heldout": "h"}  # m falls below the floor on one subsample
+    assert report["choice"].loc[("best_heldout", "m"), "minimum"] == pytest.approx(-0.02)
+    assert report["coverage"].loc["robust_tf", "cells"] == 6 * 3 * 3 and report["coverage"].loc["robust_tf", "folds"] == "0,1,2"
+    assert set(report["units"]) == {"choice", "worst", "controls", "gains"}
+    assert len(report["goals"]) and "p_holm" in report["goals"]

@@ -635,6 +635,45 @@ def worst_case_choice(summary: pd.DataFrame, quantile: float = 0.1) -> pd.DataFr
                       for alias in BEST_CANDIDATES}, names=["alias", "candidate"]).reset_index()
 
 
+CONTROL_MODELS = ("tf_shuffled", "tf_shuffled_heldout", "expression_permuted", "expression_permuted_heldout")
+
+
+def robust_report(folder, names=None, quantile: float | None = None) -> dict:
+    """Issue 18's tables from the committed summaries of sweeps ``names`` (default
+    ``grnlib.evaluation.presets.ROBUST_SWEEPS``) in ``folder``, for ``09_beyond_the_floor``:
+
+    ``coverage`` (:func:`sweep_coverage`), ``choice`` (:func:`worst_case_choice`) and ``judged`` (the top
+    candidate per alias), ``worst`` (:func:`worst_settings` of every candidate), ``controls``
+    (:func:`control_table`) and ``control_verdicts``, ``gains`` (:func:`gain_table` of issue 11's pairs and
+    each model against its controls, pooled), ``goals`` (:func:`goal_table_18`), ``goal_display`` and
+    ``goal_verdicts``, and ``units``: per table, the independent units its intervals and p-values count.
+    """
+    from grnlib.benchmark.summary import load_summaries
+    from grnlib.evaluation.presets import ROBUST_SWEEPS, WORST_QUANTILE
+
+    names = list(names or ROBUST_SWEEPS)
+    quantile = WORST_QUANTILE if quantile is None else quantile
+    summary, cells = load_summaries(folder, names), load_summaries(folder, names, part="cells")
+    choice = worst_case_choice(summary, quantile)
+    judged = {alias: part["candidate"].iloc[0] for alias, part in choice.groupby("alias", sort=False)}
+    candidates = list(dict.fromkeys(choice["candidate"]))
+    controls = control_table(cells, [*candidates, *CONTROL_MODELS])
+    goals = goal_table_18(cells, judged["best"], judged["best_heldout"])
+    return {"coverage": sweep_coverage(folder, names), "choice": choice.set_index(["alias", "candidate"]).round(3),
+            "judged": judged, "worst": worst_settings(cells, candidates, quantile).set_index(["protocol", "model"]),
+            "controls": controls.set_index(["protocol", "model"]).round(3),
+            "control_verdicts": control_verdicts(controls[controls["model"].isin(judged.values())]),
+            "gains": gain_table(cells, pairs=GAINS_11 + CONTROL_GAINS, pooled=True), "goals": goals,
+            "goal_display": goal_display(goals), "goal_verdicts": goal_verdicts_18(goals),
+            "units": {"choice": f"units: the {int(choice['settings'].max())} settings (dataset x protocol) where every "
+                                f"candidate ran; ranked by the {quantile:g} quantile of the validation gap",
+                      "worst": "units: a setting's Δ is the mean over its seeds (each seed's TF folds averaged) of the "
+                               "paired difference on the same test pairs; 'settings' counts the settings",
+                      "controls": "units: the settings where the model, both floors and target_only ran ('settings'); "
+                                  "95 % t intervals, df = settings - 1",
+                      "gains": "units: settings (paired over the settings' seed means); 95 % t intervals"}}
+
+
 def sweep_coverage(folder, names) -> pd.DataFrame:
     """Per committed sweep: cells summarised out of the cells its plan has, seeds and folds covered, and
     whether it is partial (a sweep stopped before its plan finished is summarised as it stands)."""
