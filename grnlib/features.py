@@ -290,8 +290,8 @@ class FeatureRecipe:
             raise DataError(path, f"expression lacks {len(missing)} of the {len(self.cells)} training cells "
                             f"(e.g. {missing[:3]}); {why}",
                             "predict on expression containing the training cells, retrain (features kind 'pca' "
-                            "travels to other cells), or refit the features on these cells (--refit-features "
-                            "on the command line, refit_features=True in Python; exploratory scores)")
+                            "travels to other cells), or refit the features on these cells with "
+                            "refit_features=True (exploratory scores)")
         from grnlib.data.symbols import match_symbols
 
         if self.reference.shape[1] != self.width:

@@ -53,8 +53,8 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
     group.add_argument("--priors-format", choices=FORMATS, default=None,
                        help="read --priors in this layout (default: detected from the header)")
     group.add_argument("--refit-features", action="store_true",
-                       help="fit the expression features on this matrix when it lacks the training cells "
-                            "(the model then reads features it was not trained on: exploratory scores)")
+                       help="fit new expression features on this matrix instead of carrying the training basis "
+                            "over to its cells (the model then reads axes it never saw: exploratory scores)")
     group.add_argument("--groupby", metavar="COL",
                        help="one ranking per group of cells in this obs column of the .h5ad (clusters, cell types); "
                             "--out is one table with a group column first, each group ranked on its own cells "

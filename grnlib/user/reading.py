@@ -27,7 +27,8 @@ _CLI_WORDS = (("pass raw_counts=False for log or scaled data", "drop --raw-count
               ("layer='raw'", "--layer raw"), ("genes_as='rows'", "--genes-as rows"),
               ("genes_as='columns'", "--genes-as columns"),
               ("pass one of those layers, or layer=None for X", "pass one of those to --layer, or omit "
-               "--layer to read X"), ("drop the layer argument", "omit --layer"), ("layer=", "--layer "))
+               "--layer to read X"), ("drop the layer argument", "omit --layer"), ("layer=", "--layer "),
+              ("refit_features=True", "--refit-features"))
 
 
 def cli_wording(exc: DataError) -> DataError:
