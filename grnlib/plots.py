@@ -16,6 +16,13 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
 
+def outside_legend(ax, **kwargs):
+    """The legend of ``ax`` to its right, outside the data (the book's tight bounding box and constrained layout
+    keep it in the image); nothing when ``ax`` has no labelled artist."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False, **kwargs)
+
+
 def _axes(ax, n=1, size=(5.5, 4.2)):
     if ax is not None:
         first = ax[0] if isinstance(ax, (list, tuple, np.ndarray)) else ax
@@ -37,8 +44,8 @@ def roc_pr_curves(y_true: np.ndarray, scores: Mapping[str, np.ndarray], axes=Non
     pr_ax.axhline(np.mean(y_true), ls=":", c="grey", label=f"random ({np.mean(y_true):.3f})")
     roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC {title}".strip())
     pr_ax.set(xlabel="recall", ylabel="precision", title=f"Precision-recall {title}".strip(), ylim=(0, 1.02))
-    roc_ax.legend(loc="lower right", fontsize=8)
-    pr_ax.legend(loc="upper right", fontsize=8)
+    outside_legend(roc_ax, fontsize=8)
+    outside_legend(pr_ax, fontsize=8)
     return fig
 
 
@@ -59,7 +66,7 @@ def training_curves(histories: Mapping[str, pd.DataFrame] | pd.DataFrame, axes=N
     axes[0].set(xlabel="epoch", ylabel="training loss", title="Training loss")
     axes[1].set(xlabel="epoch", ylabel=metric.replace("_", " "), title=f"Validation {metric.split('_')[-1].upper()}")
     for ax in axes:
-        ax.legend(fontsize=8)
+        outside_legend(ax, fontsize=8)
     return fig
 
 
@@ -81,7 +88,7 @@ def reliability_curves(y_true: np.ndarray, probabilities: Mapping[str, np.ndarra
         ax.plot(predicted, observed, marker="o", label=name)
     ax.plot([0, 1], [0, 1], ls=":", c="grey", label="perfect calibration")
     ax.set(xlabel="mean predicted probability", ylabel="observed positive fraction", title="Reliability")
-    ax.legend(fontsize=8)
+    outside_legend(ax, fontsize=8)
     return fig
 
 
@@ -99,7 +106,7 @@ def metric_bars(table: pd.DataFrame, metric: str = "auroc", hue: str | None = No
     if floor_model in set(table["model"]):
         ax.axhline(table.loc[table["model"] == floor_model, metric].mean(), ls="--", c="black",
                    label=f"{floor_model} floor")
-        ax.legend(fontsize=8)
+        outside_legend(ax, fontsize=8)
     ax.set(xlabel="", ylabel=metric.upper(), title=title)
     ax.tick_params(axis="x", rotation=30)
     return fig
@@ -158,7 +165,7 @@ def catalogue_counts(catalogue: pd.DataFrame, ax=None):
               .groupby(["group", "expression"]).size().unstack(fill_value=0))
     counts.plot.barh(stacked=True, ax=ax, width=0.7)
     ax.set(xlabel="datasets", ylabel="", title="Datasets by family and network")
-    ax.legend(fontsize=8)
+    outside_legend(ax, fontsize=8)
     return fig
 
 
@@ -168,7 +175,7 @@ def prior_coverage(overlap: pd.DataFrame, ax=None):
     fig, ax = _axes(ax, size=(7, 3.8))
     sns.barplot(data=overlap.reset_index(), x="resource", y="fraction", hue="expression set", ax=ax)
     ax.set(ylabel="edges with both genes measured", xlabel="", ylim=(0, 1), title="Prior edges expression can use")
-    ax.legend(fontsize=8)
+    outside_legend(ax, fontsize=8)
     return fig
 
 
@@ -183,7 +190,7 @@ def ablation_points(metrics: pd.DataFrame, metric: str = "auroc", floor_model: s
     ax.axhline(metrics.loc[metrics["name"] == floor_model, metric].mean(), ls="--", c="black",
                label=f"{floor_model} floor")
     ax.set(title=f"Width and depth ablation (test {metric.upper()})", ylabel=metric.upper())
-    ax.legend(title="depth", fontsize=8)
+    outside_legend(ax, title="depth", fontsize=8)
     return fig
 
 
@@ -193,7 +200,7 @@ def lr_schedules(histories: Mapping[str, pd.DataFrame], ax=None):
     for name, history in histories.items():
         ax.plot(history["epoch"], history["lr"], label=name)
     ax.set(xlabel="epoch", ylabel="learning rate", title="Learning-rate schedule")
-    ax.legend(fontsize=8)
+    outside_legend(ax, fontsize=8)
     return fig
 
 
@@ -234,7 +241,7 @@ def labelled_bars(table: pd.DataFrame, value: str, label: str, hue: str | None =
         ax.axvline(line, ls="--", c="black")
     ax.set(title=title, xlabel=xlabel or value, ylabel="")
     if hue is not None:
-        ax.legend(fontsize=8)
+        outside_legend(ax, fontsize=8)
     return fig
 
 
@@ -254,7 +261,7 @@ def scaling_curves(curves: Mapping[str, pd.DataFrame], x: str, panels: Mapping[s
         ax.set(xlabel=x, ylabel=ylabel, ylim=(0, None) if not log else (None, None))
         if log:
             ax.set(xscale="log", yscale="log")
-        ax.legend(fontsize=8)
+        outside_legend(ax, fontsize=8)
     return fig
 
 
@@ -305,7 +312,7 @@ def scores_by_role(scores, roles, ax=None, bins: int = 60):
             ax.hist(values, bins=edges, density=True, histtype="step", lw=1.8, color=colour,
                     label=f"{role} ({len(values):,} pairs)")
     ax.set(xlabel="score (logit)", ylabel="density", title="Scores of prior edges and all other candidate pairs")
-    ax.legend(fontsize=8)
+    outside_legend(ax, fontsize=8)
     return fig
 
 
@@ -352,6 +359,6 @@ def scale_costs(table: pd.DataFrame):
             ax.set(xscale="log", yscale="log", xlabel=x, ylabel=ylabel)
             for axis in (ax.xaxis, ax.yaxis):  # spans of about a decade: no crowded minor-tick labels
                 axis.set_minor_formatter(plt.NullFormatter())
-            ax.legend(fontsize=8)
+            outside_legend(ax, fontsize=8)
     fig.suptitle("Cost against matrix size (grnlib train / grnlib predict, one point per size)")
     return fig

@@ -34,12 +34,16 @@ from pathlib import Path
 
 import yaml
 
+from grnlib.engine import KERNEL_SETUP  # part of the chapter cache key
 from grnlib.paths import project_root
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "*.md", "references.bib", "_static")
-#: Run in every kernel before the chapter's first cell (:func:`grnlib.tables.setup_notebook`).
-KERNEL_SETUP = "from grnlib.tables import setup_notebook as _setup; _setup(); del _setup"
+#: Where the report runner writes the book's computed pages (the first page's headline), under the book source.
+GENERATED = "_generated"
+#: The banner on every page of a book built with a parameter set other than ``full``.
+SMOKE_BANNER = ("Smoke-test build (parameter set <code>{params}</code>: few seeds, few epochs): its numbers check "
+                "that the chapters run, they are not results. The full book is built by <code>make report</code>.")
 # What a chapter's output depends on besides its notebook and parameters (chapter_key).
 CHAPTER_CODE = ("grnlib", "benchmarks")
 COMMITTED_RESULTS = ("benchmark", "bench", "beyond_floor")  # the rest of results/ is the chapters' output
@@ -119,7 +123,29 @@ def book_dir(root: Path, params: str) -> Path:
                 shutil.copytree(src, dst, dirs_exist_ok=True)
             else:
                 shutil.copy2(src, dst)
+    mark_smoke_build(staged / "_config.yml", params)
     return staged
+
+
+def mark_smoke_build(config: Path, params: str) -> None:
+    """Put :data:`SMOKE_BANNER` on every page of the staged book (sphinx-book-theme's announcement bar), so
+    a book built with small parameters never reads like results."""
+    settings = yaml.safe_load(config.read_text()) or {}
+    settings.setdefault("html", {})["announcement"] = SMOKE_BANNER.format(params=params)
+    config.write_text(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True))
+
+
+def write_generated_pages(root: Path, source: Path) -> Path:
+    """The book's computed pages, from the committed sweep summaries: ``<source>/_generated/headline.md`` and
+    its figure (``python -m grnlib.benchmark.headline``, run in its own process: the report runner sits beside
+    the benchmark package and does not import it)."""
+    out = source / GENERATED
+    cmd = [sys.executable, "-m", "grnlib.benchmark.headline", "--summaries", str(root / "results" / "benchmark"),
+           "--out", str(out)]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
+    if proc.returncode:
+        raise RuntimeError(f"the headline page failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return out / "headline.md"
 
 
 def timings_path(root: Path, params: str) -> Path:
@@ -320,11 +346,12 @@ def _store_chapter(root: Path, name: str, params: str, output: Path, seconds: fl
 def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: bool) -> tuple[Path, float, str]:
     """Execute (or parameterise) one notebook, or copy its cached execution; prints its line and
     returns its output path and seconds (for a cached chapter, the seconds its execution took)."""
-    import tempfile
-
     import papermill as pm
-    from traitlets.config import Config
+    from papermill.engines import papermill_engines
 
+    from grnlib.engine import QuietEngine
+
+    papermill_engines.register("grnlib", QuietEngine)  # also an entry point; registered here for old installs
     started = time.perf_counter()
     output = out_dir / f"{name}.ipynb"
     if not prepare_only:
@@ -333,20 +360,14 @@ def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: boo
             print(_line(name, time.perf_counter() - started, f"cached (executed in {executed_seconds:.1f} s)"),
                   flush=True)
             return output, executed_seconds, "cached"
-    # IPC sockets instead of TCP: nothing leaves the machine and the kernel has nothing to warn about.
-    # Each kernel gets its own socket folder; kernels started at once would otherwise share
-    # ./kernel-ipc-N and read each other's messages.
-    with tempfile.TemporaryDirectory(prefix="grnlib-kernel-") as sockets:
-        pm.execute_notebook(
-            str(root / "notebooks" / f"{name}.ipynb"), str(output),
-            parameters=load_params(root, name, params), cwd=str(root / "notebooks"),
-            prepare_only=prepare_only, progress_bar=False, kernel_name="python3",
-            config=Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}}),
-            # The kernel's own log is noise here (a harmless KeyboardInterrupt line at shutdown); a cell's
-            # error still reaches papermill and fails the run. Every chapter gets the book's display
-            # settings (one-line data warnings, no progress lines) even if it forgets to ask for them.
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL", f"--IPKernelApp.exec_lines={KERNEL_SETUP}"],
-        )
+    # The grnlib engine (grnlib.engine): IPC sockets instead of TCP, so the kernel has nothing to warn
+    # about, and every chapter gets the book's display settings (one-line data warnings, no progress
+    # lines) even if it forgets to ask for them.
+    pm.execute_notebook(
+        str(root / "notebooks" / f"{name}.ipynb"), str(output),
+        parameters=load_params(root, name, params), cwd=str(root / "notebooks"),
+        prepare_only=prepare_only, progress_bar=False, kernel_name="python3", engine_name="grnlib",
+    )
     seconds = time.perf_counter() - started
     if not prepare_only:
         tag_for_book(output)
@@ -451,8 +472,9 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_book:
         book_started = time.perf_counter()
         try:
+            write_generated_pages(root, source)
             index = build_book(source)
-        except subprocess.CalledProcessError:
+        except (subprocess.CalledProcessError, RuntimeError):
             print(_line("book", time.perf_counter() - book_started, f"FAILED (log: {_relative(source, root)}"
                         "/_build/book.log)"), flush=True)
             return 1

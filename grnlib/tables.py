@@ -251,10 +251,36 @@ def goal_verdicts(goals: pd.DataFrame) -> str:
 def sweep_runs(benches: dict) -> str:
     """Markdown bullets: each sweep's command, cell count, git commit and CPUs
     (``{name: grnlib.benchmark.sweep.load_summary(...)}``)."""
-    # each command in its own code block: a long inline command would widen the page past its column
+    # each command in its own code block: a long inline command would widen the page past its column.
+    # Early sweeps recorded the module under its former name, grnlib.sweep: shown as the command to run today.
     return "\n".join(f"- **{name}**: {b['meta'].get('n_cells')} cells, git `{str(b['meta'].get('git_commit'))[:10]}`, "
-                     f"{b['meta'].get('cpu_count')} CPUs\n\n  ```\n  {b['meta'].get('command')}\n  ```\n"
+                     f"{b['meta'].get('cpu_count')} CPUs\n\n  ```\n  "
+                     f"{str(b['meta'].get('command')).replace('-m grnlib.sweep ', '-m grnlib.benchmark.sweep ')}\n  ```\n"
                      for name, b in benches.items())
+
+
+def collapsed_table(table: pd.DataFrame, title: str, csv: str | Path | None = None) -> str:
+    """HTML for a long table: a collapsed ``<details>`` block (closed until the reader opens it), naming the CSV
+    file that holds the same rows (written by the caller), so a chapter shows a figure and a compact table
+    and keeps every row one click away."""
+    import html
+
+    where = f" (also in <code>{html.escape(short_path(csv))}</code>)" if csv else ""
+    return (f"<details><summary>{html.escape(title)}: {len(table)} rows{where}</summary>\n"
+            f"{table.to_html(classes='dataframe', border=0, na_rep='—')}\n</details>")
+
+
+def data_findings(summary: pd.DataFrame, overlap: pd.DataFrame) -> list[str]:
+    """Sentences for 00_data's conclusion: how skewed each setting's out-degrees are, and how many prior edges
+    an expression set measures (from :func:`dataset_summary` and :func:`prior_overlap`)."""
+    lines = [f"`{name}`: {int(r['TFs with targets'])} TFs hold {int(r['edges']):,} edges; the busiest TF has "
+             f"{int(r['max out-degree'])} targets, the median TF {r['median out-degree']:g} "
+             f"({r['max out-degree'] / max(r['median out-degree'], 1):.0f}× more)."
+             for name, r in summary.iterrows()]
+    fractions = overlap["fraction"]
+    lines.append(f"Human priors: {fractions.min():.0%} to {fractions.max():.0%} of a resource's edges have both genes "
+                 f"measured in an expression set ({len(overlap)} resource × set pairs); only those can use expression.")
+    return lines
 
 
 def anchor_table(published: pd.DataFrame, ours: dict, n_settings: int) -> pd.DataFrame:
@@ -380,3 +406,117 @@ __all__ = ["METRIC_LABELS", "PROTOCOL_ORDER", "anchor_table", "bench_genome", "b
            "floor_pivot", "goal_verdicts", "grid_table", "mean_std", "one_line_warning", "parameter_counts",
            "prior_overlap", "recipe", "released_audit", "scoring_curves", "setup_notebook", "short_path",
            "split_sizes", "summary_table", "sweep_runs", "wrote"]
+
+
+# -- chapter conclusions -----------------------------------------------------------------------
+
+#: Per chapter: the question it asks, why a model below the floor is there, and what a user takes from it
+#: (``if_above`` when every model chosen on validation is above the floor, else ``if_not``). The numbers and the
+#: verdicts come from the chapter's own results (:func:`grnlib.evaluation.verdicts.conclusion`).
+CONCLUSIONS = {
+    "00_data": dict(
+        asked="How large and how skewed are the settings the chapters use, and how much of the human priors can "
+              "expression features reach?",
+        takeaway="A few TFs hold most known edges in every setting, so a score that only counts training edges ranks "
+                 "their test pairs first without any biology. Every later chapter therefore scores the floors on the "
+                 "same test pairs as the models: a model has to beat them, not chance."),
+    "01_baseline": dict(
+        asked="Does the earlier code's baseline (a learnable vector per gene, two towers, plain SGD) beat the degree "
+              "floor on a released split?",
+        below_reason="A free vector per gene learns only from training edges, so at best it re-learns each TF's and "
+                     "gene's popularity, which the floor has exactly; with plain SGD it does not get that far.",
+        if_above="On this split the embeddings add something beyond popularity; the next chapters check whether "
+                 "that survives other splits and held-out TFs.",
+        if_not="Do not use a learnable-embedding model on its own: it cannot score a gene or TF without training "
+               "edges, and here it does not beat counting them."),
+    "02_phase1_expression": dict(
+        asked="Do expression features (per-cell profiles, or PCA of them) lift the two-tower model above the degree "
+              "floor on the released splits?",
+        below_reason="On the released splits the test TFs are training TFs, so the floor knows each TF's number of "
+                     "targets; an expression model has to learn that popularity from the labels in a few epochs.",
+        if_above="Expression helps on this split: prefer an expression model to the embedding baseline.",
+        if_not="Expression alone does not beat counting known edges here; the later chapters combine the model with "
+               "the floor instead of competing with it."),
+    "03_phase2_architecture": dict(
+        asked="Do deeper or wider towers, or cosine scoring, move the deeper architecture above the floor?",
+        below_reason="Size gives the towers no information the floor lacks: every variant sees the same embeddings "
+                     "and labels.",
+        if_above="A larger architecture pays off here; the parameter counts show its cost.",
+        if_not="Architecture is not the bottleneck: take the smallest variant level with the best and spend the "
+               "effort on features and evaluation."),
+    "04_phase3_training": dict(
+        asked="Which of the five training techniques (momentum, weight decay, warm-up and cosine decay, clipping, "
+              "early stopping) matter, and does the full recipe beat the floor?",
+        below_reason="Training techniques change how fast and how stably a model fits, not what it can know: a model "
+                     "limited to popularity stays at or under the floor.",
+        if_above="Use the full recipe (the `phase3` preset); the rows with one technique off show which carries "
+                 "the gain.",
+        if_not="The recipe trains more stably but does not cross the floor: keep it for stability, not accuracy."),
+    "05_phase4_focal_loss": dict(
+        asked="Does focal loss rank better than plain or class-weighted BCE, on balanced and imbalanced pairs, and "
+              "what does it do to the probabilities?",
+        below_reason="A loss reweights pairs the model already separates; it cannot add the information the floor "
+                     "holds.",
+        if_above="The chosen loss beats the floor in every setting; check its Brier score before reading its "
+                 "outputs as probabilities.",
+        if_not="Changing the loss does not move the model above the floor; choose it for calibration (the Brier "
+               "table), where focal loss usually loses."),
+    "06_comparison": dict(
+        asked="On the same test pairs, which preset beats both floors under each protocol, and does any beat them "
+              "for TFs with no known targets?",
+        below_reason={
+            "released": "On the released splits the test TFs are training TFs, so the floors know each TF's number "
+                        "of targets; a preset trained for a few epochs has to learn that popularity and falls short.",
+            "": "Under the held-out-TF protocols the model has no training edge of the test TF, while the gene's "
+                "number of known regulators still ranks popular targets first; a model that must learn popularity "
+                "from expression in a few epochs falls under it."},
+        if_above="Use the preset chosen on validation for your case: `best` for TFs with known targets, "
+                 "`best_heldout` for new TFs.",
+        if_not="Where the chosen preset is not above the floor, rank with the floor, or with a stack that can fall "
+               "back to it (see the chapter on going beyond the floor)."),
+    "07_benchmark": dict(
+        asked="Across every non-reserved BEELINE setting, does the model chosen on validation beat both floors, "
+              "per protocol and network type?",
+        below_reason="Under held-out TFs the gene's count of known regulators still ranks popular targets first, and "
+                     "the model has to learn that popularity from expression alone.",
+        if_above="The chosen presets beat both floors on every protocol and network type: use them.",
+        if_not="Trust a model only where its row is above the floor: for TFs with known targets, and where "
+               "popularity is taken away (degree-matched); for new TFs in popular-gene networks, the floor ranks "
+               "as well."),
+    "10_reserved": dict(
+        asked="On the reserved sets, never used for any choice, do the models chosen on validation keep their place "
+              "against both floors?",
+        below_reason="The reserved cell type and network differ from the development settings; a model chosen there "
+                     "can fall below floors that transfer without training, as it may on a user's new cell type.",
+        if_above="The choices transfer to settings never looked at: the development numbers are not an artefact of "
+                 "choosing on them.",
+        if_not="Expect the same on a new cell type: compare the model with the floor on your own validation pairs "
+               "(`grnlib evaluate`) before trusting its ranking."),
+}
+
+
+def conclusion(chapter: str, metrics: pd.DataFrame | None = None, *, out=None, files=(), **kwargs) -> str:
+    """The closing section of ``chapter`` as Markdown (show it with ``display(Markdown(...))``): its question and
+    advice from :data:`CONCLUSIONS`, the findings and verdicts from its own ``metrics`` (or ``table=`` /
+    ``found=``, see :func:`grnlib.evaluation.verdicts.conclusion`), and where its files went (``out``)."""
+    from grnlib.evaluation.verdicts import conclusion as write
+
+    text = write(metrics=metrics, **{**CONCLUSIONS[chapter], **kwargs})
+    if out is not None:
+        text += f"\n*Files: {wrote(out, files).removeprefix('wrote ')}.*\n"
+    return text
+
+
+def show_long(table: pd.DataFrame, title: str, csv, keep: dict | None = None):
+    """Display a long table as a compact one (the rows whose index levels hold the values of ``keep``) and the
+    full one collapsed (:func:`collapsed_table`); the full table is written to ``csv`` too."""
+    from IPython.display import HTML, display
+
+    from grnlib.io import write_table
+
+    write_table(table.reset_index(), csv, sep=",", float_format=None)
+    compact = table
+    for level, values in (keep or {}).items():
+        compact = compact[compact.index.get_level_values(level).isin(values)]
+    display(compact)
+    display(HTML(collapsed_table(table, title, csv)))

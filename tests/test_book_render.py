@@ -1,5 +1,8 @@
-"""Open the built book in headless Chromium: pages render, every <img> loads, and every table fits the
-content column. The rendered HTML reads well: a figure before each table, no machine paths.
+"""Open the built book in headless Chromium: pages render, every <img> loads, and every table and code block fits
+the content column. The rendered HTML reads well: a figure before each table, and on every page none of the
+defects of tests/book_checks.py (NaN, raw reST, machine paths, Python warnings, internal jargon, intervals outside
+[0, 1], a "wrote ..." last output, a long table shown in full); a book built with other parameters than the full
+set carries the smoke-test banner on every page.
 
 `make test` builds the CI book (build/ci/book/_build/html) before pytest runs; set
 GRNLIB_BOOK_HTML to check another build, e.g. book/_build/html after `make report`.
@@ -46,6 +49,8 @@ def pages():
 
 
 CHAPTERS = sorted((HTML / "notebooks").glob("[0-9][0-9]_*.html"))
+# The book's own pages (intro, glossary, ...), without the search and index pages Sphinx adds.
+BOOK_PAGES = sorted(p for p in HTML.glob("*.html") if p.stem not in ("genindex", "search", "index"))
 
 
 def test_index_leads_to_an_existing_page():
@@ -114,6 +119,12 @@ URLS.forEach(url => {
     const column = d.querySelector('article.bd-article') || d.querySelector('main') || d.body;
     const right = column.getBoundingClientRect().right;
     const bad = [];
+    d.querySelectorAll('pre').forEach((p, k) => {
+      // A code block is cut when it sticks out of the column or hides text behind a sideways scroll.
+      const r = p.getBoundingClientRect();
+      if (r.width > 0 && (r.right > right + 1 || p.scrollWidth > p.clientWidth + 1))
+        bad.push(`code block ${k + 1} (${Math.round(Math.max(r.width, p.scrollWidth))} px)`);
+    });
     d.querySelectorAll('table').forEach((t, k) => {
       // A table overflows when it sticks out of the column, or when a box between it and the column
       // has to scroll sideways to show it (the reader sees it cut at the right edge).
@@ -147,11 +158,24 @@ def overflow_report(site, base, tmp_path, pages) -> dict[str, str]:
     return found
 
 
-def test_every_table_fits_the_content_column(served_book, tmp_path):
+def test_every_table_and_code_block_fits_the_content_column(served_book, tmp_path):
     site, base = served_book
-    report = overflow_report(site, base, tmp_path, CHAPTERS)
+    report = overflow_report(site, base, tmp_path, [landing_page(), *CHAPTERS, *BOOK_PAGES])
     overflowing = {page: what for page, what in report.items() if what != "none"}
-    assert not overflowing, f"tables wider than the content column at {WINDOW[0]} px: {overflowing}"
+    assert not overflowing, f"tables or code wider than the content column at {WINDOW[0]} px: {overflowing}"
+
+
+def test_the_overflow_probe_catches_a_long_code_line(served_book, tmp_path):
+    site, base = served_book
+    wide = HTML / "notebooks" / "_wide_code_probe.html"
+    body = ('<div class="highlight"><pre style="white-space: pre; overflow-x: auto">python -m grnlib.benchmark.sweep '
+            + "--models " + ",".join(f"model_number_{i}" for i in range(40)) + "</pre></div>")
+    wide.write_text(re.sub(r"(<article[^>]*>)", lambda m: m.group(1) + body, CHAPTERS[0].read_text(), count=1))
+    try:
+        report = overflow_report(site, base, tmp_path, [wide])
+    finally:
+        wide.unlink()
+    assert report[wide.name].startswith("code block"), report
 
 
 def test_the_overflow_probe_catches_a_wide_table(served_book, tmp_path):
@@ -183,6 +207,7 @@ def chapter_param(page):
 def test_a_figure_comes_before_each_table(page):
     article = page.read_text().split("<article", 1)[-1]
     since_table = False  # the chapter's first table needs a figure before it too
+    article = re.sub(r"<details\b.*?</details>", "", article, flags=re.S)  # a collapsed full table: one click away
     for tag in re.findall(r"<(img|table)\b", article):
         if tag == "table":
             assert since_table, f"{page.name}: a table with no figure since the previous table"
@@ -203,3 +228,27 @@ def test_no_machine_paths_in_the_book(page):
         roots.append(str(data))
     found = [root for root in roots if root in text]
     assert not found, f"{page.name} prints machine paths starting with {found}"
+
+
+# -- what a reader must never see (tests/book_checks.py; tests/test_book_checks.py injects each kind) --------------
+
+SMOKE = "Smoke-test build"
+IS_SMOKE_BOOK = "build" in HTML.relative_to(ROOT).parts if HTML.is_relative_to(ROOT) else False
+
+
+@pytest.mark.parametrize("page", [*BOOK_PAGES, *CHAPTERS], ids=lambda p: p.relative_to(HTML).as_posix())
+def test_page_has_no_reader_facing_defect(page):
+    from book_checks import page_defects
+
+    defects = page_defects(page.read_text(), chapter=page in CHAPTERS, banner=SMOKE if IS_SMOKE_BOOK else None)
+    assert not defects, f"{page.relative_to(HTML)}: {defects}"
+
+
+def test_the_first_page_shows_the_headline_table_and_figure():
+    html = landing_page().read_text().split("<article", 1)[-1]
+    assert "Δ vs higher floor" in html and "What this means for a user" in html, "no headline table on the first page"
+    assert re.search(r"<img[^>]+headline\.png", html), "no headline figure on the first page"
+
+
+def test_the_glossary_is_in_the_book():
+    assert (HTML / "glossary.html").is_file() and "Per-TF AUROC" in (HTML / "glossary.html").read_text()

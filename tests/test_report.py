@@ -131,3 +131,35 @@ def test_an_unchanged_chapter_is_copied_from_the_cache_and_any_change_runs_it(tm
     with pytest.warns(UserWarning, match="damaged"):
         assert run()[0] == "ok"
     assert run()[0] == "cached"
+
+
+def test_a_book_built_with_other_params_carries_the_smoke_banner(tmp_path):
+    (tmp_path / "book" / "_static").mkdir(parents=True)
+    (tmp_path / "book" / "_config.yml").write_text("title: t\nhtml:\n  use_repository_button: false\n")
+    staged = report.book_dir(tmp_path, "ci")
+    settings = yaml.safe_load((staged / "_config.yml").read_text())
+    assert settings["html"]["announcement"].startswith("Smoke-test build") and "ci" in settings["html"]["announcement"]
+    assert settings["html"]["use_repository_button"] is False  # the rest of the config is kept
+    assert "announcement" not in (tmp_path / "book" / "_config.yml").read_text()  # the full book has none
+    assert report.book_dir(tmp_path, "full") == tmp_path / "book"
+
+
+def test_the_readme_papermill_line_prints_no_tcp_warning(tmp_path):
+    """`papermill ... --engine grnlib` (the README's batch line) runs the kernel over IPC: no TCP warning."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from grnlib.paths import project_root
+
+    line = re.search(r"^\.venv/bin/papermill .*$", (project_root() / "README.md").read_text(), re.M).group(0)
+    assert "--engine grnlib" in line
+    make_project(tmp_path, {"00_a": "print(value + 1)"})
+    papermill = Path(sys.executable).with_name("papermill")
+    proc = subprocess.run([str(papermill), str(tmp_path / "notebooks" / "00_a.ipynb"), str(tmp_path / "out.ipynb"),
+                           "-f", str(tmp_path / "params" / "ci" / "00_a.yaml"), "--engine", "grnlib"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "without encryption" not in proc.stdout + proc.stderr
+    assert "8" in nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[-1].outputs[0]["text"]

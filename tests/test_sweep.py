@@ -124,9 +124,11 @@ def test_aggregate_ci_is_a_t_interval_over_settings():
                             "model": ["degree"] * 3 + ["m"] * 3, "auroc_mean": [0.5, 0.6, 0.7, 0.6, 0.8, 0.7]})
     table = sweep.aggregate(summary, ("protocol", "network")).set_index("model")
     values = np.array([0.6, 0.8, 0.7])
-    half = 4.302653 * values.std(ddof=1) / np.sqrt(3)  # t(0.975, df = 2): 3 settings, not 1.96
+    logits = np.log(values / (1 - values))  # a bounded metric: the t interval of the mean logit, mapped back
+    half = 4.302653 * logits.std(ddof=1) / np.sqrt(3)  # t(0.975, df = 2): 3 settings, not 1.96
     assert table.loc["m", "mean"] == pytest.approx(0.7)
-    assert table.loc["m", "ci_high"] - table.loc["m", "mean"] == pytest.approx(half)
+    assert table.loc["m", "ci_high"] == pytest.approx(1 / (1 + np.exp(-(logits.mean() + half))))
+    assert table.loc["m", "ci_low"] == pytest.approx(1 / (1 + np.exp(-(logits.mean() - half))))
     assert table.loc["m", "delta"] == pytest.approx(0.1)  # paired over settings
     assert table.loc["degree", "delta"] == pytest.approx(0.0)
 

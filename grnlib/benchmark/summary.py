@@ -18,7 +18,8 @@ ERROR_FILE = "errors.jsonl"
 META_FILE = "sweep.json"
 SUMMARY_METRICS = ("auroc", "auprc", "auprc_ratio", "per_tf_auroc", "per_tf_auprc", "accuracy", "accuracy_at_val_max",
                    "pos_rate", "val_auroc", "val_auprc")
-CI_METHOD = "mean ± t(0.975, n - 1) · sem over the n independent units (settings, or seeds within a setting)"
+CI_METHOD = ("mean ± t(0.975, n - 1) · sem over the n independent units (settings, or seeds within a setting); "
+             "for a mean of a bounded metric on the logit scale, mapped back")
 FLOORS = ("degree", "edge_prior")  # the two zero-training floors every model is judged against
 
 
@@ -102,10 +103,11 @@ def aggregate(summary: pd.DataFrame, by=("protocol", "network"), metric: str = "
               floor: str = "degree") -> pd.DataFrame:
     """Mean over settings of per-setting seed means, with a 95 % interval, and the gap to ``floor``.
 
-    The interval is a Student-t interval over settings (mean ± t(0.975, n - 1) · sem, sem = std of
-    the per-setting means / sqrt(n), n = ``n_settings``, the independent units), i.e. it describes how
-    much the mean moves between settings, not seed noise alone. ``delta`` is the paired mean of
-    (model - floor) over the settings where both ran, with its own t interval.
+    The interval is a Student-t interval over settings (df = n - 1, n = ``n_settings``, the independent
+    units), i.e. it describes how much the mean moves between settings, not seed noise alone. The metrics
+    are bounded, so the interval is computed on the logit scale and mapped back (:func:`bounded_ci`): it
+    never leaves [0, 1], which mean ± t · sem does for a few settings near 1. ``delta`` is the paired mean
+    of (model - floor) over the settings where both ran, with its own t interval.
 
     Returns:
         DataFrame[*by, model, n_settings, mean, ci_low, ci_high, delta, delta_ci_low, delta_ci_high].
@@ -119,20 +121,39 @@ def aggregate(summary: pd.DataFrame, by=("protocol", "network"), metric: str = "
         paired = group.set_index(["dataset", "protocol"])[column]
         diff = (paired - base.reindex(paired.index)).dropna().to_numpy()
         row = dict(zip(by + ["model"], keys))
-        row.update(n_settings=len(values), **_mean_ci(values, ""), **_mean_ci(diff, "delta_"))
+        row.update(n_settings=len(values), **_mean_ci(values, "", bounded=True), **_mean_ci(diff, "delta_"))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _mean_ci(values: np.ndarray, prefix: str) -> dict:
+def _mean_ci(values: np.ndarray, prefix: str, bounded: bool = False) -> dict:
     """``{mean|delta, <prefix>ci_low, <prefix>ci_high}``: mean ± t(0.975, n - 1) · sem over the n values
-    (the independent units; NaN half-width for n < 2)."""
+    (the independent units; NaN half-width for n < 2); ``bounded``: values in [0, 1], interval from
+    :func:`bounded_ci`."""
     name = "delta" if prefix else "mean"
     if len(values) == 0:
         return {name: np.nan, f"{prefix}ci_low": np.nan, f"{prefix}ci_high": np.nan}
     mean = float(np.mean(values))
+    if bounded:
+        low, high = bounded_ci(values)
+        return {name: mean, f"{prefix}ci_low": low, f"{prefix}ci_high": high}
     half = t_half_width(values)
     return {name: mean, f"{prefix}ci_low": mean - half, f"{prefix}ci_high": mean + half}
+
+
+def bounded_ci(values, level: float = 0.95, eps: float = 1e-4) -> tuple[float, float]:
+    """95 % interval of the mean of ``values`` in [0, 1] (AUROC, AUPRC): the Student-t interval of the
+    mean logit (df = n - 1), mapped back through the logistic function, so it stays inside (0, 1); it is
+    widened where needed to hold the arithmetic mean. (NaN, NaN) for n < 2."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    logits = np.log(np.clip(values, eps, 1 - eps)) - np.log1p(-np.clip(values, eps, 1 - eps))
+    centre, half = float(logits.mean()), t_half_width(logits, level)
+    low, high = (float(1 / (1 + np.exp(-x))) for x in (centre - half, centre + half))
+    mean = float(values.mean())
+    return min(low, mean), max(high, mean)
 
 
 def t_half_width(values, level: float = 0.95) -> float:
@@ -263,13 +284,21 @@ def floor_table(aggregated: pd.DataFrame, by=("protocol", "network"), floor: str
     by = list(by)
     table = aggregated.copy()
     floor_mean = table[table["model"] == floor].set_index(by)["mean"].rename(f"{floor} (floor)")
-    fmt = "{:.3f} [{:.3f}, {:.3f}]".format
-    table["mean [95% CI]"] = [fmt(m, lo, hi) for m, lo, hi in table[["mean", "ci_low", "ci_high"]].to_numpy()]
-    table[f"Δ vs {floor} [95% CI]"] = [fmt(d, lo, hi) if np.isfinite(d) else "" for d, lo, hi in
+    table["mean [95% CI]"] = [_with_interval(m, lo, hi) for m, lo, hi in table[["mean", "ci_low", "ci_high"]].to_numpy()]
+    # a difference is signed, so it never reads as a bounded metric
+    table[f"Δ vs {floor} [95% CI]"] = [_with_interval(d, lo, hi, "+") if np.isfinite(d) else "" for d, lo, hi in
                                        table[["delta", "delta_ci_low", "delta_ci_high"]].to_numpy()]
     table = table.join(floor_mean, on=by)
+    table[f"{floor} (floor)"] = table[f"{floor} (floor)"].map(lambda v: f"{v:.3f}" if np.isfinite(v) else "—")
     return table.set_index(by + ["model"])[["n_settings", "mean [95% CI]", f"{floor} (floor)",
                                             f"Δ vs {floor} [95% CI]"]]
+
+
+def _with_interval(value: float, low: float, high: float, sign: str = "") -> str:
+    """``"0.812 [0.790, 0.833]"``; one setting has no interval: ``"0.812 [n = 1]"``."""
+    if not np.isfinite(low):
+        return f"{value:{sign}.3f} [n = 1]"
+    return f"{value:{sign}.3f} [{low:{sign}.3f}, {high:{sign}.3f}]"
 
 
 def higher_floor(summary: pd.DataFrame) -> pd.Series:
@@ -360,7 +389,8 @@ def floors_figure(summary: pd.DataFrame, models=None, metrics=("auroc", "per_tf_
                                     styles.get(name, dict(marker="o"))) for name in names])
             ax.set_title(protocol)
             ax.set_ylabel(f"{metric.replace('_', ' ')} (mean over settings)")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    # outside the data: to the right of the last panel
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -387,7 +417,8 @@ def benchmark_figure(aggregated: pd.DataFrame, metric_label: str = "AUROC", floo
             ax.axhline(chance, color="grey", lw=0.8, ls=":")
         ax.set_title(protocol)
         ax.set_ylabel(f"{metric_label} (mean over settings, 95% CI)")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    # outside the data: to the right of the last panel
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
     fig.tight_layout()
     return fig
 
