@@ -246,14 +246,13 @@ class FeatureRecipe:
         some are missing, the features travel: they are recomputed from these cells in the training
         basis (:meth:`travel`). With ``refit=True`` a new recipe of the same kind is fitted on this
         matrix instead, restricted to ``genes`` (the width may then differ from the model's)."""
-        obs = pd.Index([str(c) for c in expression.obs_names])
-        position = obs.get_indexer(self.cells)
+        position = self._positions(expression)
         missing = int((position < 0).sum())
         if missing:
             if not refit:
                 return self.travel(expression, path=path, genes=genes,
                                    missing=[c for c, p in zip(self.cells, position) if p < 0])
-            warnings.warn(f"{path or 'expression'}: refitting {self.kind} features on {len(obs)} new cells; the "
+            warnings.warn(f"{path or 'expression'}: refitting {self.kind} features on {expression.n_obs} new cells; the "
                           "model was trained on other features, so treat the scores as exploratory",
                           DataWarning, stacklevel=2)
             subset = expression if genes is None else expression[:, np.asarray(genes)]
@@ -277,6 +276,14 @@ class FeatureRecipe:
         if genes is not None:  # every gene's features depend on its own profile only: pick rows
             out = out[np.asarray(genes)]
         return np.ascontiguousarray(out, dtype=np.float32)
+
+    def _positions(self, expression) -> np.ndarray:
+        """Row of each training cell in ``expression`` (by name), -1 where absent."""
+        return pd.Index([str(c) for c in expression.obs_names]).get_indexer(self.cells)
+
+    def has_training_cells(self, expression) -> bool:
+        """Whether ``expression`` holds every training cell (then :meth:`transform` is exact)."""
+        return bool((self._positions(expression) >= 0).all())
 
     def travel(self, expression, path=None, genes=None, missing=None) -> np.ndarray:
         """Features of the genes of ``expression`` computed from *its* cells in the training basis

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 import torch
 
 import grnlib
-from grnlib.data import DataError, make_toy
+from grnlib.data import DataError, DataWarning, make_toy
 from grnlib.features import FeatureRecipe
 from test_features_sparse import _log_counts
 
@@ -196,3 +196,16 @@ def test_predict_groupby_writes_one_table_with_a_group_column_and_graphml(model,
     assert code != 0 and not (tmp_path / "x.graphml").exists()
     code = cli.main([*base, "--groupby", "cell_type", "--out", str(tmp_path / "y.tsv")])
     assert code != 0 and not (tmp_path / "y.tsv").exists()
+
+
+def test_evidence_computed_on_the_training_cells_is_named_when_ranking_other_cells(toy):
+    adata, net = toy
+    spec = {"model": "pair_evidence", "model_cfg": {"inputs": "none", "evidence": ["degree", "expression",
+                                                                                   "partial_correlation"]},
+            "features": {"kind": "pca", "n_components": 8}, "train": {"epochs": 1, "batch_size": 64}}
+    fitted = grnlib.fit(adata, net, seed=0, **spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the training cells: nothing to say
+        fitted.rank(adata, top_k=5)
+    with pytest.warns(DataWarning, match="partial_correlation evidence stays that of its training cells"):
+        fitted.rank(adata[:60], top_k=5)

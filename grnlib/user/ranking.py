@@ -86,6 +86,11 @@ def rank_edges(um: UserModel, expression, *, tfs: list[str] | None = None, pairs
                             "predict on expression with the training cells, or retrain on this expression")
         features = np.zeros((len(genes), width), dtype=np.float32)
         features[measured] = measured_features
+        table = getattr(um.model, "evidence_table", None)  # pair evidence computed once from the training cells
+        if table is not None and not um.recipe.has_training_cells(expression):
+            warnings.warn(f"{expression_path or 'expression'}: the model's {', '.join(table.groups)} evidence "
+                          "stays that of its training cells (only the expression features travel to these cells)",
+                          DataWarning, stacklevel=2)
     gene_ids = np.flatnonzero(measured).astype(np.int64)
 
     if pairs is not None:
