@@ -16,20 +16,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from grnlib.data.edges import EDGE_FORMATS
 from grnlib.errors import DataError
 from grnlib.plots import _axes, _no_data, tf_activities
 
 __all__ = ["activities", "scores", "targets"]
 
-_COLUMNS = (("tf", "target", "score"), ("source", "target", "weight"), ("Gene1", "Gene2", "EdgeWeight"),
-            ("TF", "target", "importance"))
 
 
 def _edges(ranked: pd.DataFrame) -> pd.DataFrame:
     """``tf, target, value`` (+ ``in_prior``/``sign`` when present) of a ranked table in any format."""
     if isinstance(ranked, dict):
         raise DataError(None, "got one table per group", "pass one group's table, e.g. ranked['hepatocyte']")
-    for tf, target, value in _COLUMNS:
+    for tf, target, value in EDGE_FORMATS.values():
         if {tf, target, value} <= set(ranked.columns):
             out = pd.DataFrame({"tf": ranked[tf].astype(str), "target": ranked[target].astype(str),
                                 "value": ranked[value].astype(float)})
