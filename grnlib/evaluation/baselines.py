@@ -284,3 +284,7 @@ def _extra_trees_importance(x: np.ndarray, y: np.ndarray, seeds: np.ndarray, **t
 def random_scores(ds: GRNDataset, train_pairs, pairs: pd.DataFrame, seed: int = 0) -> np.ndarray:
     """Seeded uniform scores: the chance level every table should show next to the models."""
     return np.random.default_rng(seed).random(len(pairs))
+
+
+# The annotation baselines (knowledge, knowledge_shuffled, knowledge_blind) register themselves.
+import grnlib.evaluation.knowledge  # noqa: E402,F401

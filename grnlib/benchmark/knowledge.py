@@ -1,0 +1,125 @@
+"""The knowledge study: annotation evidence for held-out TFs, beside the floors and the two controls.
+
+For every development setting, seed and TF fold of the ``heldout-tf`` protocol, the test pairs are
+scored by the floors (``degree``, ``edge_prior``), ``knowledge`` and its controls
+(``knowledge_shuffled``, ``knowledge_blind``), all fitted on the training pairs only. Per-TF AUROC is
+averaged over the held-out TFs of a fold, pooled AUROC taken over the fold's test pairs; both are then
+averaged per setting, and differences are paired over settings with a t interval
+(:func:`grnlib.evaluation.metrics.paired_ci`, df = settings - 1).
+
+``python benchmarks/knowledge.py`` runs it and writes ``results/knowledge/``.
+"""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from grnlib.data import is_reserved, load_dataset
+from grnlib.evaluation.baselines import score_baseline
+from grnlib.evaluation.knowledge import fitted_scorer
+from grnlib.evaluation.metrics import auroc, paired_ci, per_tf_auroc
+from grnlib.evaluation.protocols import make_split
+
+NETWORKS = ("Non-Specific", "STRING", "Specific")
+CELLS = ("hHEP", "mESC", "mDC")
+DEVELOPMENT = tuple(f"beeline/{net}/{cell}/500" for net in NETWORKS for cell in CELLS)
+METHODS = ("degree", "edge_prior", "knowledge", "knowledge_shuffled", "knowledge_blind")
+#: The comparisons of the summary: (method, reference).
+CONTRASTS = (("knowledge", "degree"), ("knowledge", "floor"), ("knowledge", "knowledge_shuffled"),
+             ("knowledge", "knowledge_blind"), ("knowledge_blind", "degree"))
+
+
+def run_study(settings=DEVELOPMENT, seeds=(0,), n_folds: int = 5, methods=METHODS, log=print) -> pd.DataFrame:
+    """One row per (setting, seed, fold, method): ``per_tf_auroc`` (mean over held-out TFs),
+    ``pooled_auroc``, the held-out TFs and the knowledge combination chosen on training TFs."""
+    rows = []
+    for setting in settings:
+        if is_reserved(setting):
+            raise ValueError(f"{setting} is reserved for the final evaluation; the knowledge study never runs on it")
+        ds = load_dataset(setting)
+        started = time.time()
+        for seed in seeds:
+            for fold in range(n_folds):
+                split = make_split(ds, "heldout-tf", seed=seed, fold=fold, n_folds=n_folds)
+                test = split["test"]
+                chosen = fitted_scorer(ds, split["train"], seed=seed)
+                for method in methods:
+                    scores = score_baseline(method, ds, split["train"], test, seed=seed)
+                    per_tf = per_tf_auroc(test, scores)
+                    rows.append({"setting": setting, "network": setting.split("/")[1],
+                                 "cell": setting.split("/")[2], "seed": seed, "fold": fold, "method": method,
+                                 "per_tf_auroc": float(per_tf["auroc"].mean()),
+                                 "pooled_auroc": auroc(test["label"], scores), "n_tfs": len(per_tf),
+                                 "lam": chosen.lam, "mu": chosen.mu, "real_only": chosen.real_only})
+        log(f"knowledge study: {setting} ({len(seeds)} seed(s) x {n_folds} folds) in {time.time() - started:.0f} s")
+    return pd.DataFrame(rows)
+
+
+def per_setting(runs: pd.DataFrame) -> pd.DataFrame:
+    """Metrics averaged over seeds and folds: one row per (setting, method), plus the ``floor`` (the
+    better of degree and edge_prior on each fold's pooled AUROC; degree per TF)."""
+    means = runs.groupby(["setting", "network", "cell", "method"], as_index=False)[
+        ["per_tf_auroc", "pooled_auroc"]].mean()
+    folds = runs.pivot_table(index=["setting", "network", "cell", "seed", "fold"], columns="method",
+                             values=["per_tf_auroc", "pooled_auroc"])
+    floors = [name for name in ("degree", "edge_prior") if ("pooled_auroc", name) in folds.columns]
+    floor = pd.DataFrame({"per_tf_auroc": folds[[("per_tf_auroc", n) for n in floors]].max(axis=1),
+                          "pooled_auroc": folds[[("pooled_auroc", n) for n in floors]].max(axis=1)})
+    floor = floor.groupby(level=["setting", "network", "cell"]).mean().reset_index().assign(method="floor")
+    return pd.concat([means, floor], ignore_index=True).sort_values(["setting", "method"], ignore_index=True)
+
+
+def summarise(runs: pd.DataFrame, contrasts=CONTRASTS) -> pd.DataFrame:
+    """Paired differences over settings (t interval), per network type and over all of them."""
+    table = per_setting(runs)
+    rows = []
+    for network in [*NETWORKS, "all"]:
+        part = table if network == "all" else table[table["network"] == network]
+        if part.empty:
+            continue
+        wide = part.pivot_table(index="setting", columns="method", values=["per_tf_auroc", "pooled_auroc"])
+        for metric in ("per_tf_auroc", "pooled_auroc"):
+            for method, reference in contrasts:
+                if (metric, method) not in wide or (metric, reference) not in wide:
+                    continue
+                ci = paired_ci(wide[(metric, method)].to_numpy(), wide[(metric, reference)].to_numpy())
+                rows.append({"network": network, "metric": metric, "method": method, "reference": reference,
+                             "method_mean": float(wide[(metric, method)].mean()),
+                             "reference_mean": float(wide[(metric, reference)].mean()),
+                             "delta": ci["delta"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"],
+                             "n_settings": ci["n"]})
+    return pd.DataFrame(rows)
+
+
+def goals(summary: pd.DataFrame) -> pd.DataFrame:
+    """The issue's held-out-TF goals, each with its measured value and verdict."""
+    def value(network, metric, method, reference):
+        hit = summary[(summary["network"] == network) & (summary["metric"] == metric)
+                      & (summary["method"] == method) & (summary["reference"] == reference)]
+        return hit.iloc[0] if len(hit) else None
+
+    specs = [("Non-Specific per-TF AUROC >= degree + 0.05", "Non-Specific", "per_tf_auroc", "degree", 0.05),
+             ("Non-Specific pooled AUROC >= floor + 0.05", "Non-Specific", "pooled_auroc", "floor", 0.05),
+             ("Specific: no loss beyond noise (per-TF, vs degree)", "Specific", "per_tf_auroc", "degree", None),
+             ("Non-Specific per-TF gain net of the shuffled control > 0", "Non-Specific", "per_tf_auroc",
+              "knowledge_shuffled", 0.0),
+             ("Non-Specific per-TF gain net of the identity-blind control > 0", "Non-Specific", "per_tf_auroc",
+              "knowledge_blind", 0.0)]
+    rows = []
+    for goal, network, metric, reference, target in specs:
+        hit = value(network, metric, "knowledge", reference)
+        if hit is None:
+            continue
+        met = hit["ci_high"] >= 0 if target is None else hit["delta"] >= target
+        rows.append({"goal": goal, "delta": hit["delta"], "ci_low": hit["ci_low"], "ci_high": hit["ci_high"],
+                     "met": bool(met)})
+    return pd.DataFrame(rows)
+
+
+def chosen_combinations(runs: pd.DataFrame) -> pd.DataFrame:
+    """How often each (lambda, mu, real_only) was chosen on the inner splits, per network."""
+    one = runs[runs["method"] == "knowledge"]
+    return (one.groupby(["network", "lam", "mu", "real_only"]).size().rename("folds").reset_index()
+            .sort_values(["network", "folds"], ascending=[True, False], ignore_index=True))
+
