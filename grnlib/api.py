@@ -217,8 +217,8 @@ class GRNModel:
 def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format: str | None = None,
         layer: str | None = None, raw_counts: bool = False, genes_as: str = "auto", epochs: int | None = None,
         model_cfg: dict | None = None, train: dict | None = None, features: dict | None = None,
-        split: dict | None = None, patience: int | None = None, device: str = "auto",
-        progress: bool = False) -> GRNModel:
+        split: dict | None = None, patience: int | None = None, device: str = "auto", knowledge=None,
+        progress: bool = False, out_of_core: bool | None = None, client=None) -> GRNModel:
     """Train a link-prediction model on ``adata`` with the edges of ``net`` as positives.
 
     A part of the edges (with as many sampled non-edges) is held out; the model trains on the rest
@@ -243,6 +243,13 @@ def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format:
             train --params`` file (e.g. ``train={"lr": 1e-3}``, ``split={"protocol": "heldout-tf"}``).
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` ...
         progress: show the training progress bar.
+        knowledge: annotation evidence for TFs without known edges: ``"go,pfam,jaspar"`` (any of them),
+            ``"auto"`` (all, for human or mouse symbols) or None; :meth:`GRNModel.rank` then scores such TFs
+            (given with ``tfs``) from GO, Pfam and JASPAR, with an ``evidence`` column
+            (:mod:`grnlib.user.knowledge`).
+        out_of_core: an ``.h5ad`` file is read in chunks from disk (True), loaded (False), or either by its
+            size and the available memory (None; :func:`grnlib.data.streaming.choose_out_of_core`).
+        client: a ``dask.distributed.Client``: the out-of-core passes run on its cluster (implies out of core).
 
     Raises:
         DataError: bad input (names the problem and the fix), as on the command line.
@@ -258,7 +265,8 @@ def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format:
     spec = resolve_user_spec(model, {k: v for k, v in options.items() if v is not None}, epochs=epochs)
     spec["train"] = user_patience(spec["train"], patience,
                                   set_in_params="early_stopping_patience" in (train or {}))
-    expression, expression_path = _expression(adata, layer=layer, raw_counts=raw_counts, genes_as=genes_as)
+    expression, expression_path = _expression(adata, layer=layer, raw_counts=raw_counts, genes_as=genes_as,
+                                              out_of_core=out_of_core, client=client)
     net_path = net if isinstance(net, (str, os.PathLike)) else None
     if net_path is not None:
         priors = read_priors(net_path, genes=expression.var_names, format=net_format)
@@ -280,6 +288,10 @@ def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format:
         um = train_user_model(ds, spec, seed=seed, device=device, progress=progress, inputs=inputs)
     except FloatingPointError as exc:
         raise DataError(None, f"training diverged ({exc})", "lower the learning rate: train={'lr': ...}") from None
+    if knowledge is not None:
+        from grnlib.user.knowledge import attach_knowledge
+
+        attach_knowledge(um, knowledge, seed=seed)
     return GRNModel(um)
 
 
@@ -340,11 +352,13 @@ def _tf_list(tfs):
     return [str(t) for t in tfs]
 
 
-def _expression(adata, layer=None, raw_counts=False, genes_as="auto"):
-    """(validated AnnData, its file or None): a file is read like ``grnlib train`` reads it; an
-    AnnData in memory gets the same checks, on a copy (the caller's object is left as it is)."""
+def _expression(adata, layer=None, raw_counts=False, genes_as="auto", out_of_core=None, client=None):
+    """(validated AnnData, its file or None): a file is read like ``grnlib train`` reads it (an ``.h5ad``
+    may stay on disk: ``out_of_core``, ``client``); an AnnData in memory gets the same checks, on a copy
+    (the caller's object is left as it is)."""
     if isinstance(adata, (str, os.PathLike)):
-        return read_user_expression(adata, genes_as=genes_as, layer=layer, raw_counts=raw_counts), adata
+        return read_user_expression(adata, genes_as=genes_as, layer=layer, raw_counts=raw_counts,
+                                    out_of_core=out_of_core, client=client), adata
     from grnlib.data.expression import expression_from_anndata
 
     return expression_from_anndata(adata, layer=layer, raw_counts=raw_counts), None

@@ -200,6 +200,11 @@ class FeatureRecipe:
             raise DataError(path, f"unknown feature kind {kind!r}", f"use one of {list(KINDS)}")
         if grouping not in GROUPINGS:
             raise DataError(path, f"unknown grouping {grouping!r}", f"use one of {list(GROUPINGS)}")
+        if getattr(expression, "out_of_core", False):  # an .h5ad read in chunks (grnlib.data.streaming)
+            from grnlib.features_ooc import fit_streamed
+
+            return fit_streamed(cls, expression, kind, n_components=n_components, seed=seed,
+                                standardize=standardize, path=path)
         recipe = cls(kind=kind, cells=[str(c) for c in expression.obs_names], seed=int(seed),
                      standardize=bool(standardize))
         x = _matrix(expression)
@@ -246,6 +251,10 @@ class FeatureRecipe:
         some are missing, the features travel: they are recomputed from these cells in the training
         basis (:meth:`travel`). With ``refit=True`` a new recipe of the same kind is fitted on this
         matrix instead, restricted to ``genes`` (the width may then differ from the model's)."""
+        if getattr(expression, "out_of_core", False):
+            from grnlib.features_ooc import transform_streamed
+
+            return transform_streamed(self, expression, refit=refit, path=path, genes=genes)
         position = self._positions(expression)
         missing = int((position < 0).sum())
         if missing:

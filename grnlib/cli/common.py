@@ -32,6 +32,30 @@ def add_expression_options(parser: argparse.ArgumentParser, inherit: bool = Fals
         group.add_argument("--raw-counts", action="store_true",
                            help="values are raw counts: they must be non-negative and are normalised to "
                                 "log1p(counts per 10,000)")
+    memory = group.add_mutually_exclusive_group()
+    memory.add_argument("--out-of-core", dest="out_of_core", action="store_const", const=True, default=None,
+                        help=".h5ad only: read the matrix in chunks from disk (memory independent of the cells; "
+                             "default: when the in-memory path would not fit this machine's memory)")
+    memory.add_argument("--in-memory", dest="out_of_core", action="store_const", const=False,
+                        help="load the whole matrix (faster while it fits)")
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the out-of-core passes on this Dask scheduler (tcp://host:port; the workers must "
+                            "read the .h5ad at the same path); implies --out-of-core")
+
+
+@contextlib.contextmanager
+def scheduler_client(address: str | None):
+    """A ``dask.distributed.Client`` of ``--scheduler`` for the command's duration, or None."""
+    if not address:
+        yield None
+        return
+    from grnlib.data.streaming import connect
+
+    client = connect(address)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def add_run_options(parser: argparse.ArgumentParser, seed_help: str) -> None:

@@ -15,7 +15,8 @@ import argparse
 import math
 import time
 
-from grnlib.cli.common import Console, add_expression_options, add_run_options, check_device, check_seed, set_threads
+from grnlib.cli.common import (Console, add_expression_options, add_run_options, check_device, check_seed,
+                               scheduler_client, set_threads)
 
 FORMATS = ("grnlib", "beeline", "arboreto", "decoupler")  # grnlib.data.edges.EDGE_FORMATS (not imported: keeps --help light)
 OUTPUT_FORMATS = (*FORMATS, "graphml")  # GraphML (Cytoscape, Gephi): grnlib.user.export
@@ -52,6 +53,9 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
                        help="mark in_prior against these edges instead of the training priors")
     group.add_argument("--priors-format", choices=FORMATS, default=None,
                        help="read --priors in this layout (default: detected from the header)")
+    group.add_argument("--knowledge", metavar="SOURCES",
+                       help="score TFs with no prior edges (given with --tfs) from annotations: go, pfam, jaspar "
+                            "or auto (default: as in training); adds an evidence column")
     group.add_argument("--refit-features", action="store_true",
                        help="fit new expression features on this matrix instead of carrying the training basis "
                             "over to its cells (the model then reads axes it never saw: exploratory scores)")
@@ -81,8 +85,8 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from grnlib.io import output_lock
 
-    with output_lock(args.out):  # a second predict into the same --out stops instead of replacing this one's
-        return _predict(args)
+    with output_lock(args.out), scheduler_client(args.scheduler) as args.client:  # a second predict into the same
+        return _predict(args)  # --out stops instead of replacing this one's
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -124,13 +128,18 @@ def _predict(args: argparse.Namespace) -> int:
         is_h5ad = plain_suffix(args.expression) == ".h5ad"
         layer = args.layer if args.layer is not None else (trained.get("layer") if is_h5ad else None)
         raw_counts = args.raw_counts if args.raw_counts is not None else bool(trained.get("raw_counts", False))
-        adata = read_user_expression(args.expression, genes_as, layer, raw_counts, cli=True)
+        adata = read_user_expression(args.expression, genes_as, layer, raw_counts, cli=True,
+                                     out_of_core=args.out_of_core, client=args.client)
         console.info(f"expression: {adata.n_obs} cells x {adata.n_vars} genes from {args.expression}")
         if args.refit_features and um.recipe is not None:
             check_trainable_expression(adata, args.expression)  # the features are fitted on it
         if args.seed is not None and um.recipe is not None:
             um.recipe.seed = args.seed
         tfs = read_tf_list(args.tfs) if args.tfs else None
+        if args.knowledge:
+            from grnlib.user.knowledge import attach_knowledge
+
+            attach_knowledge(um, args.knowledge, seed=args.seed or 0)
         pairs = read_priors(args.pairs, genes=um.genes) if args.pairs else None
         priors = read_priors(args.priors, genes=um.genes, format=args.priors_format) if args.priors else None
         try:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from grnlib.cli.common import (Console, Terminated, add_expression_options, add_run_options, check_device, check_seed,
-                               set_threads)
+                               scheduler_client, set_threads)
 from grnlib.cli.predict import FORMATS
 
 EXAMPLES = """\
@@ -68,6 +68,10 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     group.add_argument("--tfs", metavar="FILE",
                        help="TF symbols, one per line (or the first column of a CSV): only prior edges from "
                             "these TFs are used, and they are the default TFs of grnlib predict")
+    group.add_argument("--knowledge", metavar="SOURCES",
+                       help="annotation evidence for TFs with no prior edges: go, pfam, jaspar (comma-separated), "
+                            "or auto (all, for human or mouse symbols); predict ranks their targets from it and "
+                            "adds an evidence column")
     group = parser.add_argument_group("model")
     group.add_argument("--model", help="preset or registry model name (may instead come from --params); "
                                        "`--model list` describes them all")
@@ -99,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
         if missing:
             args.parser.error(f"the following arguments are required: {', '.join(missing)} (or --resume DIR)")
     # one writer per --out: a second run into it stops here, before it touches <out>.partial
-    with output_lock(args.resume if args.resume is not None else args.out):
+    with output_lock(args.resume if args.resume is not None else args.out), \
+            scheduler_client(args.scheduler) as args.client:
         return _train(args)
 
 
@@ -141,7 +146,8 @@ def _train(args: argparse.Namespace) -> int:
             seed = check_seed(args.seed if from_flag else (spec["seed"] or 0), "--seed" if from_flag else "seed",
                               source=None if from_flag else args.params)
             device = check_device(args.device)
-            adata = read_user_expression(args.expression, args.genes_as, args.layer, args.raw_counts, cli=True)
+            adata = read_user_expression(args.expression, args.genes_as, args.layer, args.raw_counts, cli=True,
+                                         out_of_core=args.out_of_core, client=args.client)
             console.info(f"expression: {adata.n_obs} cells x {adata.n_vars} genes from {args.expression}")
             tfs = read_tf_list(args.tfs) if args.tfs else None
             priors = read_priors(args.priors, genes=adata.var_names, format=args.priors_format)
@@ -167,6 +173,13 @@ def _train(args: argparse.Namespace) -> int:
                                       checkpoint_dir=partial.path)
             except FloatingPointError as exc:
                 raise DataError(args.params, f"training diverged ({exc})", "lower train.lr in --params") from None
+            if args.knowledge:
+                from grnlib.user.knowledge import attach_knowledge
+
+                chosen = attach_knowledge(um, args.knowledge, seed=seed)
+                if chosen:
+                    console.info(f"knowledge: {','.join(chosen['sources'])} ({chosen['match_rate']:.0%} of genes "
+                                 "matched to human symbols)")
             write_user_model(tmp, um)
     except (KeyboardInterrupt, Terminated) as exc:
         exc.outcome = partial.after_interrupt()

@@ -62,6 +62,10 @@ class GRNDataset:
         if self.expression is None:
             raise ValueError(f"{self.id} has no expression data")
         x = self.expression.X
+        if getattr(self.expression, "out_of_core", False):  # pair statistics: a seeded sample of the cells
+            from grnlib.data.streaming import PAIR_SAMPLE_CELLS
+
+            x = self.expression.sample(PAIR_SAMPLE_CELLS).X
         x = x.toarray() if hasattr(x, "toarray") else np.asarray(x)
         return np.ascontiguousarray(x.T, dtype=np.float32)
 

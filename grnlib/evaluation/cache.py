@@ -119,7 +119,9 @@ def dataset_fingerprint(ds) -> str:
     h.update("\n".join(map(str, ds.genes)).encode())
     _update_array(h, np.asarray(ds.tf_ids, dtype=np.int64))
     _update_array(h, ds.edges[["tf", "target"]].to_numpy(dtype=np.int64))
-    if ds.expression is not None:
+    if getattr(ds.expression, "out_of_core", False):  # a file read in chunks: what it is, not its values
+        h.update(ds.expression.fingerprint().encode())
+    elif ds.expression is not None:
         x = ds.expression.X
         if hasattr(x, "indptr"):
             for part in (x.data, x.indices, x.indptr):

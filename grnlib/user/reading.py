@@ -47,9 +47,13 @@ def one_line(exc: BaseException, limit: int = 160) -> str:
 
 # -- reading inputs ------------------------------------------------------------------------
 def read_user_expression(path, genes_as: str = "auto", layer: str | None = None, raw_counts: bool = False,
-                         cli: bool = False):
+                         cli: bool = False, out_of_core: bool | None = None, client=None):
     """:func:`grnlib.data.read_expression` (AnnData, cells x genes); with ``cli=True`` error
     messages name command-line flags instead of Python arguments.
+
+    An ``.h5ad`` too large for memory stays on disk: a :class:`grnlib.data.streaming.StreamedExpression`
+    read in chunks (:func:`grnlib.data.streaming.choose_out_of_core` decides from its stored values and
+    the available memory; ``out_of_core`` True/False forces it; a Dask ``client`` runs its passes).
 
     Gene names a spreadsheet damaged (``1-Mar``) or that differ only by case (``ARID2``/``Arid2``)
     give a :class:`DataWarning` naming a few: both are kept, but they match other files badly.
@@ -59,7 +63,13 @@ def read_user_expression(path, genes_as: str = "auto", layer: str | None = None,
         # the raw counts are not kept: training and ranking read only the normalised X
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DataWarning)
-            adata = read_expression(path, genes_as=genes_as, layer=layer, raw_counts=raw_counts, keep_counts=False)
+            adata = None
+            if plain_suffix(path) == ".h5ad":
+                from grnlib.data.streaming import open_streamed
+
+                adata = open_streamed(path, layer, raw_counts, genes_as, out_of_core=out_of_core, client=client)
+            if adata is None:
+                adata = read_expression(path, genes_as=genes_as, layer=layer, raw_counts=raw_counts, keep_counts=False)
     except DataError as exc:
         raise (cli_wording(exc) if cli else exc) from None
     finally:
@@ -106,7 +116,12 @@ def check_trainable_expression(adata, path=None) -> None:
                         "(gene features compare genes across cells)",
                         "supply the matrix with all its cells (if the cells are columns and the genes rows, "
                         "check --genes-as)")
-    varying = varying_genes(adata.X, adata.var_names, path)
+    if getattr(adata, "out_of_core", False):  # statistics of the first pass over the file
+        from grnlib.features_ooc import streamed_gene_stats
+
+        varying = streamed_gene_stats(adata)[1] > 1e-12
+    else:
+        varying = varying_genes(adata.X, adata.var_names, path)
     if int(varying.sum()) < MIN_VARYING_GENES:
         raise DataError(path, f"expression matrix has {int(varying.sum())} of {adata.n_vars} gene(s) whose values "
                         f"vary across its {n_cells} cells (the rest are constant); at least {MIN_VARYING_GENES} "

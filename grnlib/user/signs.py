@@ -131,8 +131,9 @@ def edge_signs(tf: np.ndarray, target: np.ndarray, prior: pd.DataFrame, n_genes:
     """
     tf, target = np.asarray(tf, np.int64), np.asarray(target, np.int64)
     columns = np.asarray(columns, np.int64)
-    if x.shape[0] > MAX_CELLS:  # rows spread over the matrix: every part of an ordered atlas is read
-        x = x[np.unique(np.linspace(0, x.shape[0] - 1, MAX_CELLS).round().astype(np.int64))]
+    if x.shape[0] > MAX_CELLS or getattr(x, "out_of_core", False):  # rows spread over the matrix: every
+        # part of an ordered atlas is read (a matrix read out of core: only these rows are read from its file)
+        x = x[np.unique(np.linspace(0, x.shape[0] - 1, min(MAX_CELLS, x.shape[0])).round().astype(np.int64))]
     prior_tf, prior_target = prior["tf"].to_numpy(np.int64), prior["target"].to_numpy(np.int64)
     prior_sign = prior["sign"].to_numpy() if "sign" in prior else np.zeros(len(prior), np.int8)
     signed = prior_sign != 0
