@@ -192,19 +192,24 @@ def jaspar_families() -> pd.DataFrame:
 
 
 def resolve_symbols(genes, root=None) -> tuple[np.ndarray, float]:
-    """Human symbol of each gene: the upper-cased symbol when it is a known human gene, else the one
-    gene an alias names (ambiguous aliases stay unresolved).
+    """Human symbol of each gene: the upper-cased symbol when it is a known human gene, else the gene
+    an alias names, when it names one gene, or one annotated gene (``OCT4`` -> POU5F1, not its
+    pseudogenes); other ambiguous aliases stay unresolved.
 
     Returns:
         (object array of symbols, "" where unresolved; share resolved).
     """
     alias = _table("alias", root)
-    known = set(alias["symbol"].str.upper()) | set(_table("go", root)["symbol"].str.upper()) \
-        | set(_table("pfam", root)["symbol"].str.upper()) | real_tf_symbols(root)
+    annotated = set(_table("go", root)["symbol"].str.upper()) | set(_table("pfam", root)["symbol"].str.upper())
+    known = set(alias["symbol"].str.upper()) | annotated | real_tf_symbols(root)
     upper = pd.Series(pd.Index(genes).astype(str), dtype=object).str.strip().str.upper()
-    by_alias = alias.assign(alias=alias["alias"].str.upper(), symbol=alias["symbol"].str.upper())
-    by_alias = by_alias.drop_duplicates()
-    unique = by_alias[~by_alias["alias"].duplicated(keep=False)].set_index("alias")["symbol"]
+    candidates = pd.DataFrame({"alias": alias["alias"].str.upper(), "symbol": alias["symbol"].str.upper()})
+    candidates = candidates.drop_duplicates()
+    candidates = candidates.assign(annotated=candidates["symbol"].isin(annotated))
+    n_all = candidates.groupby("alias")["symbol"].transform("size")
+    n_annotated = candidates.groupby("alias")["annotated"].transform("sum")
+    chosen = candidates[(n_all == 1) | (candidates["annotated"] & (n_annotated == 1))]
+    unique = chosen.set_index("alias")["symbol"]
     resolved = np.where(upper.isin(known), upper, upper.map(unique).fillna(""))
     resolved = np.asarray(resolved, dtype=object)
     rate = float(np.mean(resolved != "")) if len(resolved) else 0.0
