@@ -19,7 +19,7 @@ from grnlib.progress import step
 if TYPE_CHECKING:
     from grnlib.user.model import UserModel
 
-OUTPUT_COLUMNS = ["tf", "target", "score", "rank", "in_prior", "sign", "sign_confidence"]
+OUTPUT_COLUMNS = ["tf", "target", "score", "rank", "in_prior", "sign", "sign_confidence", "evidence"]
 OUTPUT_FORMATS = tuple(EDGE_FORMATS)  # grnlib, beeline, arboreto, decoupler
 
 
@@ -126,9 +126,16 @@ def rank_edges(um: UserModel, expression, *, tfs: list[str] | None = None, pairs
             if not len(tf_ids):
                 raise DataError(expression_path, "none of the model's candidate TFs is in the expression matrix",
                                 "predict on expression measuring the training TFs, or pass --tfs")
+        from grnlib.user.knowledge import knowledge_ranker, with_knowledge
+
+        ranker = knowledge_ranker(um)  # TFs without prior edges get knowledge-based targets (--knowledge)
+        unknown = np.setdiff1d(tf_ids, ranker.known_tfs()) if ranker is not None else tf_ids[:0]
         with step(f"score {len(tf_ids):,} TFs x {len(gene_ids):,} genes"):
-            table = _score_all(model, tf_ids.astype(np.int64), gene_ids, features, top_k, min_score,
-                               chunk_tfs, progress_enabled(progress) and progress_on())
+            scored_tfs = tf_ids if ranker is None else np.setdiff1d(tf_ids, unknown)
+            table = _score_all(model, scored_tfs.astype(np.int64), gene_ids, features, top_k,
+                               min_score, chunk_tfs, progress_enabled(progress) and progress_on())
+            if ranker is not None:
+                table = with_knowledge(table, ranker, unknown, gene_ids, top_k, min_score)
     prior = priors_as_ids(priors, genes) if priors is not None else um.prior_edges
     prior_codes = prior["tf"].to_numpy(np.int64) * len(genes) + prior["target"].to_numpy(np.int64)
     codes = table["tf"].to_numpy(np.int64) * len(genes) + table["target"].to_numpy(np.int64)
@@ -142,6 +149,8 @@ def rank_edges(um: UserModel, expression, *, tfs: list[str] | None = None, pairs
                         "rank": np.arange(1, len(table) + 1, dtype=np.int64),
                         "in_prior": np.isin(codes, prior_codes).astype(np.int8),
                         "sign": sign, "sign_confidence": confidence})
+    if "evidence" in table:
+        out["evidence"] = table["evidence"].to_numpy()
     return out
 
 
