@@ -486,14 +486,14 @@ def _dask_submitter(client, kernel, source, shared):
     return submit, workers
 
 
-def connect(address: str):
+def connect(address: str, timeout: float = 20.0):
     """A ``dask.distributed.Client`` of the scheduler at ``address`` (``tcp://host:port``)."""
     try:
         from dask.distributed import Client
     except ImportError as exc:  # pragma: no cover - dask is a dependency
         raise DataError(None, "--scheduler needs dask.distributed", "pip install 'dask[distributed]'") from exc
     try:
-        return Client(address, timeout=30)
+        return Client(address, timeout=timeout)
     except (OSError, TimeoutError) as exc:
         raise DataError(None, f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc})",
                         "start one (dask scheduler; dask worker ADDRESS) or leave out --scheduler") from None
