@@ -42,11 +42,11 @@ BOOK_SOURCES = ("_config.yml", "_toc.yml", "*.md", "references.bib", "_static")
 #: Where the report runner writes the book's computed pages (the first page's headline), under the book source.
 GENERATED = "_generated"
 #: The banner on every page of a book built with a parameter set other than ``full``.
-SMOKE_BANNER = ("Smoke-test build (parameter set <code>{params}</code>: few seeds, few epochs): its numbers check "
-                "that the chapters run, they are not results. The full book is built by <code>make report</code>.")
+SMOKE_BANNER = ("Smoke-test build (parameter set '{params}': few seeds, few epochs): its numbers check that the "
+                "chapters run, they are not results. The full book is built by 'make report'.")
 # What a chapter's output depends on besides its notebook and parameters (chapter_key).
 CHAPTER_CODE = ("grnlib", "benchmarks")
-COMMITTED_RESULTS = ("benchmark", "bench", "beyond_floor")  # the rest of results/ is the chapters' output
+COMMITTED_RESULTS = ("benchmark", "bench", "beyond_floor", "knowledge")  # the rest of results/ is the chapters' output
 LIBRARIES = ("torch", "numpy", "scipy", "pandas", "scikit-learn", "anndata", "matplotlib", "seaborn",
              "papermill", "ipykernel")
 CHAPTER_FORMAT = "grnlib-chapter-v1"

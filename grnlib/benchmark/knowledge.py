@@ -123,3 +123,12 @@ def chosen_combinations(runs: pd.DataFrame) -> pd.DataFrame:
     return (one.groupby(["network", "lam", "mu", "real_only"]).size().rename("folds").reset_index()
             .sort_values(["network", "folds"], ascending=[True, False], ignore_index=True))
 
+
+
+def setting_margins(table: pd.DataFrame, metric: str = "per_tf_auroc", contrasts=CONTRASTS) -> pd.DataFrame:
+    """Settings x contrasts: ``method - reference`` of ``metric`` per setting (from :func:`per_setting`,
+    e.g. ``results/knowledge/per_setting.csv``), for a heatmap beside the summary."""
+    wide = table.pivot_table(index="setting", columns="method", values=metric)
+    order = [s for s in DEVELOPMENT if s in wide.index] + [s for s in wide.index if s not in DEVELOPMENT]
+    return pd.DataFrame({f"{m} - {r}": wide[m] - wide[r] for m, r in contrasts
+                         if m in wide and r in wide}).loc[order]
