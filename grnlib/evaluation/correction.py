@@ -12,9 +12,10 @@ adjustment", Menon et al. 2021) adds, per TF ``t``::
 with ``pi_t`` the TF's training out-degree / number of candidate genes and ``rho_t`` its positive
 fraction in the training table (:func:`grnlib.models.floors.base_rate_offsets`; smoothed, so both
 are inside (0, 1)). Both come from the training table only. A TF without training rows keeps its
-own ``pi`` (its training out-degree, 0, smoothed) and takes the pooled training ``rho``: on the
-released Non-Specific hHEP/500 sample 1 that gives the degree-feature logistic regression a test
-AUROC of 0.920, against 0.887 when such TFs also take the pooled ``pi``.
+own ``pi`` (its training out-degree, 0, smoothed) and takes the pooled training ``rho``; the rule
+(:data:`grnlib.models.floors.UNSEEN_TF_PI`) is chosen on validation by :mod:`grnlib.evaluation.floor_choices`:
+the degree-feature logistic regression scores mean validation AUROC 0.962 with the TF's own ``pi`` and
+0.939 with the pooled ``pi`` (12 development datasets x 5 released samples, results/beyond_floor/floor_choices.csv).
 
 When it applies (spec key ``prior_correction``: ``"auto"`` (default), ``True``, ``False``):
 ``"auto"`` corrects when the training table's per-TF positive rate does not follow the TFs' base

@@ -39,6 +39,7 @@ class Evaluation:
     histories: dict = field(default_factory=dict)
     models: dict = field(default_factory=dict)
     trained: dict = field(default_factory=dict)
+    stacks: dict = field(default_factory=dict)
 
     @property
     def y_test(self) -> np.ndarray:
@@ -95,10 +96,14 @@ def train_run(ds: GRNDataset, split: dict, spec, seed: int = 0, progress: bool =
     if hasattr(model, "prepare"):  # models that read the training graph (grnlib.models.context)
         model.prepare(ds, split["train"])
     config = TrainConfig.from_dict({**spec["train"], "seed": seed, "progress": progress})
+    val = split["val"]
+    correction = applied_correction(spec, ds, split)
+    if correction is not None:  # early stopping reads the corrected logits, as they are evaluated
+        val = val.assign(offset=correction.apply(val, np.zeros(len(val))))
     # A checkpoint_dir that already holds a training state continues it (``grnlib train --resume``);
     # fit refuses a state of another config or model.
     last = Path(config.checkpoint_dir) / CHECKPOINT_NAME if config.checkpoint_dir else None
-    result = fit(model, split["train"], split["val"], features=features, config=config,
+    result = fit(model, split["train"], val, features=features, config=config,
                  resume_from=last if last is not None and last.is_file() else None)
     return TrainedRun(model=result.model, result=result, recipe=recipe, features=features)
 
@@ -182,11 +187,23 @@ def scored_variants(spec: dict, ds: GRNDataset, split: dict, val: np.ndarray, te
     spec's name and the raw ones under ``"<name> (uncorrected)"``; a correction that is the same
     for every validation and test TF (the held-out-TF protocols) changes no metric and is skipped.
     ``corrections`` memoises the correction per mode across the scorers of one split."""
-    from grnlib.evaluation.correction import UNCORRECTED_SUFFIX, fit_prior_correction
+    from grnlib.evaluation.correction import UNCORRECTED_SUFFIX
+
+    correction = applied_correction(spec, ds, split, corrections)
+    if correction is None:
+        return [(spec["name"], val, test, False)]
+    return [(spec["name"], correction.apply(split["val"], val), correction.apply(split["test"], test), True),
+            (spec["name"] + UNCORRECTED_SUFFIX, val, test, False)]
+
+
+def applied_correction(spec: dict, ds: GRNDataset, split: dict, corrections: dict | None = None):
+    """The spec's prior correction (:mod:`grnlib.evaluation.correction`) when it applies to the split and
+    changes a metric, else None; ``corrections`` memoises it per mode across the scorers of one split."""
+    from grnlib.evaluation.correction import fit_prior_correction
 
     mode = spec.get("prior_correction", False) if spec["kind"] in ("model", "stack", "control") else False
     if mode is False:
-        return [(spec["name"], val, test, False)]
+        return None
     memo = corrections if corrections is not None else {}
     if mode not in memo:
         memo[mode] = fit_prior_correction(split["train"], ds.n_genes, mode)
@@ -194,35 +211,34 @@ def scored_variants(spec: dict, ds: GRNDataset, split: dict, val: np.ndarray, te
     scored_tfs = np.unique(np.r_[split["val"]["tf"].to_numpy(), split["test"]["tf"].to_numpy()])
     if not correction.applied or np.ptp(correction.offsets[scored_tfs]) < 1e-12:
         # one offset for every scored TF (held-out TFs have no training rows) changes no metric
-        return [(spec["name"], val, test, False)]
-    return [(spec["name"], correction.apply(split["val"], val), correction.apply(split["test"], test), True),
-            (spec["name"] + UNCORRECTED_SUFFIX, val, test, False)]
+        return None
+    return correction
 
 
 def stack_rows(spec: dict, ds: GRNDataset, split: dict, evaluation: Evaluation, rows: list, corrections: dict,
                seed: int) -> list[dict]:
-    """Metrics rows of a stacked ensemble whose members are already in ``evaluation``
-    (:mod:`grnlib.evaluation.stacking`): members enter uncorrected, the stack is corrected."""
-    from grnlib.evaluation.correction import UNCORRECTED_SUFFIX
+    """The metrics row of a stacked ensemble whose members are already in ``evaluation``
+    (:mod:`grnlib.evaluation.stacking`): members enter as they are evaluated (corrected where their
+    prior correction applies), and the stack's logit is not corrected again. ``evaluation.stacks``
+    keeps the fitted blend (its weights) by name."""
     from grnlib.evaluation.metrics import auprc, auroc, choose_threshold, evaluate_scores
     from grnlib.evaluation.stacking import fit_stack
 
     started = time.perf_counter()
     members = [resolve_spec(m)["name"] for m in spec["model_cfg"]["members"]]
-    raw = [m + UNCORRECTED_SUFFIX if m + UNCORRECTED_SUFFIX in evaluation.val_scores else m for m in members]
     y_val = split["val"]["label"].to_numpy()
-    stacked = fit_stack(y_val, [evaluation.val_scores[m] for m in raw], [evaluation.test_scores[m] for m in raw],
-                        seed=seed)
+    stacked = fit_stack(y_val, [evaluation.val_scores[m] for m in members],
+                        [evaluation.test_scores[m] for m in members], seed=seed, members=members)
+    evaluation.stacks[spec["name"]] = stacked["fitted"]
     cost = sum(r["seconds"] for r in rows if r["name"] in members) + time.perf_counter() - started
-    out = []
-    for name, val, test, applied in scored_variants(spec, ds, split, stacked["val"], stacked["test"], corrections):
-        threshold = choose_threshold(y_val, val)
-        out.append({"name": name, "kind": "stack", "seed": seed, **evaluate_scores(split["test"], test, threshold),
-                    "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val), "threshold": threshold,
-                    "prior_correction": applied, "seconds": float(cost), "cached": False})
-        evaluation.val_scores[name] = val
-        evaluation.test_scores[name] = test
-    return out
+    corrected = any(r["prior_correction"] for r in rows if r["name"] in members)
+    val, test = stacked["val"], stacked["test"]
+    threshold = choose_threshold(y_val, val)
+    evaluation.val_scores[spec["name"]] = val
+    evaluation.test_scores[spec["name"]] = test
+    return [{"name": spec["name"], "kind": "stack", "seed": seed, **evaluate_scores(split["test"], test, threshold),
+             "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val), "threshold": threshold,
+             "prior_correction": corrected, "seconds": float(cost), "cached": False}]
 
 
 def _scores_entry(val: np.ndarray, test: np.ndarray, seconds: float) -> dict:

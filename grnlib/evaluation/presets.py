@@ -106,6 +106,15 @@ BEST_CANDIDATES = {
 STACK_CANDIDATES = {"best": ("stack",), "best_heldout": ("stack_heldout",)}
 BEST_PROTOCOLS = {"best": ("released",), "best_heldout": ("heldout-tf", "degree-matched")}
 BEST_SELECTED = {"best": "pair_evidence_residual", "best_heldout": "phase1"}
+# Issue 18: each alias candidate calibrated against the floors: "<candidate>_blend" stacks degree, the edge prior
+# and the candidate with non-negative weights fitted on validation drawn like test (grnlib.evaluation.stacking),
+# so the floor itself (weight 0 on the candidate) is reachable. A stack is a model: `grnlib train` saves its
+# members in one model folder. BLEND_CANDIDATES are the alias candidates as blends, for the worst-case choice.
+BLEND_SUFFIX = "_blend"
+for _candidates in BEST_CANDIDATES.values():
+    for _member in _candidates:
+        PRESETS[_member + BLEND_SUFFIX] = {"stack": ["degree", "edge_prior", _member]}
+BLEND_CANDIDATES = {alias: tuple(m + BLEND_SUFFIX for m in candidates) for alias, candidates in BEST_CANDIDATES.items()}
 # Issue 18: aliases are judged by their worst settings, not the mean: the WORST_QUANTILE over settings of the
 # validation gap to the higher floor on the ROBUST_SWEEPS (grnlib.benchmark.beyond_floor.worst_case_choice).
 WORST_QUANTILE = 0.1

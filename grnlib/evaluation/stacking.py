@@ -3,14 +3,17 @@
 A stack is a run spec of kind ``"stack"`` (a preset with a ``stack`` list of member names, see
 :data:`grnlib.evaluation.presets.PRESETS`). :func:`grnlib.evaluation.experiment.evaluate_split`
 scores every member first (each is also reported on its own), then :func:`fit_stack` fits a
-logistic regression of the validation labels on the members' standardised validation scores; the
-test score is its logit. Test labels never enter.
+logistic regression of the validation labels on the members' standardised validation scores with
+**non-negative weights**; the test score is its logit. Test labels never enter.
 
-Members are stacked on the scale they were trained on (a model's *uncorrected* logits), and the
-stack's own logit then gets the prior correction like any model (:mod:`grnlib.evaluation.correction`):
-the validation tables of the released splits are sampled like the training tables (one negative
-per positive per TF), so weights fitted there are weights for that sampling, and the correction
-moves the result to the scored population.
+Members enter on the scale they are evaluated on: a model whose prior correction applies
+(:mod:`grnlib.evaluation.correction`) enters with its per-TF offsets, and the stack's logit is not
+corrected again. Validation is drawn like test (:mod:`grnlib.evaluation.protocols`, released
+``validation="rows"``), so the weights are fitted on the population that is ranked, and the logistic
+fit calibrates each member's logit scale against the floors there (a blend ``floor + w * model``).
+Weights are bounded below by 0: a member that does not help gets ``w = 0``, so a stack of the floors
+and a model can fall back to the floors alone (issue 18: "able to fall back to the floor"). A stack
+whose only positive weights are floors' says so (:attr:`FittedStack.floor_only`).
 
 The validation metrics of a stack (``val_auroc``, the decision threshold) come from 5-fold
 cross-fitted validation scores, so choosing on validation does not favour the stack for having
@@ -18,51 +21,102 @@ seen the validation labels. The stack's cost (``seconds``) is its members' secon
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 N_FOLDS = 5
+FLOORS = ("degree", "edge_prior")
 
 
-def _standardise(x: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return (x - mean) / scale
+@dataclass
+class FittedStack:
+    """A stack's fitted blend: ``logit = intercept + sum_k weights[k] * (score_k - mean[k]) / scale[k]``.
+
+    Plain numbers (JSON in a model folder, :mod:`grnlib.user.model`)."""
+
+    members: list
+    weights: np.ndarray
+    intercept: float
+    mean: np.ndarray
+    scale: np.ndarray
+
+    def decision(self, scores: list) -> np.ndarray:
+        """The stacked logit of member scores (one vector per member, in ``members`` order)."""
+        x = np.column_stack([np.asarray(s, dtype=np.float64) for s in scores])
+        return self.intercept + ((x - self.mean) / self.scale) @ self.weights
+
+    @property
+    def floor_only(self) -> bool:
+        """True when every member with a positive weight is a floor: the stack ranks like the floors."""
+        return all(w <= 0 or m in FLOORS for m, w in zip(self.members, self.weights))
+
+    def to_dict(self) -> dict:
+        return {"members": list(self.members), "weights": [float(w) for w in self.weights],
+                "intercept": float(self.intercept), "mean": [float(m) for m in self.mean],
+                "scale": [float(s) for s in self.scale]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FittedStack":
+        return cls(members=list(data["members"]), weights=np.asarray(data["weights"], np.float64),
+                   intercept=float(data["intercept"]), mean=np.asarray(data["mean"], np.float64),
+                   scale=np.asarray(data["scale"], np.float64))
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float):
-    from sklearn.linear_model import LogisticRegression
+def _nonnegative_logistic(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    """Weights >= 0 and a free intercept minimising ``c * sum(log-loss) + ||w||^2 / 2`` (scikit-learn's
+    convention for ``C``), by bounded L-BFGS."""
+    from scipy.optimize import minimize
+    from scipy.special import expit
 
+    k = x.shape[1]
+
+    def loss(theta):
+        z = theta[0] + x @ theta[1:]
+        # log(1 + e^z) - y z, stable for large |z|
+        value = c * float(np.sum(np.logaddexp(0.0, z) - y * z)) + 0.5 * float(theta[1:] @ theta[1:])
+        residual = expit(z) - y
+        grad = np.r_[c * residual.sum(), c * (x.T @ residual) + theta[1:]]
+        return value, grad
+
+    rate = np.clip(y.mean(), 1e-6, 1 - 1e-6)
+    start = np.r_[np.log(rate / (1 - rate)), np.zeros(k)]
+    fitted = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(None, None)] + [(0.0, None)] * k,
+                      options={"maxiter": 1000})
+    return fitted.x[1:], float(fitted.x[0])
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float, members) -> FittedStack:
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     if len(np.unique(y)) < 2:
-        return mean, scale, None
-    model = LogisticRegression(C=c, max_iter=1000).fit(_standardise(x, mean, scale), y)
-    return mean, scale, model
+        return FittedStack(list(members), np.zeros(x.shape[1]), 0.0, mean, scale)
+    weights, intercept = _nonnegative_logistic((x - mean) / scale, y.astype(np.float64), c)
+    return FittedStack(list(members), weights, intercept, mean, scale)
 
 
-def _decision(fitted, x: np.ndarray) -> np.ndarray:
-    mean, scale, model = fitted
-    if model is None:
-        return np.zeros(len(x))
-    return model.decision_function(_standardise(x, mean, scale))
-
-
-def fit_stack(y_val, val_scores: list, test_scores: list, c: float = 1.0, seed: int = 0) -> dict:
-    """Stack member scores with a logistic regression fitted on validation pairs.
+def fit_stack(y_val, val_scores: list, test_scores: list | None = None, c: float = 1.0, seed: int = 0,
+              members=None) -> dict:
+    """Stack member scores with a non-negative logistic regression fitted on validation pairs.
 
     Args:
         y_val: [n_val] validation labels.
-        val_scores, test_scores: one [n_val] / [n_test] score vector per member (same order).
+        val_scores, test_scores: one [n_val] / [n_test] score vector per member (same order);
+            ``test_scores`` may be None (a stack trained for later scoring).
         c: inverse L2 strength of the logistic regression.
         seed: seeds the cross-fitting folds.
+        members: member names (for :attr:`FittedStack.floor_only`); default ``m0, m1, ...``.
 
     Returns:
-        dict(test = [n_test] stacked logits (fitted on all validation pairs), val = [n_val]
-        cross-fitted validation logits (each pair scored by a fit without it), weights = [k]
-        coefficients on the standardised members, intercept).
+        dict(test = [n_test] stacked logits (fitted on all validation pairs; None without test scores),
+        val = [n_val] cross-fitted validation logits (each pair scored by a fit without it),
+        weights = [k] coefficients (>= 0) on the standardised members, intercept, fitted = the
+        :class:`FittedStack` of all validation pairs).
     """
     y = np.asarray(y_val, dtype=np.int64)
+    members = list(members) if members is not None else [f"m{k}" for k in range(len(val_scores))]
     x_val = np.column_stack([np.asarray(s, dtype=np.float64) for s in val_scores])
-    x_test = np.column_stack([np.asarray(s, dtype=np.float64) for s in test_scores])
-    full = _fit(x_val, y, c)
+    full = _fit(x_val, y, c, members)
     oof = np.zeros(len(y))
     rng = np.random.default_rng(seed)
     folds = np.empty(len(y), dtype=np.int64)
@@ -72,8 +126,6 @@ def fit_stack(y_val, val_scores: list, test_scores: list, c: float = 1.0, seed: 
     for k in range(N_FOLDS):
         held = folds == k
         if held.any():
-            oof[held] = _decision(_fit(x_val[~held], y[~held], c), x_val[held])
-    model = full[2]
-    weights = model.coef_.ravel() if model is not None else np.zeros(x_val.shape[1])
-    intercept = float(model.intercept_[0]) if model is not None else 0.0
-    return {"test": _decision(full, x_test), "val": oof, "weights": weights, "intercept": intercept}
+            oof[held] = _fit(x_val[~held], y[~held], c, members).decision(list(x_val[held].T))
+    test = full.decision(test_scores) if test_scores is not None else None
+    return {"test": test, "val": oof, "weights": full.weights, "intercept": full.intercept, "fitted": full}

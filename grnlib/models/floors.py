@@ -22,6 +22,11 @@ import numpy as np
 import pandas as pd
 
 SMOOTHING = 0.5  # Jeffreys pseudo-counts: keeps every rate inside (0, 1)
+# Chosen on validation drawn like test, never on test (grnlib.evaluation.floor_choices; the numbers it chose
+# from are results/beyond_floor/floor_choices.csv; tests/evaluation/test_floor_choices.py re-derives both):
+EDGE_PRIOR_PSEUDO = 100.0  # weight of the closed form in EdgePrior's class smoothing, in permutations
+UNSEEN_TF_PI = "own"  # a TF without training rows: "own" base rate (its out-degree, 0, smoothed) or "pooled"
+UNSEEN_TF_PI_RULES = ("own", "pooled")
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -69,7 +74,7 @@ def positive_edges(pairs: pd.DataFrame) -> np.ndarray:
 
 
 def base_rate_offsets(train_pairs: pd.DataFrame, n_genes: int, edges: np.ndarray | None = None,
-                      smoothing: float = SMOOTHING) -> BaseRates:
+                      smoothing: float = SMOOTHING, unseen_pi: str | None = None) -> BaseRates:
     """Per-TF base rate ``pi``, training positive fraction ``rho`` and the offsets between them.
 
     Args:
@@ -81,7 +86,12 @@ def base_rate_offsets(train_pairs: pd.DataFrame, n_genes: int, edges: np.ndarray
 
     ``pi`` is defined for every gene id (a TF without edges has ``pi = s / (n - 1 + 2 s)``);
     ``rho`` needs training rows, so TFs without any take the pooled training fraction.
+    ``unseen_pi`` (default :data:`UNSEEN_TF_PI`): a TF without training rows keeps its ``"own"`` ``pi``
+    or takes the ``"pooled"`` ``pi`` of the TFs with rows.
     """
+    unseen_pi = UNSEEN_TF_PI if unseen_pi is None else unseen_pi
+    if unseen_pi not in UNSEEN_TF_PI_RULES:
+        raise ValueError(f"unseen_pi must be one of {UNSEEN_TF_PI_RULES}, got {unseen_pi!r}")
     tf = train_pairs["tf"].to_numpy(np.int64)
     label = train_pairs["label"].to_numpy(np.float64)
     rows = np.bincount(tf, minlength=n_genes).astype(np.float64)
@@ -92,6 +102,9 @@ def base_rate_offsets(train_pairs: pd.DataFrame, n_genes: int, edges: np.ndarray
     pooled = (label.sum() + smoothing) / (len(label) + 2 * smoothing)
     seen = rows > 0
     rho = np.where(seen, (pos + smoothing) / (rows + 2 * smoothing), pooled)
+    if unseen_pi == "pooled" and seen.any():
+        pooled_pi = (degree[seen].sum() + smoothing) / (seen.sum() * n_candidates + 2 * smoothing)
+        pi = np.where(seen, pi, pooled_pi)
     offsets = _logit(pi) - _logit(rho)
     slope = float("nan")
     x, y, w = _logit(pi[seen]), _logit(rho[seen]), rows[seen]
@@ -197,7 +210,7 @@ class EdgePrior:
     fractions of permuted networks holding an edge are averaged within each (u, v) class: that
     removes Monte-Carlo noise and gives a value for degree pairs of which only one pair exists.
     Class values are smoothed toward :func:`zietz_approximation` (a degree of 0 counted as 0.5) with
-    ``pseudo`` permutations' weight (default: as many as were run), so a TF or target without training edges still ranks by
+    ``pseudo`` permutations' weight (:data:`EDGE_PRIOR_PSEUDO`), so a TF or target without training edges still ranks by
     the other side's degree. Between and beyond the observed degrees (the leave-one-out degrees
     of training positives) the logit is interpolated bilinearly in log(1 + degree).
 
@@ -222,12 +235,11 @@ class EdgePrior:
 
         ``candidate_tfs``: gene ids that may be TFs (default: the TFs of ``train_pairs``);
         they take part with their training out-degree, 0 for a TF without positives.
-        ``pseudo``: weight of the closed form, in permutations (default ``n_permutations``). The
-        low-degree classes are sparse: on the released beeline/Non-Specific/hHEP/500 sample 1 the
-        test AUROC was 0.900 with ``pseudo=1``, 0.918 with 20 and 0.920 with the closed form alone
-        (degree 0.920); on STRING and Specific the three agree within 0.002.
+        ``pseudo``: weight of the closed form, in permutations (default :data:`EDGE_PRIOR_PSEUDO`,
+        chosen on validation by :mod:`grnlib.evaluation.floor_choices`; ``inf``: the closed form alone).
+        The low-degree classes are sparse, so the weight matters most on small networks.
         """
-        pseudo = float(n_permutations if pseudo is None else pseudo)
+        pseudo = float(EDGE_PRIOR_PSEUDO if pseudo is None else pseudo)
         edges = positive_edges(train_pairs)
         tfs = np.unique(np.r_[train_pairs["tf"].to_numpy(np.int64),
                               np.asarray([] if candidate_tfs is None else candidate_tfs, np.int64)])
@@ -254,7 +266,7 @@ class EdgePrior:
                                     edges.shape[1]).ravel()
         # a class without members (a self-pair-only class) falls back to the closed form
         weight = np.where(members > 0, n_permutations, 0.0)
-        smoothed = (mean * weight + pseudo * prior) / (weight + pseudo)
+        smoothed = prior if np.isinf(pseudo) else (mean * weight + pseudo * prior) / (weight + pseudo)
         smoothed = np.clip(smoothed, 1e-12, 1 - 1e-12)
         return cls(out_values=out_values.astype(np.float64), in_values=in_values.astype(np.float64),
                    grid_logit=_logit(smoothed).reshape(out_values.size, in_values.size),

@@ -380,7 +380,9 @@ def fit(model: nn.Module | dict, train_pairs, val_pairs=None, features=None,
         model: a grnlib model, or its config dict (built after seeding, so init is seeded too).
         train_pairs: pair table (tf, target, label) of training pairs.
         val_pairs: pair table for validation metrics, early stopping and best-epoch restore;
-            None trains for ``config.epochs`` and keeps the last weights.
+            None trains for ``config.epochs`` and keeps the last weights. An ``offset`` column
+            (float logits, e.g. the per-TF prior correction) is added to the logits the validation
+            metrics read, so early stopping sees the scores that will be evaluated.
         features: per-gene expression features [n_genes, d] (np.ndarray or tensor) for models
             that read them.
         config: a :class:`TrainConfig` (defaults when None).
@@ -412,6 +414,9 @@ def fit(model: nn.Module | dict, train_pairs, val_pairs=None, features=None,
     if val is not None:
         val_tf, val_target = (torch.from_numpy(a).to(device) for a in val[:2])
         val_y_np, val_y = val[2], torch.from_numpy(val[2]).to(device)
+        val_offset = None
+        if isinstance(val_pairs, pd.DataFrame) and "offset" in val_pairs.columns:
+            val_offset = torch.as_tensor(val_pairs["offset"].to_numpy(np.float64), dtype=torch.float32, device=device)
 
     loss_fn = build_loss(config.loss, **config.loss_kwargs)
     if hasattr(loss_fn, "adapt"):
@@ -479,6 +484,8 @@ def fit(model: nn.Module | dict, train_pairs, val_pairs=None, features=None,
                "val_auroc": float("nan"), "val_auprc": float("nan"), "lr": float(lr)}
         if val is not None:
             val_logits = _logits(model, val_tf, val_target, feats, config.eval_batch_size)
+            if val_offset is not None:
+                val_logits = val_logits + val_offset
             row["val_loss"] = float(loss_fn(val_logits, val_y))
             row["val_auroc"], row["val_auprc"] = _val_metrics(val_y_np, val_logits.double().cpu().numpy())
             stopped_early = stopper.step(row[config.early_stopping_metric], epoch, model)
