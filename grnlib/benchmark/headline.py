@@ -120,17 +120,20 @@ def verdict(row) -> str:
 def _interval(mean: float, low: float, high: float, sign: str = "") -> str:
     if not np.isfinite(low):
         return f"{mean:{sign}.3f}"
-    return f"{mean:{sign}.3f} ({low:{sign}.2f} to {high:{sign}.2f})"
+    return f"{mean:{sign}.3f} [{low:{sign}.2f}, {high:{sign}.2f}]"
 
 
 def headline_table(frame: pd.DataFrame) -> str:
-    """The markdown table of :func:`headline_frame`."""
-    lines = ["| protocol | network | metric | model (chosen on validation) | degree floor | edge-prior floor "
+    """The markdown table of :func:`headline_frame`, after a line naming the model chosen for each protocol."""
+    models = dict(zip(frame["protocol"], frame["model"]))
+    named = "; ".join(f"{protocol}: `{model}`" for protocol, model in models.items())
+    lines = [f"Chosen on validation: {named}.", "",
+             "| protocol | network | metric | chosen model | degree floor | edge-prior floor "
              "| Δ vs higher floor | verdict |", "|---|---|---|---|---|---|---|---|"]
     for _, r in frame.iterrows():
         lines.append(" | ".join([
             f"| {r['protocol']}", r["network"], r["metric"],
-            f"`{r['model']}` {_interval(r['chosen'], r['chosen_low'], r['chosen_high'])}",
+            _interval(r["chosen"], r["chosen_low"], r["chosen_high"]),
             _interval(r["degree"], r["degree_low"], r["degree_high"]),
             _interval(r["edge_prior"], r["edge_prior_low"], r["edge_prior_high"]),
             _interval(r["gap"], r["gap_low"], r["gap_high"], "+"), f"**{verdict(r)}** |"]))
@@ -138,7 +141,7 @@ def headline_table(frame: pd.DataFrame) -> str:
 
 
 #: Who each protocol stands for, in a user's words.
-FOR_USERS = {"released": "TFs that already have known targets (the published splits)",
+FOR_USERS = {"released": "TFs that already have known targets",
              "heldout-tf": "TFs with no known targets",
              "degree-matched": "TFs with no known targets, judged against non-targets as well studied as the targets"}
 
