@@ -115,6 +115,10 @@ for _candidates in BEST_CANDIDATES.values():
     for _member in _candidates:
         PRESETS[_member + BLEND_SUFFIX] = {"stack": ["degree", "edge_prior", _member]}
 BLEND_CANDIDATES = {alias: tuple(m + BLEND_SUFFIX for m in candidates) for alias, candidates in BEST_CANDIDATES.items()}
+# Issue 19: annotation knowledge (the `knowledge` baseline, grnlib.evaluation.knowledge) as a stack member beside the
+# floors, alone and with phase1. Evaluation only: a model folder cannot hold the knowledge member (train --knowledge).
+PRESETS["knowledge_blend"] = {"stack": ["degree", "edge_prior", "knowledge"]}
+PRESETS["phase1_knowledge_blend"] = {"stack": ["degree", "edge_prior", "knowledge", "phase1"]}
 # Issue 18: aliases are judged by their worst settings, not the mean: the WORST_QUANTILE over settings of the
 # validation gap to the higher floor on the ROBUST_SWEEPS (grnlib.benchmark.beyond_floor.worst_case_choice).
 WORST_QUANTILE = 0.1
