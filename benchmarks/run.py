@@ -87,6 +87,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--keep-tsv", action="store_true", help="keep the genome-scale top-k TSV in --out")
     parser.add_argument("--scale-sizes", help="CELLSxGENES,... for the scale section (default: "
                                               "benchmarks/scale.py DEFAULT_SIZES; smoke: 300x800)")
+    parser.add_argument("--scale-paths", default="in-memory",
+                        help="paths of the scale section: in-memory, out-of-core or both, comma-separated; a partial "
+                             "run (--only scale) keeps the previous records of the sizes and paths it does not run")
     parser.add_argument("--scale-epochs", type=int, help="training epochs in the scale section (default: the "
                                                          "phase1 preset's; smoke: 1)")
     parser.add_argument("--worker", choices=("train", "genelink", "phase4", "phase4_recipe", "profile", "scoring"),
@@ -209,7 +212,8 @@ def plan(args: argparse.Namespace) -> dict:
 
 def _scale_plan(args: argparse.Namespace, sizes, epochs) -> dict:
     return {"scale_sizes": scale.parse_sizes(args.scale_sizes) if args.scale_sizes else list(sizes),
-            "scale_epochs": args.scale_epochs if args.scale_epochs is not None else epochs}
+            "scale_epochs": args.scale_epochs if args.scale_epochs is not None else epochs,
+            "scale_paths": scale.parse_paths(args.scale_paths)}
 
 
 def run_suite(args: argparse.Namespace, p: dict) -> dict:
@@ -256,6 +260,7 @@ def run_suite(args: argparse.Namespace, p: dict) -> dict:
         work = args.out / "scale" if args.smoke else ROOT / "build" / "bench" / "scale"
         out["scale"] = scale.run_scale(p["scale_sizes"], work, log=log,
                                        epochs=p["scale_epochs"], top_k=100 if args.smoke else 100_000,
+                                       paths=p["scale_paths"],
                                        threads=threads)
     if "report" in p["sections"]:
         log("time `python -m grnlib.report --params ci` (make report with CI params)")
@@ -469,7 +474,13 @@ def print_tables(payload: dict) -> None:
         moon = payload["scale_growth"]["moonshot"]
         if moon:
             print(f"  {moon['cells']:,} x {moon['genes']:,} ({moon['how']}): "
-                  + ", ".join(f"{k} {moon[k]:,.0f}" for k in scale.RECORD_KEYS[3:] if k in moon))
+                  + ", ".join(f"{k} {moon[k]:,.0f}" for k in scale.COSTS if k in moon))
+        ooc = payload["scale_growth"].get("out_of_core") or {}
+        for guess in ooc.get("extrapolated", []):
+            print(f"  out of core {guess['cells']:,} x {guess['genes']:,} ({guess['how']}): "
+                  + ", ".join(f"{k} {guess[k]:,.0f}" for k in scale.COSTS if k in guess))
+        for y, slope in (ooc.get("rss_bytes_per_nnz") or {}).items():
+            print(f"  out of core {y}: {slope:.3f} bytes per non-zero (straight line over the sizes)")
         for y, fit in payload["scale_growth"]["unit_costs"].items():
             if "bytes_per_nnz" in fit:
                 print(f"  {y}: {fit['intercept']:,.0f} MB + {fit['bytes_per_nnz']:.1f} bytes per non-zero "
@@ -497,7 +508,10 @@ def main(argv=None) -> int:
     bench = args.out / "bench.json"
     merged_from = bench.is_file() and args.only and not args.smoke
     if merged_from:  # a partial run replaces only its own sections
-        out = merge_results(out, previous_results(json.loads(bench.read_text())), p["sections"])
+        previous = previous_results(json.loads(bench.read_text()))
+        out = merge_results(out, previous, p["sections"])
+        if "scale" in p["sections"]:  # and, in the scale section, only the sizes and paths it ran
+            out["scale"] = scale.merge_records(previous["scale"], out["scale"])
     payload = summarise(host, p, out, args.smoke, time.perf_counter() - started)
     payload["sections"] = sorted(p["sections"])
     if merged_from:

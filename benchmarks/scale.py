@@ -12,9 +12,14 @@ in its own process; its peak RSS is the larger of (a) the kernel's ``ru_maxrss``
 tree passes ``--max-rss-mb`` is killed and recorded with the error and the time it had run, so a
 too-large size cannot take the machine down.
 
+Each size runs on the in-memory path (``--in-memory``), the out-of-core path (``--out-of-core``: the
+``.h5ad`` read in row chunks, :mod:`grnlib.data.streaming`) or both (``--paths``); a record's ``path``
+says which. :func:`summary` fits cost against the non-zeros per path and extrapolates the issue-23
+sizes (500,000 x 20,000 and 1,000,000 x 30,000) from the out-of-core records, labelled as extrapolated.
+
 ``benchmarks/run.py`` calls :func:`run_scale` for the ``scale`` section of ``bench.json``; alone::
 
-    python benchmarks/scale.py --sizes 2000x5000,10000x20000 --out results/bench/scale.json
+    python benchmarks/scale.py --sizes 2000x5000,10000x20000 --paths in-memory,out-of-core --out scale.json
 """
 from __future__ import annotations
 
@@ -42,7 +47,8 @@ DEFAULT_SIZES = ((2000, 5000, 0.9), (10000, 5000, 0.9), (10000, 10000, 0.9), (10
                  (20000, 20000, 0.9), (20000, 20000, 0.97), (50000, 20000, 0.9))
 SMOKE_SIZES = ((300, 800, 0.9),)
 PRIORS = "priors/human/collectri.csv.gz"
-RECORD_KEYS = ("cells", "genes", "nnz", "train_seconds", "train_peak_rss_mb", "predict_seconds",
+PATHS = ("in-memory", "out-of-core")
+RECORD_KEYS = ("path", "cells", "genes", "nnz", "train_seconds", "train_peak_rss_mb", "predict_seconds",
                "predict_peak_rss_mb")
 POLL_SECONDS = 0.2
 
@@ -61,6 +67,15 @@ def parse_sizes(text: str) -> list[tuple[int, int, float]]:
             raise SystemExit(f"--scale-sizes: {part!r} is not CELLSxGENES[@ZEROS] (e.g. 2000x5000 or 2000x5000@0.97)")
         sizes.append((int(cells), int(genes), zero_fraction))
     return sizes
+
+
+def parse_paths(text: str) -> tuple[str, ...]:
+    """``"in-memory,out-of-core"`` -> the paths, checked."""
+    paths = tuple(p.strip() for p in text.split(",") if p.strip())
+    bad = [p for p in paths if p not in PATHS]
+    if bad or not paths:
+        raise SystemExit(f"--paths: {bad or text!r} not among {', '.join(PATHS)}")
+    return paths
 
 
 def size_name(cells: int, genes: int, zero_fraction: float = ZERO_FRACTION) -> str:
@@ -147,22 +162,25 @@ def synth_matrix(cells: int, genes: int, zero_fraction: float, seed: int, work: 
 
 
 def run_size(cells: int, genes: int, zero_fraction: float = ZERO_FRACTION, *, work: Path, seed: int = 0,
-             epochs: int | None = None,
+             epochs: int | None = None, path: str = "in-memory",
              top_k: int = 100_000, threads: int | None = None, max_rss_mb: float | None = None,
              timeout: float = 3600.0, keep: bool = False) -> dict:
-    """One record: matrix size and non-zeros, train and predict seconds and peak RSS (MB)."""
+    """One record: matrix size and non-zeros, train and predict seconds and peak RSS (MB), on ``path``
+    (``in-memory`` or ``out-of-core``: the flag both commands get)."""
     from grnlib.data import fetch
 
     work.mkdir(parents=True, exist_ok=True)
     max_rss_mb = max_rss_mb or default_max_rss_mb()
     matrix = synth_matrix(cells, genes, zero_fraction, seed, work, timeout)
-    tag = size_name(cells, genes, zero_fraction)
-    record = {"cells": cells, "genes": genes, "nnz": matrix["nnz"], "zero_fraction": round(matrix["zero_fraction"], 4),
+    if path not in PATHS:
+        raise ValueError(f"path {path!r} is not one of {PATHS}")
+    tag = size_name(cells, genes, zero_fraction) + ("" if path == "in-memory" else "_ooc")
+    record = {"path": path, "cells": cells, "genes": genes, "nnz": matrix["nnz"], "zero_fraction": round(matrix["zero_fraction"], 4),
               "file_mb": round(matrix["bytes"] / 2**20, 1), "generate_seconds": matrix["seconds"],
               "epochs": epochs, "top_k": top_k, "seed": seed}
     model_dir, ranked = work / f"model_{tag}", work / f"ranked_{tag}.tsv"
     grnlib = [sys.executable, "-m", "grnlib.cli"]
-    run = ["--seed", str(seed)] + (["--threads", str(threads)] if threads else [])
+    run = ["--seed", str(seed), f"--{path}"] + (["--threads", str(threads)] if threads else [])
     train = [*grnlib, "train", "--expression", matrix["path"], "--raw-counts", "--priors", str(fetch(PRIORS)),
              "--model", "phase1", "--out", str(model_dir), "--overwrite", *run,
              *(["--epochs", str(epochs)] if epochs else [])]
@@ -188,19 +206,31 @@ def run_size(cells: int, genes: int, zero_fraction: float = ZERO_FRACTION, *, wo
     return record
 
 
-def run_scale(sizes, work, *, log=print, **options) -> list[dict]:
-    """:func:`run_size` for every size, smallest first; one failed size does not stop the others."""
+def run_scale(sizes, work, *, log=print, paths=("in-memory",), **options) -> list[dict]:
+    """:func:`run_size` for every size and path, smallest first; one failed size does not stop the others."""
     records = []
     for cells, genes, zeros in sorted((tuple(s) + (ZERO_FRACTION,))[:3] for s in sizes):
-        log(f"scale: {cells:,} cells x {genes:,} genes, {zeros:.0%} zeros (train phase1 --raw-counts, predict top-k)")
-        try:
-            records.append(run_size(cells, genes, zeros, work=Path(work), **options))
-        except Exception as exc:  # noqa: BLE001 - record it; the next size may still run
-            records.append({"cells": cells, "genes": genes, "zero_fraction": zeros, "nnz": None, "train_seconds": None,
-                            "train_peak_rss_mb": None, "predict_seconds": None, "predict_peak_rss_mb": None,
-                            "error": f"{type(exc).__name__}: {exc}"})
-        log("  " + json.dumps({k: records[-1].get(k) for k in (*RECORD_KEYS, "error") if k in records[-1]}))
+        for path in paths:
+            log(f"scale: {cells:,} cells x {genes:,} genes, {zeros:.0%} zeros, {path} (train phase1 --raw-counts, "
+                "predict top-k)")
+            try:
+                records.append(run_size(cells, genes, zeros, work=Path(work), path=path, **options))
+            except Exception as exc:  # noqa: BLE001 - record it; the next size may still run
+                records.append({"path": path, "cells": cells, "genes": genes, "zero_fraction": zeros, "nnz": None,
+                                "train_seconds": None, "train_peak_rss_mb": None, "predict_seconds": None,
+                                "predict_peak_rss_mb": None, "error": f"{type(exc).__name__}: {exc}"})
+            log("  " + json.dumps({k: records[-1].get(k) for k in (*RECORD_KEYS, "error") if k in records[-1]}))
     return records
+
+
+def merge_records(previous: list[dict], new: list[dict]) -> list[dict]:
+    """``previous`` with the records of ``new`` replacing those of the same size and path (a partial run
+    keeps the sizes and paths it did not measure); records without a path are in-memory ones."""
+    def key(r):
+        return (r.get("path", "in-memory"), r["cells"], r["genes"], round(r.get("zero_fraction", ZERO_FRACTION), 2))
+    fresh = {key(r) for r in new}
+    kept = [{"path": "in-memory", **r} for r in previous if key(r) not in fresh]
+    return sorted(kept + list(new), key=lambda r: (r["path"], r["cells"] * r["genes"], r["cells"]))
 
 
 def growth(records: list[dict], x: str = "nnz", y: str = "train_peak_rss_mb") -> dict | None:
@@ -242,12 +272,25 @@ def unit_costs(records: list[dict], y: str) -> dict | None:
 TARGET_SIZE = (50_000, 20_000)
 TARGETS = (("train_seconds", 180.0, "s"), ("train_peak_rss_mb", 4096.0, "MB"), ("predict_seconds", 60.0, "s"))
 MOONSHOT = (1_000_000, 30_000)
+# Issue 23's goals for the out-of-core path on 2 cores: size -> (record key, limit, unit); and the growth of
+# its peak RSS, below 1 byte per non-zero (flat in the cells, up to the recipe's per-cell vectors).
+OUT_OF_CORE_TARGETS = {(500_000, 20_000): (("train_seconds", 900.0, "s"), ("train_peak_rss_mb", 4096.0, "MB"),
+                                           ("predict_seconds", 300.0, "s")),
+                       (1_000_000, 30_000): (("train_seconds", 1800.0, "s"), ("train_peak_rss_mb", 4096.0, "MB"))}
+RSS_BYTES_PER_NNZ_LIMIT = 1.0
+COSTS = ("train_seconds", "train_peak_rss_mb", "predict_seconds", "predict_peak_rss_mb")
+
+
+def on_path(records: list[dict], path: str) -> list[dict]:
+    """The records of one path (records written before paths existed are in-memory ones)."""
+    return [r for r in records if r.get("path", "in-memory") == path]
 
 
 def target_rows(records: list[dict]) -> list[tuple]:
     """(name, measured, limit, unit) per target at :data:`TARGET_SIZE` (measured None when that size
     was not run or failed), plus "predict peak RSS <= train peak RSS" at the largest finished size."""
     rows = []
+    records, every = on_path(records, "in-memory"), records
     at = next((r for r in records if (r["cells"], r["genes"]) == TARGET_SIZE
                and abs(r.get("zero_fraction", ZERO_FRACTION) - ZERO_FRACTION) < 0.02), None)
     label = f"{TARGET_SIZE[0]:,} x {TARGET_SIZE[1]:,}"
@@ -258,12 +301,57 @@ def target_rows(records: list[dict]) -> list[tuple]:
         big = max(done, key=lambda r: r["cells"] * r["genes"])
         rows.append((f"scale {big['cells']:,} x {big['genes']:,}: predict peak RSS / train peak RSS",
                      big["predict_peak_rss_mb"] / big["train_peak_rss_mb"], 1.0, "x"))
+    return rows + out_of_core_rows(every)
+
+
+def out_of_core_rows(records: list[dict]) -> list[tuple]:
+    """(name, value, limit, unit) of the out-of-core goals: measured at a goal size when it ran, else
+    extrapolated from the measured sizes (the name says which), and the peak-RSS slope per non-zero."""
+    done = [r for r in on_path(records, "out-of-core") if "error" not in r]
+    if not done:
+        return []
+    summary = out_of_core_summary(done)
+    rows = []
+    for (cells, genes), goals in OUT_OF_CORE_TARGETS.items():
+        measured = next((r for r in done if (r["cells"], r["genes"]) == (cells, genes)), None)
+        guess = next((e for e in summary["extrapolated"] if (e["cells"], e["genes"]) == (cells, genes)), None)
+        source, how = (measured, "measured") if measured else (guess, f"extrapolated from {len(done)} sizes")
+        for key, limit, unit in goals:
+            rows.append((f"out of core {cells:,} x {genes:,}: {key} ({how})",
+                         source.get(key) if source else None, limit, unit))
+    slope = summary["rss_bytes_per_nnz"].get("train_peak_rss_mb")
+    rows.append(("out of core: train peak RSS growth (bytes per non-zero)", slope, RSS_BYTES_PER_NNZ_LIMIT, "B"))
     return rows
 
 
+def out_of_core_summary(done: list[dict]) -> dict:
+    """Straight-line fits in the non-zeros of the finished out-of-core records, their peak-RSS slopes in
+    bytes per non-zero, and the goal sizes not measured, extrapolated at the measured density."""
+    fits = {y: fit for y in COSTS if (fit := growth(done, "nnz", y))}
+    out = {"fits": fits, "rss_bytes_per_nnz": {y: round(fits[y]["slope"] * 2**20, 3) for y in fits
+                                               if y.endswith("_mb")}, "extrapolated": []}
+    if not fits:
+        return out
+    density = sum(r["nnz"] for r in done) / sum(r["cells"] * r["genes"] for r in done)
+    measured = {(r["cells"], r["genes"]) for r in done}
+    for cells, genes in OUT_OF_CORE_TARGETS:
+        if (cells, genes) in measured:
+            continue
+        nnz = density * cells * genes
+        out["extrapolated"].append({
+            "path": "out-of-core", "cells": cells, "genes": genes, "nnz": round(nnz), "measured": False,
+            "how": f"extrapolated: straight line in nnz fitted on {len(done)} measured out-of-core size(s) "
+                   f"({min(r['nnz'] for r in done):,} to {max(r['nnz'] for r in done):,} non-zeros)",
+            **{y: round(fit["intercept"] + fit["slope"] * nnz, 1) for y, fit in fits.items()}})
+    return out
+
+
 def summary(records: list[dict]) -> dict:
-    """Growth of cost with size (power laws fitted on the finished records) and the moonshot
-    (1,000,000 x 30,000 at the density measured) extrapolated from them, labelled as such."""
+    """Growth of cost with size (power laws fitted on the finished in-memory records) and the moonshot
+    (1,000,000 x 30,000 at the density measured) extrapolated from them, labelled as such; under
+    ``out_of_core`` the same for the out-of-core records (:func:`out_of_core_summary`)."""
+    ooc = [r for r in on_path(records, "out-of-core") if "error" not in r]
+    records = on_path(records, "in-memory")
     done = [{**r, "entries": r["cells"] * r["genes"]} for r in records if "error" not in r]
     costs = ("train_seconds", "train_peak_rss_mb", "predict_seconds", "predict_peak_rss_mb")
     fits = {f"{y}~{x}": growth(done, x, y) for y in costs for x in ("nnz", "entries")}
@@ -279,6 +367,8 @@ def summary(records: list[dict]) -> dict:
         out["moonshot"] = {"cells": MOONSHOT[0], "genes": MOONSHOT[1], "nnz": round(nnz), "measured": False,
                            "how": f"extrapolated: straight line in nnz fitted on {len(done)} measured size(s)",
                            **{k: round(v, 1) for k, v in predicted.items()}}
+    if ooc:
+        out["out_of_core"] = out_of_core_summary(ooc)
     return out
 
 
@@ -299,12 +389,13 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, help="JSON file for the records (default: print only)")
     parser.add_argument("--epochs", type=int, help="training epochs (default: the phase1 preset's)")
     parser.add_argument("--top-k", type=int, default=100_000)
+    parser.add_argument("--paths", default="in-memory", help=f"comma-separated, of {', '.join(PATHS)}")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--max-rss-mb", type=float, help="stop a command above this (default: 60 %% of RAM)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per command")
     parser.add_argument("--keep", action="store_true", help="keep the trained models and rankings")
     args = parser.parse_args(argv)
-    records = run_scale(parse_sizes(args.sizes), args.work, epochs=args.epochs, top_k=args.top_k,
+    records = run_scale(parse_sizes(args.sizes), args.work, paths=parse_paths(args.paths), epochs=args.epochs, top_k=args.top_k,
                         threads=args.threads, max_rss_mb=args.max_rss_mb, timeout=args.timeout, keep=args.keep)
     print(table(records))
     if args.out:

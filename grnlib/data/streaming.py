@@ -35,8 +35,8 @@ import scipy.sparse as sp
 from grnlib.data.errors import DataError, DataWarning
 from grnlib.progress import bar, step
 
-#: Stored values read per chunk (with their indices and float64 temporaries, ~200 MB per chunk).
-CHUNK_VALUES = 1 << 23
+#: Stored values read per chunk (with their indices and float64 temporaries, ~100 MB per chunk).
+CHUNK_VALUES = 1 << 22
 #: In-memory peak of ``grnlib train`` per stored value and fixed part (measured: 13.8 B/nnz + 574 MB).
 IN_MEMORY_BYTES_PER_VALUE = 14.0
 IN_MEMORY_FIXED_MB = 600.0
@@ -45,6 +45,9 @@ MEMORY_SHARE = 0.5
 #: Cells of the seeded sample that pair statistics read out of core (``GRNDataset.expression_matrix``:
 #: a dense genes x cells matrix, 400 MB at 20,000 genes).
 PAIR_SAMPLE_CELLS = 5000
+#: Environment: the folder of the normalised-values file (default the temporary folder); set NO_SPILL_ENV
+#: to 1 to normalise on every pass instead.
+SPILL_DIR_ENV, NO_SPILL_ENV = "GRNLIB_SPILL_DIR", "GRNLIB_NO_SPILL"
 #: Chunks in flight at once on a thread pool or a cluster (their partial results wait to be summed in order).
 WINDOW_PER_WORKER = 2
 
@@ -61,6 +64,7 @@ class Source:
     n_genes: int
     nnz: int
     identity: str = ""  # size and mtime of the file: a changed file is never read as the old one
+    spill: str | None = None  # a local file of the normalised stored values (float32), written by the first pass
 
     def read(self, start: int, stop: int):
         """Rows ``start:stop`` as float32 (CSR when the file stores CSR, else a dense array), normalised."""
@@ -72,13 +76,16 @@ class Source:
                 if self.sparse:
                     indptr = elem["indptr"][start:stop + 1].astype(np.int64)
                     lo, hi = int(indptr[0]), int(indptr[-1])
-                    data, indices = elem["data"][lo:hi], elem["indices"][lo:hi]
+                    indices = elem["indices"][lo:hi]
+                    data = elem["data"][lo:hi] if self.spill is None else None
                 else:
                     block = elem[start:stop]
         if self.sparse:
+            if self.spill is not None:  # normalised once, by the first pass
+                data = np.fromfile(self.spill, dtype=np.float32, count=hi - lo, offset=4 * lo)
             block = sp.csr_matrix((np.asarray(data, dtype=np.float32), indices.astype(np.int32, copy=False),
                                    indptr - lo), shape=(stop - start, self.n_genes))
-            if self.raw_counts:
+            if self.raw_counts and self.spill is None:
                 from grnlib.data.expression import _log_cp10k_sparse
 
                 block.data = _log_cp10k_sparse(block)
@@ -90,9 +97,40 @@ class Source:
             block = _log_cp10k_dense(block)
         return block
 
+    def read_rows(self, rows: np.ndarray):
+        """The cells ``rows`` (increasing) as float32 CSR, normalised: only their values are read."""
+        import h5py
+
+        rows = np.asarray(rows, dtype=np.int64)
+        with _lock(self.path):
+            with h5py.File(self.path, "r") as handle:
+                elem = handle[self.element]
+                if not self.sparse:
+                    block = np.asarray(elem[rows] if rows.size else np.zeros((0, self.n_genes)), dtype=np.float32)
+                else:
+                    indptr = elem["indptr"][:].astype(np.int64)
+                    starts, stops = indptr[rows], indptr[rows + 1]
+                    data = [elem["data"][a:b] for a, b in zip(starts, stops)]
+                    indices = [elem["indices"][a:b] for a, b in zip(starts, stops)]
+        if self.sparse:
+            pointer = np.concatenate([[0], np.cumsum(stops - starts)])
+            block = sp.csr_matrix((np.concatenate(data or [np.zeros(0)]).astype(np.float32),
+                                   np.concatenate(indices or [np.zeros(0)]).astype(np.int32), pointer),
+                                  shape=(rows.size, self.n_genes))
+            if self.raw_counts:
+                from grnlib.data.expression import _log_cp10k_sparse
+
+                block.data = _log_cp10k_sparse(block)
+            return block
+        if self.raw_counts:
+            from grnlib.data.expression import _log_cp10k_dense
+
+            block = _log_cp10k_dense(block)
+        return sp.csr_matrix(block)
+
     def read_raw(self, start: int, stop: int):
         """Rows ``start:stop`` as stored (for the checks of the first pass)."""
-        return Source(**{**self.__dict__, "raw_counts": False}).read(start, stop)
+        return Source(**{**self.__dict__, "raw_counts": False, "spill": None}).read(start, stop)
 
     def chunks(self, values: int | None = None) -> list[tuple[int, int]]:
         """``(start, stop)`` row ranges of about ``values`` stored values each (the last may be shorter)."""
@@ -195,17 +233,9 @@ class RowReader:
         self.shape = (source.n_cells, source.n_genes)
 
     def __getitem__(self, rows):
-        rows = np.arange(self.shape[0])[rows] if not isinstance(rows, np.ndarray) else np.asarray(rows)
-        parts = []
-        for start, stop in self.source.chunks():
-            inside = rows[(rows >= start) & (rows < stop)]
-            if inside.size:
-                block = self.source.read(start, stop)
-                parts.append(sp.csr_matrix(block[inside - start]))
-        if not parts:
-            return sp.csr_matrix((0, self.shape[1]), dtype=np.float32)
-        order = np.argsort(np.argsort(rows, kind="stable"), kind="stable")  # back to the order asked
-        return sp.vstack(parts, format="csr")[order]
+        rows = np.arange(self.shape[0])[rows]
+        unique, back = np.unique(rows, return_inverse=True)
+        return self.source.read_rows(unique)[back.ravel()]
 
 
 # -- the size switch --------------------------------------------------------------------------
@@ -303,26 +333,66 @@ def open_streamed(path, layer: str | None = None, raw_counts: bool = False, gene
     if not chosen:
         return None
     source.raw_counts = bool(raw_counts)
+    spill = _spill_file(source) if client is None else None
     with step(f"read {Path(path).name} out of core") as record:
         record.note(reason)
-        mean, std, notes = _first_pass(source, cells, genes, path, client, chunk_values)
+        try:
+            mean, std, notes = _first_pass(source, cells, genes, path, client, chunk_values, spill)
+        except BaseException:
+            if spill is not None:
+                os.unlink(spill)
+            raise
         record.note(f"{source.n_cells:,} cells x {source.n_genes:,} genes, {source.nnz:,} stored values, "
-                    f"{len(source.chunks(chunk_values))} chunks" + (", on the Dask cluster" if client else ""))
+                    f"{len(source.chunks(chunk_values))} chunks" + (", on the Dask cluster" if client else "")
+                    + (", normalised values kept on local disk" if spill else ""))
+    source.spill = spill
     for note in notes:
         warnings.warn(note, DataWarning, stacklevel=3)
     expression = StreamedExpression(source=source, obs_names=cells, var_names=genes, mean=mean, std=std,
                                     client=client, chunk_values=chunk_values)
     if raw_counts:
         expression.uns["normalisation"] = "log1p(counts per 10,000)"
+    if spill is not None:
+        import weakref
+
+        weakref.finalize(expression, _remove, spill)
     return expression
 
 
-def _first_pass(source: Source, cells, genes, path, client, chunk_values):
+def _spill_file(source: Source) -> str | None:
+    """A temporary file for the normalised values of a sparse raw-count matrix (4 bytes per stored value),
+    so later passes skip the normalisation; None for other matrices, or when the disk lacks twice that."""
+    import shutil
+    import tempfile
+
+    if not (source.sparse and source.raw_counts) or os.environ.get(NO_SPILL_ENV):
+        return None
+    folder = os.environ.get(SPILL_DIR_ENV) or tempfile.gettempdir()
+    size = 4 * source.nnz
+    try:
+        if shutil.disk_usage(folder).free < 2 * size + (1 << 30):
+            return None
+        handle, name = tempfile.mkstemp(prefix="grnlib-normalised-", suffix=".f32", dir=folder)
+        os.ftruncate(handle, size)
+        os.close(handle)
+    except OSError:
+        return None
+    return name
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _first_pass(source: Source, cells, genes, path, client, chunk_values, spill=None):
     from grnlib.data.expression import _Scan
 
     parts = run_pass(source, _scan_chunk, source.chunks(chunk_values), client=client,
                      desc=f"read {Path(path).name}", cells=None if client else cells, genes=None if client else genes,
-                     path=None if client else str(path))
+                     path=None if client else str(path), spill=spill)
     scan = _Scan(source.n_cells, source.n_genes, source.raw_counts)
     stats = None
     for part_scan, part_stats in parts:
@@ -338,7 +408,7 @@ def _first_pass(source: Source, cells, genes, path, client, chunk_values):
     return mean, std, notes
 
 
-def _scan_chunk(source: Source, start: int, stop: int, cells=None, genes=None, path=None):
+def _scan_chunk(source: Source, start: int, stop: int, cells=None, genes=None, path=None, spill=None):
     """The checks (a partial :class:`grnlib.data.expression._Scan`) and the gene statistics of one chunk."""
     from grnlib.data.expression import _Scan
     from grnlib.data.validate import float32_block
@@ -355,6 +425,15 @@ def _scan_chunk(source: Source, start: int, stop: int, cells=None, genes=None, p
             raw.data = _log_cp10k_sparse(raw)
         else:
             raw = _log_cp10k_dense(raw)
+    if spill is not None:  # later passes read these values instead of normalising the counts again
+        import h5py
+
+        with _lock(source.path), h5py.File(source.path, "r") as handle:
+            offset = int(handle[source.element]["indptr"][start])
+        out = np.memmap(spill, dtype=np.float32, mode="r+", offset=4 * offset, shape=(raw.nnz,))
+        out[:] = raw.data
+        out.flush()
+        del out
     return scan, chunk_stats(raw)
 
 
