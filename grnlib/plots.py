@@ -340,19 +340,24 @@ def scale_costs(table: pd.DataFrame):
     """Train and predict cost of the benchmark's ``scale`` records against each size measure: seconds
     (top row) and peak RSS (bottom row) against cells, genes and non-zeros, log-log, one point per
     measured size (``table``: ``grnlib.tables.bench_table(bench, "scale")``). A sparse path shows cost
-    following the non-zeros; a dense one, cells x genes."""
+    following the non-zeros; a dense one, cells x genes. Filled markers: the in-memory path; hollow: out of
+    core (column ``path``)."""
     table = _numeric(table, ["cells", "genes", "non-zeros", "train s", "train MB", "predict s", "predict MB"])
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.2), layout="constrained", squeeze=False)
     rows = (("s", "seconds"), ("MB", "peak RSS (MB)"))
     for (unit, ylabel), row in zip(rows, axes):
         for x, ax in zip(("cells", "genes", "non-zeros"), row):
             shown = False
-            for step, style in (("train", dict(marker="o", color="tab:blue")),
-                                ("predict", dict(marker="s", color="tab:orange"))):
-                points = table[[x, f"{step} {unit}"]].dropna() if len(table) else table
-                if len(points):
-                    ax.scatter(points[x], points[f"{step} {unit}"], label=step, **style)
-                    shown = True
+            paths = table["path"].unique() if "path" in table and len(table) else [None]
+            for path in paths:
+                rows = table if path is None else table[table["path"] == path]
+                for step, color, marker in (("train", "tab:blue", "o"), ("predict", "tab:orange", "s")):
+                    points = rows[[x, f"{step} {unit}"]].dropna() if len(rows) else rows
+                    if len(points):
+                        hollow = dict(facecolors="none", edgecolors=color) if path == "out-of-core" else dict(color=color)
+                        ax.scatter(points[x], points[f"{step} {unit}"], marker=marker, **hollow,
+                                   label=step if len(paths) < 2 else f"{step}, {path}")
+                        shown = True
             if not shown:
                 _no_data(ax, f"{ylabel} vs {x}")
                 continue

@@ -334,20 +334,24 @@ _BENCH_COLUMNS = {
                    "best_epoch": "best epoch", "best_val_auroc": "val AUROC", "degree_val_auroc": "degree val AUROC",
                    "peak_rss_mb": "peak MB"},
     "targets": {"target": "target", "goal": "goal", "measured": "measured", "met": "met", "miss_factor": "miss ×"},
-    "scale": {"cells": "cells", "genes": "genes", "nnz": "non-zeros", "train_seconds": "train s",
+    "scale": {"path": "path", "cells": "cells", "genes": "genes", "nnz": "non-zeros", "train_seconds": "train s",
               "train_peak_rss_mb": "train MB", "predict_seconds": "predict s", "predict_peak_rss_mb": "predict MB"},
 }
+_BENCH_COLUMNS["scale_extrapolated"] = {**_BENCH_COLUMNS["scale"], "how": "how"}
 
 
 def bench_table(bench: dict, section: str) -> pd.DataFrame:
     """A section of ``results/bench/bench.json`` as a display frame with short headers (empty when the
-    run has no such section). Sections: training, reference, phase4_fit, targets, scale, profile."""
+    run has no such section). Sections: training, reference, phase4_fit, targets, scale, profile, and
+    scale_extrapolated (the issue-23 sizes extrapolated from the out-of-core records, labelled by ``how``)."""
     if section == "profile":
         ops = pd.DataFrame((bench.get("phase4_profile") or {}).get("top_ops") or [], columns=["op", "share", "calls"])
         return ops.assign(share=(100 * ops["share"].astype(float)).round(1)).rename(columns={"share": "% of epoch"})
     records = {"training": [r for r in bench.get("training") or [] if "error" not in r],
-               "reference": (bench.get("genelink_reference") or {}).get("by_dataset") or []}.get(
-        section, bench.get(section) or [])
+               "reference": (bench.get("genelink_reference") or {}).get("by_dataset") or [],
+               "scale": [{"path": "in-memory", **r} for r in bench.get("scale") or []],  # records before paths
+               "scale_extrapolated": ((bench.get("scale_growth") or {}).get("out_of_core") or {}).get("extrapolated")
+               or []}.get(section, bench.get(section) or [])
     columns = _BENCH_COLUMNS[section]
     table = pd.DataFrame(records).reindex(columns=list(columns)).rename(columns=columns)
     if "dataset" in table:

@@ -291,3 +291,20 @@ def test_dask_cluster_gives_the_in_process_features_and_survives_a_killed_worker
         assert not thread.is_alive() and not errors, errors
         assert len(client.scheduler_info()["workers"]) == 1
         _close(expected.reference, result["recipe"].reference)
+
+
+def test_normalised_values_are_kept_once_and_removed(counts_file):
+    """Raw counts are normalised by the first pass into a local file that later passes read; it goes with
+    the matrix object."""
+    import gc
+
+    streamed = open_streamed(counts_file, raw_counts=True, out_of_core=True, chunk_values=3000)
+    spill = Path(streamed.source.spill)
+    assert spill.is_file() and spill.stat().st_size == 4 * streamed.nnz
+    memory = read_expression(counts_file, raw_counts=True)
+    np.testing.assert_array_equal(np.fromfile(spill, dtype=np.float32), memory.X.data)
+    start, stop = streamed.chunks()[2]
+    np.testing.assert_array_equal(streamed.source.read(start, stop).toarray(), memory.X[start:stop].toarray())
+    del streamed
+    gc.collect()
+    assert not spill.exists()
