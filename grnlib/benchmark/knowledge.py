@@ -57,7 +57,8 @@ def run_study(settings=DEVELOPMENT, seeds=(0,), n_folds: int = 5, methods=METHOD
                                  "per_tf_auroc": float(per_tf["auroc"].mean()),
                                  "pooled_auroc": auroc(test["label"], scores), "n_tfs": len(per_tf),
                                  "lam": chosen.lam, "mu": chosen.mu, "real_only": chosen.real_only})
-        log(f"knowledge study: {setting} ({len(seeds)} seed(s) x {n_folds} folds) in {time.time() - started:.0f} s")
+        runs_of = f"{n_folds} folds" if protocol != "released" else "1 released split"
+        log(f"knowledge study: {setting}, {protocol} ({len(seeds)} seed(s) x {runs_of}) in {time.time() - started:.0f} s")
     return pd.DataFrame(rows)
 
 
