@@ -3,6 +3,7 @@
 >>> import grnlib
 >>> model = grnlib.fit(adata, net, model="best", seed=0)      # net: source/target edges
 >>> model.metrics                                             # held-out edges: model beside the degree floor
+>>> print(model.verdict.line())                               # model - degree floor, its interval, a warning
 >>> ranked = model.rank(adata, top_k=1000, key_added="grnlib")   # also stored in adata.uns["grnlib"]
 >>> tf_net = model.rank(adata, top_k=1000, format="decoupler")   # source, target, weight for decoupler
 >>> model.rank(other_cells, top_k=1000)                       # any cells sharing the genes: the model travels
@@ -54,6 +55,17 @@ class GRNModel:
             return None
         table = self._metrics.copy()
         return table.set_index("name") if "name" in table else table
+
+    @property
+    def verdict(self):
+        """The model against the degree floor on the held-out pairs: pooled AUROC of both, the difference and
+        its 95 % interval (paired bootstrap over TFs, seeded) as a
+        :class:`grnlib.evaluation.floor_gap.FloorVerdict`; ``print(model.verdict.line())`` gives the one line,
+        with a warning when the model is not above the floor. None for a folder written before verdicts."""
+        from grnlib.evaluation.floor_gap import FloorVerdict
+
+        data = self.params.get("data", {}).get("verdict")
+        return FloorVerdict.from_dict(data) if data else None
 
     @property
     def history(self) -> pd.DataFrame | None:

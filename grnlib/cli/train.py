@@ -73,8 +73,8 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
                             "or auto (all, for human or mouse symbols); predict ranks their targets from it and "
                             "adds an evidence column")
     group = parser.add_argument_group("model")
-    group.add_argument("--model", help="preset or registry model name (may instead come from --params); "
-                                       "`--model list` describes them all")
+    group.add_argument("--model", help="preset or registry model name (may instead come from --params; default "
+                                       "best); `--model list` describes them all")
     group.add_argument("--params", metavar="YAML", help="settings overriding the model's defaults")
     group.add_argument("--epochs", type=int, help="override the number of training epochs")
     group.add_argument("--patience", type=int, metavar="N",
@@ -208,6 +208,19 @@ def _train(args: argparse.Namespace) -> int:
         print(f"held-out pairs ({int(um.split['test']['label'].sum())} prior edges, "
               f"{int((um.split['test']['label'] == 0).sum())} sampled negatives):")
         print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    verdict = um.params["data"].get("verdict")
+    if verdict:  # the model against the degree floor, with its interval; a warning when not above it
+        from grnlib.evaluation.floor_gap import FloorVerdict
+
+        verdict = FloorVerdict.from_dict(verdict)
+        if not args.quiet:
+            print(verdict.line())
+        elif not verdict.above:  # --quiet still says it, as one warning line
+            import warnings
+
+            from grnlib.data import DataWarning
+
+            warnings.warn(verdict.line(), DataWarning, stacklevel=1)
     return 0
 
 

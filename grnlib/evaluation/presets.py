@@ -97,8 +97,8 @@ for _suffix, _hide in (("", "edge"), ("_heldout", "tf")):
 # mean validation AUROC over every setting of the committed sweeps (results/benchmark/*_summary.csv,
 # grnlib.benchmark.sweep.select_by_validation); `best` on the released splits, `best_heldout` under the two TF
 # protocols. tests/test_presets_selection.py re-derives the choice from the committed summaries.
-# An alias is one model that `grnlib train` saves and `grnlib predict` ranks with, so the stacks are not
-# candidates; they enter the book's comparison (STACK_CANDIDATES, 09_beyond_the_floor) chosen the same way.
+# An alias is one model that `grnlib train` saves and `grnlib predict` ranks with; since issue 18 a stack of the
+# floors and trained models is one (grnlib.models.stacked), so BLEND_CANDIDATES (below) may be chosen too.
 BEST_CANDIDATES = {
     "best": ("baseline", "phase1", "pair_evidence", "pair_evidence_residual", "phase1_residual"),
     "best_heldout": ("baseline", "phase1", "pair_evidence_heldout", "pair_evidence_residual_heldout",

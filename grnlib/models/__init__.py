@@ -4,7 +4,7 @@ Every model maps ``(tf_idx [B], gene_idx [B], features [n_genes, d] | None)`` to
 and carries ``.config`` (plain data incl. ``"name"``) so ``build_model(**model.config)``
 rebuilds it. Importing this package registers every family in :data:`MODELS`.
 """
-from grnlib.models import cross_encoder, graph, pair_evidence, residual, target_only, two_tower  # noqa: F401  (registers the models)
+from grnlib.models import cross_encoder, graph, pair_evidence, residual, stacked, target_only, two_tower  # noqa: F401  (registers the models)
 from grnlib.models.cross_encoder import CrossEncoder
 from grnlib.models.graph import GraphSAGEModel
 from grnlib.models.pair_evidence import PairEvidenceModel

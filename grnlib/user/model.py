@@ -35,6 +35,7 @@ MODEL_FILE = "model.pt"
 USER_FORMAT = "grnlib-user-model-v1"
 PARAM_KEYS = ("model", "model_cfg", "train", "features", "split", "seed", "prior_correction")
 INFO_KEYS = ("inputs", "data", "grnlib_version")  # written by train for the record; ignored on input
+DEFAULT_MODEL = "best"  # grnlib train without --model, grnlib.fit's default
 
 
 # -- training ------------------------------------------------------------------------------
@@ -88,9 +89,7 @@ def resolve_user_spec(model: str | None, params: dict | None = None, *, epochs: 
     unknown = sorted(set(params) - set(PARAM_KEYS) - set(INFO_KEYS))
     if unknown:
         raise DataError(params_path, f"unknown key(s) {unknown}", f"use only {list(PARAM_KEYS)}")
-    name = model or params.get("model")
-    if not name:
-        raise DataError(params_path, "no model given", "pass --model NAME (a model or a preset)")
+    name = model or params.get("model") or DEFAULT_MODEL
     run = {k: params[k] for k in ("model_cfg", "train", "features") if k in params}
     for key, value in run.items():
         if value is not None and not isinstance(value, dict):
@@ -142,8 +141,11 @@ def train_user_model(ds: GRNDataset, spec: dict, seed: int = 0, device: str = "a
                         "use split protocol 'seed' or adjust the split settings") from None
     run = {k: spec[k] for k in SPEC_KEYS}
     run["train"] = {**run["train"], "device": device}
-    if checkpoint_dir is not None:
+    if checkpoint_dir is not None and spec["kind"] != "stack":  # one training state per folder: not for stacks
         run["train"]["checkpoint_dir"] = str(checkpoint_dir)
+    if spec["kind"] == "stack":
+        run["model_cfg"] = {"members": [{**m, "train": {**m["train"], "device": device}} if m["kind"] == "model"
+                                        else m for m in spec["model_cfg"]["members"]]}
     try:
         evaluation = evaluate_split(ds, split, [run], baselines=("degree",), seed=seed, progress=progress)
     except (ValueError, TypeError) as exc:
@@ -151,34 +153,51 @@ def train_user_model(ds: GRNDataset, spec: dict, seed: int = 0, device: str = "a
             raise
         raise DataError(None, f"cannot build or train model {spec['model']!r} ({one_line(exc)})",
                         "fix the model_cfg or train section of the params") from None
-    trained = evaluation.trained[spec["name"]]
-    if spec["features"] and trained.recipe is None:
-        warnings.warn(f"model {spec['model']!r} with these settings reads no expression features; the "
-                      "'features' setting is ignored", DataWarning, stacklevel=2)
-    model, result = trained.model, trained.result
     from grnlib.evaluation.correction import fit_prior_correction
 
     # Genome-wide ranking sees every TF's real base rate: pi from all prior edges, rho from training.
     prior = ds.edges[["tf", "target"]].to_numpy(dtype=np.int64).T
     correction = fit_prior_correction(split["train"], ds.n_genes, spec["prior_correction"], edges=prior)
+    if spec["kind"] == "stack":  # floors + members in one model; each member keeps the offsets it was blended with
+        from grnlib.evaluation.stacking import stacked_model
+
+        model, trained = stacked_model(run, ds, split, evaluation, seed)
+        correction.applied, correction.reason = False, "inside the stack (each member's own correction)"
+        stack = evaluation.stacks[spec["name"]]
+        model_cfg = {"members": list(stack.members)}
+    else:
+        trained = evaluation.trained[spec["name"]]
+        if spec["features"] and trained.recipe is None:
+            warnings.warn(f"model {spec['model']!r} with these settings reads no expression features; the "
+                          "'features' setting is ignored", DataWarning, stacklevel=2)
+        model, stack = trained.model, None
+        model_cfg = {k: v for k, v in model.config.items() if k not in DATA_SET_CFG}
+    result = trained.result if trained is not None else None
+    recipe = trained.recipe if trained is not None else None
     metrics = evaluation.metrics.drop(columns=["seed", "val_auroc", "val_auprc", "seconds", "cached"])
+    from grnlib.evaluation.floor_gap import floor_verdict
+
+    verdict = floor_verdict(split["test"], evaluation.test_scores[spec["name"]], evaluation.test_scores["degree"],
+                            model=spec["name"], seed=seed)
     train_cfg = {k: v for k, v in spec["train"].items() if k != "device"}
     params = {
-        "model": spec["name"], "model_cfg": {k: v for k, v in model.config.items() if k not in DATA_SET_CFG},
-        "train": train_cfg, "features": trained.recipe.describe() if trained.recipe else None,
+        "model": spec["name"], "model_cfg": model_cfg,
+        "train": train_cfg, "features": recipe.describe() if recipe else None,
         "split": spec["split"], "seed": seed, "prior_correction": spec["prior_correction"],
         "inputs": dict(inputs or {}),
         "data": {"n_cells": int(ds.expression.n_obs), "n_genes": ds.n_genes, "n_tfs_trained": ds.n_tfs,
                  "n_candidate_tfs": int(len(ds.meta["candidate_tfs"])), "n_prior_edges": ds.n_edges,
                  "n_prior_edges_outside_expression": int(ds.meta.get("n_outside_expression", 0)),
-                 "best_epoch": result.best_epoch, "epochs_run": int(len(result.history)),
-                 "prior_correction": correction.describe()},
+                 "best_epoch": result.best_epoch if result else None,
+                 "epochs_run": int(len(result.history)) if result else 0,
+                 "prior_correction": correction.describe(), "verdict": verdict.to_dict(),
+                 **({"stack_weights": dict(zip(stack.members, map(float, stack.weights)))} if stack else {})},
         "grnlib_version": __version__,
     }
     return UserModel(model=model, genes=pd.Index(ds.genes), tfs=np.asarray(ds.meta["candidate_tfs"], np.int64),
                      prior_edges=ds.edges[[c for c in ("tf", "target", "sign") if c in ds.edges]].reset_index(drop=True),
-                     recipe=trained.recipe,
-                     params=params, metrics=metrics, history=result.history, split=split,
+                     recipe=recipe,
+                     params=params, metrics=metrics, history=result.history if result else None, split=split,
                      test_scores=dict(evaluation.test_scores), correction=correction)
 
 

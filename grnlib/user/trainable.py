@@ -2,7 +2,8 @@
 (``grnlib train --model list``), and the check that names only those when a name is unknown.
 
 Baselines (``degree``, ...) need no training and are scored beside every model anyway; the
-stacked ensembles and the controls are study tools of the book, not one model a folder can hold.
+controls are study tools of the book. A stack of the floors (degree, edge prior) and models is one model
+(:class:`grnlib.models.stacked.StackedModel`): its members share one folder.
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ def _preset_line(name: str) -> str:
         return (f"the model with the best validation AUROC on the {'/'.join(BEST_PROTOCOLS[name])} protocol(s) of "
                 f"the benchmark (now {BEST_SELECTED[name]})")
     spec = PRESETS[name]
+    if "stack" in spec:
+        return (f"blend of {', '.join(spec['stack'])} with non-negative weights fitted on validation "
+                "(weight 0 on a model: the floors alone)")
     train = spec.get("train", {})
     line = f"{spec['model']}, {train.get('optimizer', 'adamw')} {train.get('loss', 'bce')}, " \
            f"up to {train.get('epochs', 50)} epochs"
@@ -36,10 +40,15 @@ def trainable_models() -> dict[str, dict[str, str]]:
     from grnlib.evaluation.presets import BEST_SELECTED, PRESETS
     from grnlib.models import MODELS
 
-    presets = [n for n in PRESETS if "stack" not in PRESETS[n]]
-    groups = {"chosen on validation": [n for n in presets if n in BEST_SELECTED],
+    from grnlib.evaluation.stacking import SAVEABLE_BASELINES
+
+    stacks = [n for n in PRESETS if "stack" in PRESETS[n] and n not in BEST_SELECTED
+              and all(m in SAVEABLE_BASELINES or m in PRESETS for m in PRESETS[n]["stack"])]
+    presets = [n for n in PRESETS if "stack" not in PRESETS[n] and n not in BEST_SELECTED]
+    groups = {"chosen on validation": list(BEST_SELECTED),
               "the phases of the study": [n for n in PHASES if n in presets]}
-    groups["beyond the degree floor"] = [n for n in presets if n not in BEST_SELECTED and n not in PHASES]
+    groups["beyond the degree floor"] = [n for n in presets if n not in PHASES]
+    groups["blends with the floors (weights on validation)"] = stacks
     table = {group: {name: _preset_line(name) for name in names} for group, names in groups.items()}
     table["models (default training recipe)"] = {
         name: (MODELS[name].__doc__ or name).strip().splitlines()[0].replace("``", "").rstrip(",;.")

@@ -495,8 +495,6 @@ ERRORS.update({
         train(f, i, o, params=i / "none.yaml"), ["none.yaml: params file not found"]),
     "params: a list, not a mapping": lambda i, o, f, m: (
         train(f, i, o, params=write(i / "p.yaml", "- epochs\n- 3\n")), ["p.yaml: holds a list, not a mapping"]),
-    "params: no model anywhere": lambda i, o, f, m: (
-        [a for a in train(f, i, o) if a not in ("--model", "expression_two_tower")], ["no model given", "--model"]),
     "model: a baseline needs no training": lambda i, o, f, m: (
         train(f, i, o, model="degree"), ["'degree' is a baseline, which needs no training"]),
     "params: split protocol for reference data only": lambda i, o, f, m: (
