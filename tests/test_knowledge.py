@@ -214,6 +214,15 @@ def test_cli_knowledge_flag(shared_root, symbol_toy, tmp_path, capsys):
     ranked = pd.read_csv(tmp_path / "r.tsv", sep="\t")
     assert ranked.columns[-1] == "evidence"
     assert (ranked.loc[ranked["tf"] == tfs[0], "evidence"] != "model").all()
+    # a model trained without knowledge gets it at predict time
+    assert cli.main(["train", *common, "--priors", str(priors), "--tfs", str(tf_file), "--model", "phase1",
+                     "--epochs", "1", "--out", str(tmp_path / "plain")]) == 0
+    assert cli.main(["predict", *common, "--model", str(tmp_path / "plain"), "--out", str(tmp_path / "p.tsv")]) == 0
+    assert "evidence" not in pd.read_csv(tmp_path / "p.tsv", sep="\t")
+    assert cli.main(["predict", *common, "--model", str(tmp_path / "plain"), "--knowledge", "go",
+                     "--out", str(tmp_path / "k.tsv")]) == 0
+    with_go = pd.read_csv(tmp_path / "k.tsv", sep="\t")
+    assert (with_go.loc[with_go["tf"] == tfs[0], "evidence"] != "model").all()
     capsys.readouterr()
 
 
