@@ -175,7 +175,8 @@ def run_size(cells: int, genes: int, zero_fraction: float = ZERO_FRACTION, *, wo
     if path not in PATHS:
         raise ValueError(f"path {path!r} is not one of {PATHS}")
     tag = size_name(cells, genes, zero_fraction) + ("" if path == "in-memory" else "_ooc")
-    record = {"path": path, "cells": cells, "genes": genes, "nnz": matrix["nnz"], "zero_fraction": round(matrix["zero_fraction"], 4),
+    record = {"path": path, "cells": cells, "genes": genes, "nnz": matrix["nnz"],
+              "zero_fraction": round(matrix["zero_fraction"], 4),
               "file_mb": round(matrix["bytes"] / 2**20, 1), "generate_seconds": matrix["seconds"],
               "epochs": epochs, "top_k": top_k, "seed": seed}
     model_dir, ranked = work / f"model_{tag}", work / f"ranked_{tag}.tsv"
@@ -395,7 +396,8 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per command")
     parser.add_argument("--keep", action="store_true", help="keep the trained models and rankings")
     args = parser.parse_args(argv)
-    records = run_scale(parse_sizes(args.sizes), args.work, paths=parse_paths(args.paths), epochs=args.epochs, top_k=args.top_k,
+    records = run_scale(parse_sizes(args.sizes), args.work, paths=parse_paths(args.paths), epochs=args.epochs,
+                        top_k=args.top_k,
                         threads=args.threads, max_rss_mb=args.max_rss_mb, timeout=args.timeout, keep=args.keep)
     print(table(records))
     if args.out:
