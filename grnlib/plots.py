@@ -354,8 +354,8 @@ def scale_costs(table: pd.DataFrame):
                 for step, color, marker in (("train", "tab:blue", "o"), ("predict", "tab:orange", "s")):
                     points = rows[[x, f"{step} {unit}"]].dropna() if len(rows) else rows
                     if len(points):
-                        hollow = dict(facecolors="none", edgecolors=color) if path == "out-of-core" else dict(color=color)
-                        ax.scatter(points[x], points[f"{step} {unit}"], marker=marker, **hollow,
+                        fill = dict(facecolors="none", edgecolors=color) if path == "out-of-core" else dict(color=color)
+                        ax.scatter(points[x], points[f"{step} {unit}"], marker=marker, **fill,
                                    label=step if len(paths) < 2 else f"{step}, {path}")
                         shown = True
             if not shown:
