@@ -12,6 +12,7 @@ and the command that made them).
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 import time
@@ -28,17 +29,30 @@ def main(argv=None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--out", default="results/knowledge")
     parser.add_argument("--protocol", default="heldout-tf", choices=("heldout-tf", "released"))
+    parser.add_argument("--from-runs", action="store_true",
+                        help="recompute the summaries from <out>/runs.csv instead of running the study")
     args = parser.parse_args(argv)
     command = "OMP_NUM_THREADS=1 .venv/bin/python benchmarks/knowledge.py " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     started = time.time()
-    runs = run_study(args.settings.split(","), seeds=[int(s) for s in args.seeds.split(",")], n_folds=args.folds,
-                     protocol=args.protocol)
+    if args.from_runs:
+        import pandas as pd
+
+        runs = pd.read_csv(Path(args.out) / "runs.csv")
+        previous = (Path(args.out) / "README.md").read_text()
+        command = next((line.split("      #")[0] for line in previous.splitlines()
+                        if line.startswith("OMP_NUM_THREADS")), command)
+        took = re.search(r"# (\d+) minutes", previous)
+        minutes = float(took.group(1)) if took else 0.0
+    else:
+        runs = run_study(args.settings.split(","), seeds=[int(s) for s in args.seeds.split(",")], n_folds=args.folds,
+                         protocol=args.protocol)
     summary = summarise(runs)
     table = per_setting(runs)
     verdicts = goals(summary, args.protocol)
     chosen = chosen_combinations(runs)
-    minutes = (time.time() - started) / 60
+    if not args.from_runs:
+        minutes = (time.time() - started) / 60
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in (("runs", runs), ("per_setting", table), ("summary", summary), ("goals", verdicts),
