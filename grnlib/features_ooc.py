@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from grnlib.data.streaming import chunk_stats, iter_pass, merge_stats
+from grnlib.data.streaming import checked_chunk, chunk_stats, iter_pass, merge_scan, merge_stats, new_scan
 from grnlib.errors import DataError, DataWarning
 from grnlib.features import (CONSTANT_RTOL, N_OVERSAMPLES, N_POWER_ITERATIONS, _orthonormal, _small_lapack)
 from grnlib.progress import step
@@ -87,12 +87,13 @@ def _power_chunk(source, start, stop, w, c, q, centre, keep=False):
     return (*parts, z) if keep else parts
 
 
-def _transform_chunk(source, start, stop, rows, axes, centre):
-    """Predict: gene statistics of the chunk's training cells and the parts of ``A_c V``."""
-    x = source.read(start, stop)
+def _transform_chunk(source, start, stop, rows, axes, centre, check=False, cells=None, genes=None, path=None):
+    """Predict: gene statistics of the chunk's training cells and the parts of ``A_c V`` (and, with
+    ``check``, the chunk's checks: the file's only pass then)."""
+    scan, x = checked_chunk(source, start, stop, cells, genes, path) if check else (None, source.read(start, stop))
     if rows is not None:
         x = x[rows]
-    return (chunk_stats(x), *_mat_parts(x, axes, centre))
+    return (chunk_stats(x), *_mat_parts(x, axes, centre), scan)
 
 
 def _combine(parts, w, c):
@@ -224,17 +225,26 @@ def transform_streamed(recipe, expression, refit: bool = False, path=None, genes
         return {"rows": None if kept.all() else np.flatnonzero(kept), "axes": axes_by_cell[picked],
                 "centre": np.asarray(recipe.mean, dtype=np.float32)[picked]}
     with step(f"gene features: pca for {expression.n_vars:,} genes out of core") as record:
+        check = expression.stats is None  # not read before: this pass makes the file's checks too
         record.note(f"{expression.n_obs:,} cells, {len(chunks)} chunks, 1 pass"
+                    + (" with the file's checks" if check else "")
                     + (" on the Dask cluster" if expression.client is not None else ""))
-        stats = []
+        stats, scan = [], new_scan(expression.source)
 
-        def with_stats(results):  # fold the statistics of each chunk on the way
+        def folding(results):  # fold the statistics and checks of each chunk on the way
             for result in results:
                 stats[:] = [result[0] if not stats else merge_stats(stats[0], result[0])]
+                if check:
+                    merge_scan(scan, result[4])
                 yield result
-        sums, _ = _fold(with_stats(iter_pass(expression.source, _transform_chunk, chunks, client=expression.client,
-                                             desc="gene features: pass (training axes)", per_chunk=chunk_inputs)),
-                        first=1)
+        names = {} if expression.client is not None else {"cells": expression.obs_names, "genes": expression.var_names,
+                                                          "path": str(path)}
+        sums, _ = _fold(folding(iter_pass(expression.source, _transform_chunk, chunks, client=expression.client,
+                                          desc="gene features: pass (training axes)", per_chunk=chunk_inputs,
+                                          check=check, **(names if check else {}))), first=1)
+        if check:
+            for note in scan.finish(expression.obs_names, expression.var_names, path):
+                warnings.warn(note, DataWarning, stacklevel=3)
         count, mean, m2 = stats[0]
         std = np.sqrt(np.maximum(m2 / count, 0.0))
         std[std <= CONSTANT_RTOL * np.abs(mean)] = 0.0

@@ -134,20 +134,25 @@ def test_automatic_switch_on_a_file(counts_file, monkeypatch):
 
 
 def test_checks_of_the_first_pass(tmp_path):
+    """The checks of read_expression, in the first pass training makes, or in predict's single pass."""
     x = _counts(n_cells=50, n_genes=30)
     x[7, 4] = -1.0
     with pytest.raises(DataError, match="negative value.*cell7"):
-        open_streamed(_write(tmp_path / "neg.h5ad", x), raw_counts=True, out_of_core=True, chunk_values=200)
+        open_streamed(_write(tmp_path / "neg.h5ad", x), raw_counts=True, out_of_core=True, chunk_values=200).first_pass()
     x[7, 4] = np.nan
     with pytest.raises(DataError, match="NaN.*cell7"):
-        open_streamed(_write(tmp_path / "nan.h5ad", x), out_of_core=True, chunk_values=200)
+        open_streamed(_write(tmp_path / "nan.h5ad", x), out_of_core=True, chunk_values=200).first_pass()
+    recipe = FeatureRecipe.fit(read_expression(_write(tmp_path / "ok.h5ad", _counts(n_cells=50, n_genes=30))),
+                               n_components=3)
+    streamed = open_streamed(tmp_path / "nan.h5ad", out_of_core=True, chunk_values=200)
+    with pytest.raises(DataError, match="NaN.*cell7"):
+        recipe.transform(streamed)  # a saved recipe on a file not read before: its one pass checks it
     csc = tmp_path / "csc.h5ad"
     ad.AnnData(X=sp.csc_matrix(_counts(n_cells=20, n_genes=10))).write_h5ad(csc)
     with pytest.raises(DataError, match="cannot be read out of core.*csr"):
         open_streamed(csc, out_of_core=True)
     with pytest.warns(Warning, match="zero variance"):
-        open_streamed(_write(tmp_path / "ok.h5ad", _counts(n_cells=50, n_genes=30)), raw_counts=True,
-                      out_of_core=True)
+        open_streamed(tmp_path / "ok.h5ad", raw_counts=True, out_of_core=True).first_pass()
 
 
 def test_fit_out_of_core_matches_in_memory(tmp_path):
@@ -299,6 +304,8 @@ def test_normalised_values_are_kept_once_and_removed(counts_file):
     import gc
 
     streamed = open_streamed(counts_file, raw_counts=True, out_of_core=True, chunk_values=3000)
+    assert streamed.source.spill is None  # nothing is read before it is needed
+    streamed.first_pass()
     spill = Path(streamed.source.spill)
     assert spill.is_file() and spill.stat().st_size == 4 * streamed.nnz
     memory = read_expression(counts_file, raw_counts=True)

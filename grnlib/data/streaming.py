@@ -51,6 +51,8 @@ PAIR_SAMPLE_CELLS = 5000
 #: Environment: the folder of the normalised-values file (default the temporary folder); set NO_SPILL_ENV
 #: to 1 to normalise on every pass instead.
 SPILL_DIR_ENV, NO_SPILL_ENV = "GRNLIB_SPILL_DIR", "GRNLIB_NO_SPILL"
+#: The progress line names the in-memory choice too once the in-memory estimate passes this (MB).
+SAY_CHOICE_ABOVE_MB = 1024
 #: Chunks in flight at once on a thread pool or a cluster (their partial results wait to be summed in order).
 WINDOW_PER_WORKER = 2
 
@@ -159,9 +161,10 @@ class StreamedExpression:
     Attributes:
         source: the file and element (:class:`Source`).
         obs_names, var_names: cell and gene names (unique, stripped).
-        mean, std: per-gene mean and population standard deviation of the normalised values over all
-            cells (float64, as computed: :func:`grnlib.features_ooc.streamed_gene_stats` applies the
-            constant-gene rule of :func:`grnlib.features.gene_stats`).
+        stats: ``(mean, std)`` per gene of the normalised values over all cells (float64, as computed:
+            :func:`grnlib.features_ooc.streamed_gene_stats` applies the constant-gene rule of
+            :func:`grnlib.features.gene_stats`), from the first pass (:meth:`first_pass`), run when first
+            needed: training needs it, predict folds the checks into its single pass instead.
         client: a ``dask.distributed.Client`` that runs the passes, or None (this process).
         chunk_values: stored values per chunk (None: :data:`CHUNK_VALUES`).
     """
@@ -171,11 +174,47 @@ class StreamedExpression:
     source: Source
     obs_names: pd.Index
     var_names: pd.Index
-    mean: np.ndarray
-    std: np.ndarray
+    path: str = ""
+    stats: tuple | None = None
     client: object = None
     chunk_values: int | None = None
     uns: dict = field(default_factory=dict)
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.first_pass()[0]
+
+    @property
+    def std(self) -> np.ndarray:
+        return self.first_pass()[1]
+
+    def first_pass(self) -> tuple[np.ndarray, np.ndarray]:
+        """Run the checks of :func:`grnlib.data.read_expression` and the gene statistics once (and keep the
+        normalised values of raw counts on local disk for the passes that follow); ``(mean, std)``."""
+        if self.stats is not None:
+            return self.stats
+        source = self.source
+        spill = _spill_file(source) if self.client is None else None
+        with step(f"read {Path(self.path).name} out of core (checks, gene statistics)") as record:
+            try:
+                mean, std, notes = _first_pass(source, self.obs_names, self.var_names, self.path, self.client,
+                                               self.chunk_values, spill)
+            except BaseException:
+                if spill is not None:
+                    _remove(spill)
+                raise
+            record.note(f"{source.n_cells:,} cells x {source.n_genes:,} genes, {source.nnz:,} stored values, "
+                        f"{len(self.chunks())} chunks" + (", on the Dask cluster" if self.client else "")
+                        + (", normalised values kept on local disk" if spill else ""))
+        if spill is not None:
+            import weakref
+
+            source.spill = spill
+            weakref.finalize(self, _remove, spill)
+        for note in notes:
+            warnings.warn(note, DataWarning, stacklevel=2)
+        self.stats = (mean, std)
+        return self.stats
 
     @property
     def n_obs(self) -> int:
@@ -317,9 +356,10 @@ def locate(path, layer: str | None = None, genes_as: str = "auto"):
 def open_streamed(path, layer: str | None = None, raw_counts: bool = False, genes_as: str = "auto", *,
                   out_of_core: bool | None = None, client=None, chunk_values: int | None = None):
     """A :class:`StreamedExpression` of the ``.h5ad`` at ``path`` when the size switch says out of core
-    (:func:`choose_out_of_core`; ``out_of_core`` forces it, a ``client`` implies it), after its first
-    pass (checks, gene statistics); None when the in-memory path is chosen or the layout cannot be
-    streamed (then :func:`grnlib.data.read_expression` reads it). Warnings as ``read_expression`` gives."""
+    (:func:`choose_out_of_core`; ``out_of_core`` forces it, a ``client`` implies it); None when the
+    in-memory path is chosen or the layout cannot be streamed (then :func:`grnlib.data.read_expression`
+    reads it). The progress line says which path and why. The checks and gene statistics run on first
+    need (:meth:`StreamedExpression.first_pass`), with the errors and warnings ``read_expression`` gives."""
     if out_of_core is False:
         return None
     located = locate(path, layer, genes_as)
@@ -333,32 +373,16 @@ def open_streamed(path, layer: str | None = None, raw_counts: bool = False, gene
     source, cells, genes = located
     forced = True if (out_of_core or client is not None) else None
     chosen, reason = choose_out_of_core(source.nnz, forced)
+    if chosen or in_memory_estimate_mb(source.nnz) > SAY_CHOICE_ABOVE_MB:  # the choice matters: say it
+        with step(f"{Path(path).name}: {reason}", min_seconds=0):
+            pass
     if not chosen:
         return None
     source.raw_counts = bool(raw_counts)
-    spill = _spill_file(source) if client is None else None
-    with step(f"read {Path(path).name} out of core") as record:
-        record.note(reason)
-        try:
-            mean, std, notes = _first_pass(source, cells, genes, path, client, chunk_values, spill)
-        except BaseException:
-            if spill is not None:
-                os.unlink(spill)
-            raise
-        record.note(f"{source.n_cells:,} cells x {source.n_genes:,} genes, {source.nnz:,} stored values, "
-                    f"{len(source.chunks(chunk_values))} chunks" + (", on the Dask cluster" if client else "")
-                    + (", normalised values kept on local disk" if spill else ""))
-    source.spill = spill
-    for note in notes:
-        warnings.warn(note, DataWarning, stacklevel=3)
-    expression = StreamedExpression(source=source, obs_names=cells, var_names=genes, mean=mean, std=std,
-                                    client=client, chunk_values=chunk_values)
+    expression = StreamedExpression(source=source, obs_names=cells, var_names=genes, path=str(path), client=client,
+                                    chunk_values=chunk_values)
     if raw_counts:
         expression.uns["normalisation"] = "log1p(counts per 10,000)"
-    if spill is not None:
-        import weakref
-
-        weakref.finalize(expression, _remove, spill)
     return expression
 
 
@@ -391,17 +415,13 @@ def _remove(path: str) -> None:
 
 
 def _first_pass(source: Source, cells, genes, path, client, chunk_values, spill=None):
-    from grnlib.data.expression import _Scan
-
     parts = run_pass(source, _scan_chunk, source.chunks(chunk_values), client=client,
                      desc=f"read {Path(path).name}", cells=None if client else cells, genes=None if client else genes,
                      path=None if client else str(path), spill=spill)
-    scan = _Scan(source.n_cells, source.n_genes, source.raw_counts)
     stats = None
-    for part_scan, part_stats in parts:
-        _merge_scan(scan, part_scan)
+    for _, part_stats in parts:
         stats = part_stats if stats is None else merge_stats(stats, part_stats)
-    notes = scan.finish(cells, genes, path)
+    notes = finish_scans(source, [part_scan for part_scan, _ in parts], cells, genes, path)
     count, mean, m2 = stats
     std = np.sqrt(np.maximum(m2 / count, 0.0))
     bad = ~(np.isfinite(mean) & np.isfinite(std))
@@ -413,6 +433,22 @@ def _first_pass(source: Source, cells, genes, path, client, chunk_values, spill=
 
 def _scan_chunk(source: Source, start: int, stop: int, cells=None, genes=None, path=None, spill=None):
     """The checks (a partial :class:`grnlib.data.expression._Scan`) and the gene statistics of one chunk."""
+    scan, raw = checked_chunk(source, start, stop, cells, genes, path)
+    if spill is not None:  # later passes read these values instead of normalising the counts again
+        import h5py
+
+        with _lock(source.path), h5py.File(source.path, "r") as handle:
+            offset = int(handle[source.element]["indptr"][start])
+        out = np.memmap(spill, dtype=np.float32, mode="r+", offset=4 * offset, shape=(raw.nnz,))
+        out[:] = raw.data
+        out.flush()
+        del out
+    return scan, chunk_stats(raw)
+
+
+def checked_chunk(source: Source, start: int, stop: int, cells=None, genes=None, path=None):
+    """``(partial scan, normalised block)`` of rows ``start:stop``: the checks on the stored values, then
+    the normalisation (``cells``, ``genes``, ``path`` name a bad value; None on a worker)."""
     from grnlib.data.expression import _Scan
     from grnlib.data.validate import float32_block
 
@@ -428,19 +464,26 @@ def _scan_chunk(source: Source, start: int, stop: int, cells=None, genes=None, p
             raw.data = _log_cp10k_sparse(raw)
         else:
             raw = _log_cp10k_dense(raw)
-    if spill is not None:  # later passes read these values instead of normalising the counts again
-        import h5py
-
-        with _lock(source.path), h5py.File(source.path, "r") as handle:
-            offset = int(handle[source.element]["indptr"][start])
-        out = np.memmap(spill, dtype=np.float32, mode="r+", offset=4 * offset, shape=(raw.nnz,))
-        out[:] = raw.data
-        out.flush()
-        del out
-    return scan, chunk_stats(raw)
+    return scan, raw
 
 
-def _merge_scan(total, part) -> None:
+def new_scan(source: Source):
+    """An empty whole-matrix scan that :func:`merge_scan` folds the chunks' partial scans into."""
+    from grnlib.data.expression import _Scan
+
+    return _Scan(source.n_cells, source.n_genes, source.raw_counts)
+
+
+def finish_scans(source: Source, scans, cells, genes, path) -> list[str]:
+    """Merge the partial scans of every chunk (in row order): raise the first problem as a DataError,
+    return the warnings to give."""
+    scan = new_scan(source)
+    for part in scans:
+        merge_scan(scan, part)
+    return scan.finish(cells, genes, path)
+
+
+def merge_scan(total, part) -> None:
     """Fold the partial scan of the next chunk into ``total`` (chunks come in row order)."""
     total.lo, total.hi = np.fmin(total.lo, part.lo), np.fmax(total.hi, part.hi)
     with np.errstate(invalid="ignore"):  # a NaN chunk keeps NaN bounds, reported by finish
