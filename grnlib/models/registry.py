@@ -7,6 +7,9 @@ from grnlib.registry import ConfigError, Registry  # noqa: F401  (ConfigError re
 
 MODELS = Registry("model")
 """Every link-prediction model, by name. Populated on import of :mod:`grnlib.models`."""
+COMPOSED = Registry("composed model")
+"""Models assembled from fitted parts rather than trained by gradient (the stack of
+:mod:`grnlib.models.stacked`): built and saved like any model, but not a family :func:`fit` trains."""
 
 
 def build_model(name: str, **cfg) -> nn.Module:
@@ -15,7 +18,7 @@ def build_model(name: str, **cfg) -> nn.Module:
     Raises:
         ConfigError: unknown ``name`` or unknown key in ``cfg`` (lists the valid ones).
     """
-    return MODELS.build(name, **cfg)
+    return (COMPOSED if name in COMPOSED and name not in MODELS else MODELS).build(name, **cfg)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 
 from grnlib.models.context import _bilinear
-from grnlib.models.registry import MODELS, ConfigError
+from grnlib.models.registry import COMPOSED, MODELS, ConfigError
 
 FLOOR_MEMBERS = ("degree", "edge_prior")
 
@@ -97,7 +97,7 @@ class StackedModel(nn.Module):
         return self.forward(tf_idx, gene_idx, features)
 
 
-@MODELS.register("stacked")
+@COMPOSED.register("stacked")
 def stacked(*, members: list | None = None, blend: dict | None = None, n_genes: int | None = None,
             in_features: int | None = None, inputs: str | None = None, hidden_dims=None) -> StackedModel:
     """A stack of floors and trained members (built by :func:`grnlib.evaluation.stacking.stacked_model`);
