@@ -42,8 +42,9 @@ BOOK_SOURCES = ("_config.yml", "_toc.yml", "*.md", "references.bib", "_static")
 #: Where the report runner writes the book's computed pages (the first page's headline), under the book source.
 GENERATED = "_generated"
 #: The banner on every page of a book built with a parameter set other than ``full``.
-SMOKE_BANNER = ("Smoke-test build (parameter set '{params}': few seeds, few epochs): its numbers check that the "
-                "chapters run, they are not results. The full book is built by 'make report'.")
+SMOKE_BANNER = ("Smoke-test build (parameter set '{params}': few seeds, few epochs): the chapters' numbers check that "
+                "they run, they are not results (the first page's table reads the committed sweeps). The full book is "
+                "built by 'make report'.")
 # What a chapter's output depends on besides its notebook and parameters (chapter_key).
 CHAPTER_CODE = ("grnlib", "benchmarks")
 COMMITTED_RESULTS = ("benchmark", "bench", "beyond_floor", "knowledge")  # the rest of results/ is the chapters' output
