@@ -463,8 +463,8 @@ CONCLUSIONS = {
                      "holds.",
         if_above="The chosen loss beats the floor in every setting; check its Brier score before reading its "
                  "outputs as probabilities.",
-        if_not="Changing the loss does not move the model above the floor; choose it for calibration (the Brier "
-               "table), where focal loss usually loses."),
+        if_not="Changing the loss does not move the model above the floor; choose it for its calibration (the "
+               "Brier table) instead."),
     "06_comparison": dict(
         asked="On the same test pairs, which preset beats both floors under each protocol, and does any beat them "
               "for TFs with no known targets?",

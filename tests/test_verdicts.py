@@ -38,3 +38,10 @@ def test_the_conclusion_names_models_below_the_floor_with_their_reason():
     assert "**For a user.** Use the floor." in text and "nan" not in text.lower()
     single = conclusion("One run?", metrics({"released": 0.70}, seeds=(0,)), if_above="a", if_not="b")
     assert "in one run" in single and "±" not in single.split("**Found.**")[1].split("\n\n")[1]
+
+
+def test_a_tie_on_validation_chooses_one_model():
+    table = metrics({"released": 0.85})
+    table.loc[table["name"] == "weak", ["val_auroc"]] = table.loc[table["name"] == "good", "val_auroc"].to_numpy()
+    chosen = against_floor(table, by="protocol")
+    assert chosen["chosen"].sum() == 1

@@ -75,8 +75,9 @@ def against_floor(metrics: pd.DataFrame, by=(), metric: str = "auroc", floors=FL
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    best = table.groupby(by, sort=False)["val_auroc"].transform("max") if by else table["val_auroc"].max()
-    table["chosen"] = table["val_auroc"] == best
+    # one chosen model per group: the first with the highest validation AUROC (ties go to the earlier model)
+    first = table.groupby(by, sort=False)["val_auroc"].idxmax() if by else [table["val_auroc"].idxmax()]
+    table["chosen"] = table.index.isin(list(first))
     return table
 
 
