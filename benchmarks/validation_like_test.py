@@ -9,6 +9,9 @@ validation) is scored with both. One CSV row per (dataset, sample, validation, s
     OMP_NUM_THREADS=1 python benchmarks/validation_like_test.py --model phase1 --validation rows \
         --datasets beeline/Non-Specific/hHEP/500,beeline/STRING/hHEP/500,beeline/Non-Specific/mHSC-GM/500,\
 beeline/STRING/mHSC-GM/500 --out results/beyond_floor/validation_like_test_phase1.csv
+    OMP_NUM_THREADS=1 python benchmarks/validation_like_test.py --model phase1 --protocol heldout-tf --seeds 0,1,2 \
+        --datasets beeline/STRING/hHEP/500,beeline/Non-Specific/hHEP/500 \
+        --out results/beyond_floor/validation_like_test_phase1_heldout.csv
     python benchmarks/validation_like_test.py --summarise results/beyond_floor/validation_like_test.csv
 
 The committed ``validation_like_test.csv`` was measured with the edge prior's earlier ``pseudo=20``
@@ -27,7 +30,7 @@ DATASETS = ("beeline/Non-Specific/hHEP/500", "beeline/STRING/hHEP/500", "beeline
 COLUMNS = ("auroc", "auprc", "per_tf_auroc", "val_auroc", "val_auprc")
 
 
-def measure(datasets, seeds, model: str, populations=("published", "rows")) -> pd.DataFrame:
+def measure(datasets, seeds, model: str, populations=("published", "rows"), protocol: str = "released") -> pd.DataFrame:
     from grnlib.data import load_dataset
     from grnlib.evaluation.experiment import evaluate_split
     from grnlib.evaluation.protocols import make_split
@@ -37,7 +40,8 @@ def measure(datasets, seeds, model: str, populations=("published", "rows")) -> p
         ds = load_dataset(did)
         for seed in seeds:
             for population in populations:
-                split = make_split(ds, "released", seed=seed, validation=population)
+                options = {"validation": population} if protocol == "released" else {}
+                split = make_split(ds, protocol, seed=seed, **options)
                 ev = evaluate_split(ds, split, [model, model + "_blend"], baselines=("degree", "edge_prior"),
                                     seed=seed)
                 table = ev.metrics[ev.metrics["name"].isin(["degree", "edge_prior", model, model + "_blend"])]
@@ -67,12 +71,13 @@ def main(argv=None) -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--validation", default="published,rows", help="validation populations to compare")
+    parser.add_argument("--protocol", default="released", help="released, or a TF protocol (one population)")
     args = parser.parse_args(argv)
     if args.summarise:
         print(summarise(pd.read_csv(args.summarise)).to_string())
         return
     table = measure(args.datasets.split(","), [int(s) for s in args.seeds.split(",")], args.model,
-                    tuple(args.validation.split(",")))
+                    tuple(args.validation.split(",")) if args.protocol == "released" else ("protocol",), args.protocol)
     if args.out:
         table.to_csv(args.out, index=False)
     print(summarise(table).to_string())
