@@ -467,10 +467,11 @@ def test_model_list_shows_only_trainable_models_grouped(capsys):
     lines = out.splitlines()
     groups = [line for line in lines if not line.startswith(" ")]
     assert groups == ["chosen on validation:", "the phases of the study:", "beyond the degree floor:",
-                      "models (default training recipe):"]
+                      "blends with the floors (weights on validation):", "models (default training recipe):"]
     names = [line.split()[0] for line in lines if line.startswith("  ")]
     assert len(names) == len(set(names)) and {"best", "phase1", "expression_two_tower"} <= set(names)
-    assert not {"degree", "edge_prior", "stack", "stack_heldout", "target_only", "tf_shuffled"} & set(names)
+    assert not {"degree", "edge_prior", "target_only", "tf_shuffled"} & set(names)
+    assert {"stack", "pair_evidence_residual_blend"} <= set(names)  # a stack is one model since issue 18
     assert all(len(line.split(None, 1)) == 2 for line in lines if line.startswith("  "))  # one described line each
 
 
