@@ -76,3 +76,17 @@ def test_train_without_a_model_trains_best():
 
     assert DEFAULT_MODEL == "best"
     assert resolve_user_spec(None, {})["name"] == "best"
+
+
+def test_grnlib_train_without_a_model_trains_best_and_prints_the_verdict(toy, tmp_path, capsys):
+    from grnlib import cli
+
+    adata, net = toy
+    adata.to_df().T.to_csv(tmp_path / "expr.csv")
+    net.to_csv(tmp_path / "net.csv", index=False)
+    assert cli.main(["train", "--expression", str(tmp_path / "expr.csv"), "--priors", str(tmp_path / "net.csv"),
+                     "--epochs", "2", "--threads", "1", "--out", str(tmp_path / "m")]) == 0
+    out = capsys.readouterr().out
+    loaded = grnlib.load(tmp_path / "m")
+    assert loaded.params["model"] == "best"
+    assert loaded.verdict.line() in out and out.strip().splitlines()[-1].startswith("verdict: best held-out AUROC")
