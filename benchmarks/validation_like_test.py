@@ -12,6 +12,10 @@ beeline/STRING/mHSC-GM/500 --out results/beyond_floor/validation_like_test_phase
     OMP_NUM_THREADS=1 python benchmarks/validation_like_test.py --model phase1 --protocol heldout-tf --seeds 0,1,2 \
         --datasets beeline/STRING/hHEP/500,beeline/Non-Specific/hHEP/500 \
         --out results/beyond_floor/validation_like_test_phase1_heldout.csv
+    OMP_NUM_THREADS=1 python benchmarks/validation_like_test.py --model phase1 --protocol heldout-tf --seeds 0,1,2 \
+        --datasets subsample/Non-Specific/hHEP/500/150-0,subsample/STRING/hHEP/500/150-0,\
+subsample/Non-Specific/mHSC-GM/500/150-0,subsample/STRING/mHSC-GM/500/150-0 \
+        --out results/beyond_floor/validation_like_test_phase1_small.csv
     python benchmarks/validation_like_test.py --summarise results/beyond_floor/validation_like_test.csv
 
 The committed ``validation_like_test.csv`` was measured with the edge prior's earlier ``pseudo=20``
