@@ -134,3 +134,28 @@ def test_scale_costs_figure_from_bench_records():
     assert all([len(c.get_offsets()) for c in ax.collections] == [3, 3] for ax in axes)
     empty = plots.scale_costs(tables.bench_table({}, "scale"))
     assert all(ax.texts for ax in empty.get_axes())  # "not in this run" instead of an error
+
+
+def test_out_of_core_records_are_extrapolated_per_path_and_merged():
+    """Issue 23: the out-of-core records get their own fits; goal sizes not run are extrapolated (time from
+    CPU seconds) and labelled; a partial run keeps the other paths' records."""
+    ooc = [{"path": "out-of-core", "cells": c, "genes": 20_000, "nnz": c * 2000, "train_seconds": 30 + c * 1e-3,
+            "train_cpu_seconds": 20 + c * 2e-3, "train_peak_rss_mb": 800 + c * 1e-4, "predict_seconds": 10.0,
+            "predict_cpu_seconds": 5 + c * 1e-4, "predict_peak_rss_mb": 900.0} for c in (50_000, 100_000, 200_000)]
+    memory = [{"cells": 50_000, "genes": 20_000, "nnz": 10**8, "train_seconds": 64.0, "train_peak_rss_mb": 1725.0,
+               "predict_seconds": 21.0, "predict_peak_rss_mb": 1640.0}]
+    summary = scale.summary(memory + ooc)
+    assert summary["moonshot"] is None  # one in-memory size: the in-memory fits ignore the out-of-core records
+    guesses = {(g["cells"], g["genes"]): g for g in summary["out_of_core"]["extrapolated"]}
+    assert set(guesses) == {(500_000, 20_000), (1_000_000, 30_000)}
+    assert all(g["measured"] is False and g["how"].startswith("extrapolated") for g in guesses.values())
+    assert guesses[(500_000, 20_000)]["train_cpu_seconds"] == pytest.approx(20 + 500_000 * 2e-3, rel=1e-6)
+    assert summary["out_of_core"]["rss_bytes_per_nnz"]["train_peak_rss_mb"] == pytest.approx(1e-4 / 2000 * 2**20,
+                                                                                              abs=1e-3)
+    rows = {name: value for name, value, *_ in scale.target_rows(memory + ooc)}
+    name = ("out of core 500,000 x 20,000: train_cpu_seconds (extrapolated from 3 sizes, CPU seconds: wall on an "
+            "idle core)")
+    assert rows[name] == pytest.approx(1020.0, rel=1e-6)
+    assert rows["out of core: train peak RSS growth (bytes per non-zero)"] < 1
+    merged = scale.merge_records(memory + ooc[:1], [{**ooc[0], "train_seconds": 1.0}])
+    assert [(r["path"], r["train_seconds"]) for r in merged] == [("in-memory", 64.0), ("out-of-core", 1.0)]

@@ -181,6 +181,11 @@ class StreamedExpression:
     uns: dict = field(default_factory=dict)
 
     @property
+    def obs(self):
+        raise DataError(self.path, "cell annotations (obs columns, e.g. for --groupby) are not read out of core",
+                        "read the matrix in memory (--in-memory, out_of_core=False)")
+
+    @property
     def mean(self) -> np.ndarray:
         return self.first_pass()[0]
 
