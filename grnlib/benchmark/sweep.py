@@ -94,7 +94,9 @@ PLANS: dict[str, PlanSpec] = {
                                                          "tf_shuffled", "tf_shuffled_heldout", "expression_permuted",
                                                          "expression_permuted_heldout", "pair_evidence_residual",
                                                          "pair_evidence_residual_heldout", "stack", "stack_heldout",
-                                                         "phase1"),
+                                                         "phase1", "pair_evidence_blend", "pair_evidence_heldout_blend",
+                                                         "pair_evidence_residual_blend",
+                                                         "pair_evidence_residual_heldout_blend", "phase1_blend"),
         only_with_expression=True, without_expression=("hESC", "mHSC-E"), epochs=12, optional_presets=(),
         folds=(0, 1, 2), families=("beeline", "subsample")),
     "reserved": PlanSpec(
@@ -122,13 +124,15 @@ def _settings(reserved: bool, datasets=None, root=None, families=("beeline",)) -
 
 
 def _variants_for(names, protocol: str) -> list[str]:
-    """A plan's scorers for ``protocol``: the ``<name>_heldout`` variants (trained as if every TF were
-    unseen) under the TF protocols in place of ``<name>``, and only the plain ones elsewhere."""
+    """A plan's scorers for ``protocol``: the ``_heldout`` variants (trained as if every TF were unseen;
+    ``<name>_heldout``, ``<name>_heldout_blend``) under the TF protocols in place of their plain twins, and
+    only the plain ones elsewhere."""
     from grnlib.evaluation.protocols import tf_protocols
 
+    heldout = {n: n.replace("_heldout", "") for n in names if "_heldout" in n}  # variant -> its plain twin
     if protocol in tf_protocols():
-        return [n for n in names if f"{n}_heldout" not in names]
-    return [n for n in names if not n.endswith("_heldout")]
+        return [n for n in names if n not in set(heldout.values())]
+    return [n for n in names if n not in heldout]
 
 
 def make_plan(plan: str | PlanSpec = "reduced", reserved: bool = False, seeds=None, epochs: int | None = None,
