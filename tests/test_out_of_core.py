@@ -315,3 +315,19 @@ def test_normalised_values_are_kept_once_and_removed(counts_file):
     del streamed
     gc.collect()
     assert not spill.exists()
+
+
+def test_pair_statistics_read_a_seeded_cell_sample(counts_file, monkeypatch):
+    """Out of core, ``GRNDataset.expression_matrix`` (pair evidence, correlation baselines) is a seeded sample."""
+    from grnlib.data import GRNDataset
+
+    monkeypatch.setattr(streaming, "PAIR_SAMPLE_CELLS", 100)
+    streamed = open_streamed(counts_file, raw_counts=True, out_of_core=True)
+    ds = GRNDataset(id="s", genes=pd.Index(streamed.var_names), tf_ids=np.arange(3),
+                    edges=pd.DataFrame({"tf": [0, 1], "target": [5, 6]}), expression=streamed)
+    x = ds.expression_matrix()
+    assert x.shape == (240, 100) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, ds.expression_matrix())  # seeded: the same cells every time
+    memory = read_expression(counts_file, raw_counts=True)
+    rows = np.sort(np.random.default_rng([0, 17]).choice(611, 100, replace=False))
+    np.testing.assert_array_equal(x, memory.X[rows].toarray().T)
