@@ -464,6 +464,8 @@ def fit(model: nn.Module | dict, train_pairs, val_pairs=None, features=None,
         total_loss = torch.zeros((), dtype=torch.float64, device=device)
         for start in range(0, n, config.batch_size):
             idx = order[start:start + config.batch_size]
+            if len(idx) == 1 and n > 1:  # a lone trailing pair: BatchNorm cannot train on one row (it is seen next epoch)
+                continue
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 logits = model(tf[idx], target[idx], feats)
             loss = loss_fn(logits.float(), y[idx])

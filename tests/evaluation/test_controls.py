@@ -97,3 +97,13 @@ def test_controls_run_in_a_cell_beside_the_floor(protocol):
     assert all(0.0 <= scores[n]["auroc"] <= 1.0 for n in names)
     again = {r["model"]: r["auroc"] for r in evaluate_cell(Cell("toy", protocol, 0, 0, names, 2), dataset=ds)}
     assert again == {n: scores[n]["auroc"] for n in scores}  # same seed, same metrics
+
+
+def test_a_lone_trailing_training_pair_does_not_stop_a_batchnorm_model():
+    from grnlib.evaluation.experiment import train_run
+
+    ds = make_toy(n_genes=80, n_tfs=10, n_cells=30, seed=3)
+    split = make_split(ds, "seed", seed=0)
+    n = len(split["train"])  # batches of n - 1 leave one pair: BatchNorm cannot train on a single row
+    trained = train_run(ds, split, {"preset": "pair_evidence", "train": {"batch_size": n - 1, "epochs": 2}}, seed=0)
+    assert trained.result.best_epoch >= 1
