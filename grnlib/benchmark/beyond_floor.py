@@ -622,16 +622,16 @@ def goal_table_18(metrics: pd.DataFrame, best: str, best_heldout: str, aliases=N
 
 
 def worst_case_choice(summary: pd.DataFrame, quantile: float = 0.1, stacks: bool = True) -> pd.DataFrame:
-    """Each alias's candidates (``grnlib.evaluation.presets.BEST_CANDIDATES``, their ``BLEND_CANDIDATES`` (each
-    calibrated against the floors, which it can fall back to), and ``STACK_CANDIDATES`` unless ``stacks`` is False; those that ran in ``summary``) ranked by the ``quantile`` over settings of their
+    """Each alias's candidates (``grnlib.evaluation.presets.BEST_CANDIDATES``, and unless ``stacks`` is False (single
+    models only) their ``BLEND_CANDIDATES`` (each calibrated against the floors) and ``STACK_CANDIDATES``; those that ran in ``summary``) ranked by the ``quantile`` over settings of their
     validation AUROC gap to the higher floor (:func:`grnlib.benchmark.summary.select_by_worst_case`), best
     first per alias."""
     from grnlib.benchmark.summary import select_by_worst_case
     from grnlib.evaluation.presets import BEST_CANDIDATES, BEST_PROTOCOLS, BLEND_CANDIDATES, STACK_CANDIDATES
 
     ran = set(summary["model"])
-    pool = {alias: BEST_CANDIDATES[alias] + BLEND_CANDIDATES.get(alias, ())
-            + (STACK_CANDIDATES.get(alias, ()) if stacks else ()) for alias in BEST_CANDIDATES}
+    pool = {alias: BEST_CANDIDATES[alias] + ((BLEND_CANDIDATES.get(alias, ()) + STACK_CANDIDATES.get(alias, ()))
+                                             if stacks else ()) for alias in BEST_CANDIDATES}
     return pd.concat({alias: select_by_worst_case(summary, BEST_PROTOCOLS[alias],
                                                   list(dict.fromkeys(c for c in pool[alias] if c in ran)),
                                                   quantile=quantile)
