@@ -59,6 +59,8 @@ EXPECTED_PARAMS = {
     "graph_sage": lambda n, d: mlp_params(d, 64) + 2 * 3 * mlp_params(64, 64) + mlp_params(192, 64, 1),
     # the default base (expression_two_tower) plus the residual's scale alpha; the floor is buffers
     "residual": lambda n, d: 2 * mlp_params(d, 512, 256, 128) + 1,
+    # the control: target projection plus an MLP over [in-degree, projection]
+    "target_only": lambda n, d: mlp_params(d, 32) + mlp_params(1 + 32, 64, 64, 1),
 }
 
 
@@ -122,7 +124,23 @@ def test_forward_backward_and_optimizer_step(name):
     assert all(changed)
 
 
-@pytest.mark.parametrize("name", MODELS.names())
+# target_only cannot tell two TFs of one target apart, by design: it must not overfit pairs.
+PAIR_MODELS = [n for n in MODELS.names() if n != "target_only"]
+
+
+def test_target_only_scores_every_tf_of_a_target_alike():
+    model = build("target_only").eval()
+    model.prepare(None, PAIRS)
+    target = torch.full((N_GENES,), 3, dtype=torch.long)
+    tfs = torch.arange(N_GENES)
+    with torch.no_grad():
+        logits = model(tfs, target, torch.as_tensor(FEATURES))
+    own_edges = set(PAIRS.loc[(PAIRS["label"] == 1) & (PAIRS["target"] == 3), "tf"])
+    others = [i for i in range(N_GENES) if i not in own_edges]  # the pair's own edge is left out of the count
+    assert torch.allclose(logits[others], logits[others[0]])
+
+
+@pytest.mark.parametrize("name", PAIR_MODELS)
 def test_overfits_small_toy_edge_set(name):
     config = TrainConfig(epochs=60, batch_size=64, lr=1e-3, scheduler="constant",
                          weight_decay=0.0, clip_norm=1.0, progress=False, seed=0)
