@@ -487,6 +487,13 @@ CONCLUSIONS = {
         if_not="Trust a model only where its row is above the floor: for TFs with known targets, and where "
                "popularity is taken away (degree-matched); for new TFs in popular-gene networks, the floor ranks "
                "as well."),
+    "08_your_data": dict(
+        asked="Trained on your own cells and priors, does the model rank held-out prior edges above the degree "
+              "floor, and does it keep that on cells it was not trained on?",
+        takeaway="Read the verdict line before using the ranking: where the model is not above the floor, the floor "
+                 "ranks your held-out edges as well, and its top edges are mostly popular TFs and targets. The "
+                 "per-group networks and TF activities are exploratory: their edges were never checked against a "
+                 "reference."),
     "10_reserved": dict(
         asked="On the reserved sets, never used for any choice, do the models chosen on validation keep their place "
               "against both floors?",
@@ -509,6 +516,13 @@ def conclusion(chapter: str, metrics: pd.DataFrame | None = None, *, out=None, f
     if out is not None:
         text += f"\n*Files: {wrote(out, files).removeprefix('wrote ')}.*\n"
     return text
+
+
+def show_conclusion(chapter: str, metrics: pd.DataFrame | None = None, **kwargs) -> None:
+    """Display :func:`conclusion` as Markdown in the notebook."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(conclusion(chapter, metrics, **kwargs)))
 
 
 def show_long(table: pd.DataFrame, title: str, csv, keep: dict | None = None):
