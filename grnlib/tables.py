@@ -223,8 +223,9 @@ def grid_table(summary: pd.DataFrame) -> pd.DataFrame:
 def gains_display(gains: pd.DataFrame) -> pd.DataFrame:
     """Pooled paired gains (:func:`grnlib.benchmark.beyond_floor.gain_table` with ``pooled=True``): rows
     ``model − reference`` and protocol, one column per metric with ``Δ [95% CI]``."""
-    text = gains.assign(pair=gains["model"] + " − " + gains["reference"], cell=[
-        f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in gains[["delta", "ci_low", "ci_high"]].to_numpy()])
+    text = gains.assign(pair=gains["model"] + " − " + gains["reference"], cell=[  # one unit has no interval
+        f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" if np.isfinite(lo) else f"{d:+.3f} [n = 1]"
+        for d, lo, hi in gains[["delta", "ci_low", "ci_high"]].to_numpy()])
     table = text.pivot_table(index=["pair", "protocol"], columns="metric", values="cell", aggfunc="first", sort=False)
     table.columns.name = None
     return table.fillna("—")
