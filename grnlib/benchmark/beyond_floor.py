@@ -529,6 +529,11 @@ def control_table(metrics: pd.DataFrame, models, by=("protocol",)) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def _signed(table: pd.DataFrame, columns) -> pd.DataFrame:
+    """Gap columns shown with their sign (``+0.009``), so a gap never reads as a metric."""
+    return table.assign(**{c: table[c].map(lambda v: f"{v:+.3f}") for c in columns})
+
+
 def _interval(ci: dict) -> str:
     return f"[{ci['ci_low']:+.3f}, {ci['ci_high']:+.3f}]" if np.isfinite(ci["ci_low"]) else "—"
 
@@ -577,9 +582,9 @@ def goal_table_18(metrics: pd.DataFrame, best: str, best_heldout: str, aliases=N
         rows.append(_network_row("released: best per-TF AUROC - degree", network, best,
                                  per_tf.loc[per_tf["network"] == network, "delta_per_tf_auroc"],
                                  GOALS_18["released_per_tf"]))
-        rows.append(_network_row(f"moonshot: released best pooled AUROC >= {MOONSHOT_18['released_auroc']}",
+        rows.append(_network_row(f"stretch goal: released best pooled AUROC >= {MOONSHOT_18['released_auroc']}",
                                  network, best, part["auroc"], MOONSHOT_18["released_auroc"]))
-        rows.append(_network_row(f"moonshot: released best pooled AUPRC >= {MOONSHOT_18['released_auprc']}",
+        rows.append(_network_row(f"stretch goal: released best pooled AUPRC >= {MOONSHOT_18['released_auprc']}",
                                  network, best, part["auprc"], MOONSHOT_18["released_auprc"]))
     heldout = setting_gaps(metrics, [best_heldout])
     heldout = heldout[heldout["protocol"] == "heldout-tf"]
@@ -597,7 +602,7 @@ def goal_table_18(metrics: pd.DataFrame, best: str, best_heldout: str, aliases=N
             rows.append(_network_row(f"held-out TFs: best_heldout pooled AUROC - {CONTROL}", network, best_heldout,
                                      over_control.loc[over_control["network"] == network, "delta_auroc"],
                                      GOALS_18["over_target_only"]))
-        rows.append(_network_row(f"moonshot: held-out TFs +{MOONSHOT_18['heldout']:.2f} over the higher floor",
+        rows.append(_network_row(f"stretch goal: held-out TFs +{MOONSHOT_18['heldout']:.2f} over the higher floor",
                                  network, best_heldout, part["delta_auroc"], MOONSHOT_18["heldout"]))
     seed = per_seed[(per_seed["protocol"] == "seed") & per_seed["name"].isin([best, "degree"])]
     if "accuracy_at_val_max" in seed and {best, "degree"} <= set(seed["name"]):
@@ -607,7 +612,7 @@ def goal_table_18(metrics: pd.DataFrame, best: str, best_heldout: str, aliases=N
                      "scope": ", ".join(sorted(seed["dataset"].unique())), "model": best,
                      "units": f"{len(table)} seeds", "measured": paired["delta"], "target": 0.0,
                      "p": paired["p_value"], "interval": _interval(paired)})
-        rows.append({"goal": f"moonshot: seed accuracy >= {MOONSHOT_18['seed_accuracy']}",
+        rows.append({"goal": f"stretch goal: seed accuracy >= {MOONSHOT_18['seed_accuracy']}",
                      "scope": ", ".join(sorted(seed["dataset"].unique())), "model": best,
                      "units": f"{len(table)} seeds", "measured": float(table[best].mean()),
                      "target": MOONSHOT_18["seed_accuracy"],
@@ -664,7 +669,7 @@ def robust_report(folder, names=None, quantile: float | None = None) -> dict:
     goals = goal_table_18(cells, judged["best"], judged["best_heldout"])
     return {"coverage": sweep_coverage(folder, names), "choice": choice.set_index(["alias", "candidate"]).round(3),
             "judged": judged, "worst": worst_settings(cells, candidates, quantile).set_index(["protocol", "model"]),
-            "controls": controls.set_index(["protocol", "model"]).round(3),
+            "controls": _signed(controls.set_index(["protocol", "model"]).round(3), ["Δ vs higher floor", f"Δ vs {CONTROL}"]),
             "control_verdicts": control_verdicts(controls[controls["model"].isin(judged.values())]),
             "gains": gain_table(cells, pairs=GAINS_11 + CONTROL_GAINS, pooled=True), "goals": goals,
             "goal_display": goal_display(goals), "goal_verdicts": goal_verdicts_18(goals),
