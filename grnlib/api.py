@@ -211,7 +211,11 @@ class GRNModel:
         """Write the model folder (``model.pt``, ``params.yaml``, ``metrics.tsv`` ...) atomically;
         ``grnlib predict --model path`` and :func:`load` read it. ``overwrite`` replaces an
         earlier grnlib model folder only, never a folder of other files."""
-        return save_user_model(path, self.user_model, overwrite=overwrite)
+        try:
+            return save_user_model(path, self.user_model, overwrite=overwrite)
+        except DataError as exc:  # the folder checks speak command-line; a Python caller passes overwrite=True
+            raise DataError(exc.path, exc.problem.replace("--overwrite", "overwrite=True"),
+                            exc.fix.replace("--out folder", "folder").replace("--overwrite", "overwrite=True")) from None
 
     def __repr__(self) -> str:
         data = self.params.get("data", {})

@@ -83,8 +83,9 @@ def test_save_and_load_give_the_same_ranking(model, toy, tmp_path):
     assert loaded.held_out is None and loaded.history is not None
     assert loaded.rank(adata, top_k=50).equals(model.rank(adata, top_k=50))
     pd.testing.assert_frame_equal(loaded.metrics[["auroc", "auprc", "n"]], model.metrics[["auroc", "auprc", "n"]])
-    with pytest.raises(DataError, match="not empty|exists"):
+    with pytest.raises(DataError, match="not empty|exists") as refused:
         model.save(tmp_path / "model")
+    assert "overwrite=True" in str(refused.value) and "--overwrite" not in str(refused.value)  # Python's words
     model.save(tmp_path / "model", overwrite=True)  # an earlier grnlib model may be replaced
 
 
