@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import anndata as ad
@@ -26,6 +25,8 @@ from grnlib.data import DataError, read_expression
 from grnlib.data import streaming
 from grnlib.data.streaming import choose_out_of_core, open_streamed
 from grnlib.features import FeatureRecipe
+
+from dask_cluster import DASK, local_cluster, wait_for
 
 # float32 rounding of sums over ~10^3 cells, relative to the largest feature (as tests/test_features_sparse.py)
 RTOL = 2e-5
@@ -176,60 +177,18 @@ def test_fit_out_of_core_matches_in_memory(tmp_path):
 
 
 # -- a real Dask cluster ---------------------------------------------------------------------------
-DASK = Path(sys.executable).with_name("dask")
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _start(args, log):
-    # a session of its own: killpg at teardown takes the process and anything it started
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _kill(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait(timeout=10)
-
-
-def _wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """(address, {name: Popen}): a scheduler and two single-thread workers without nannies (a killed
-    worker stays dead). --idle-timeout/--death-timeout: nothing outlives a killed test run for long."""
+    """(address, {name: Popen}): :func:`dask_cluster.local_cluster` run from the repository."""
     pytest.importorskip("dask.distributed")
     if not DASK.is_file():
         pytest.skip("the dask command is not installed")
-    folder = tmp_path_factory.mktemp("cluster")
-    procs, log = [], open(folder / "cluster.log", "w")
-    try:
-        scheduler_file = folder / "scheduler.json"
-        procs.append(_start([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                             "--scheduler-file", str(scheduler_file), "--idle-timeout", "120s"], log))
-        address = _wait_for(lambda: scheduler_file.is_file() and json.loads(scheduler_file.read_text() or "{}")
-                            .get("address"), 30, "the scheduler")
-        workers = {}
-        for name in ("w1", "w2"):
-            workers[name] = _start([str(DASK), "worker", address, "--name", name, "--nthreads", "1", "--nworkers",
-                                    "1", "--no-nanny", "--no-dashboard", "--host", "127.0.0.1", "--death-timeout",
-                                    "30s", "--local-directory", str(folder / name)], log)
-            procs.append(workers[name])
-        yield address, workers
-    finally:
-        for proc in reversed(procs):
-            _kill(proc)
-        log.close()
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    with local_cluster(tmp_path_factory.mktemp("cluster"), env, cwd=ROOT) as running:
+        yield running
 
 
 @pytest.mark.slow
@@ -288,7 +247,7 @@ def test_dask_cluster_gives_the_in_process_features_and_survives_a_killed_worker
                 errors.append(exc)
         thread = threading.Thread(target=fit)
         thread.start()
-        _wait_for(lambda: any("grnlib-chunk" in str(k) for k in client.processing().get(names["w1"], ())), 30,
+        wait_for(lambda: any("grnlib-chunk" in str(k) for k in client.processing().get(names["w1"], ())), 30,
                   "a chunk task running on worker w1")
         os.kill(workers["w1"].pid, signal.SIGKILL)
         workers["w1"].wait(timeout=10)

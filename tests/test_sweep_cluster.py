@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -20,8 +19,9 @@ import pytest
 
 pytest.importorskip("dask.distributed")
 
+from dask_cluster import DASK, kill, local_cluster, wait_for  # noqa: E402 (after the skip)
+
 ROOT = Path(__file__).resolve().parent.parent
-DASK = Path(sys.executable).with_name("dask")
 DATASET = "dream4/1"
 SWEEP_ARGS = ["--plan", "reduced", "--datasets", DATASET, "--protocols", "seed,heldout-tf", "--seeds", "0,1",
               "--models", "degree,random,embedding_two_tower", "--epochs", "1", "--quiet"]
@@ -29,29 +29,6 @@ COMPARED = ["dataset", "protocol", "seed", "fold", "model", "auroc", "auprc", "a
             "n_train", "val_auroc"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not DASK.is_file(), reason="the dask command is not installed")]
-
-
-def _start(args, env, log):
-    # A session of its own: killpg at teardown takes the process and anything it started.
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _kill(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait(timeout=10)
-
-
-def _wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -65,32 +42,8 @@ def env(shared_root, tmp_path_factory):
 @pytest.fixture(scope="module")
 def cluster(env, tmp_path_factory):
     """(address, {worker name: Popen}) of a scheduler and two single-thread workers without nannies."""
-    folder = tmp_path_factory.mktemp("cluster")
-    procs = []
-    log = open(folder / "cluster.log", "w")
-    try:
-        scheduler_file = folder / "scheduler.json"
-        # --idle-timeout / --death-timeout: should this test process be SIGKILLed before its teardown,
-        # the scheduler exits once idle and the workers once the scheduler is gone, leaving nothing behind.
-        procs.append(_start([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                             "--scheduler-file", str(scheduler_file), "--idle-timeout", "300s"], env, log))
-        address = _wait_for(lambda: scheduler_file.is_file() and json.loads(scheduler_file.read_text() or "{}")
-                            .get("address"), 30, "the scheduler")
-        workers = {}
-        for name in ("w1", "w2"):
-            workers[name] = _start([str(DASK), "worker", address, "--name", name, "--nthreads", "1", "--nworkers", "1",
-                                    "--no-nanny", "--no-dashboard", "--host", "127.0.0.1", "--death-timeout", "30s",
-                                    "--local-directory", str(folder / name)], env, log)
-            procs.append(workers[name])
-        from dask.distributed import Client
-
-        with Client(address, timeout=30) as client:
-            client.wait_for_workers(2, timeout=60)
-        yield address, workers
-    finally:
-        for proc in reversed(procs):
-            _kill(proc)
-        log.close()
+    with local_cluster(tmp_path_factory.mktemp("cluster"), env, idle_timeout="300s", cwd=ROOT) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +78,7 @@ def _finish(proc, timeout=120):
     try:
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill(proc)
+        kill(proc)
         raise
     return proc.returncode, output
 
@@ -167,14 +120,14 @@ def test_killed_worker_loses_no_cell(cluster, in_process, env, tmp_path):
         sweep_proc = _sweep(address, out, env)
         try:
             # SIGKILL w1 while the scheduler has a cell running on it.
-            _wait_for(lambda: any(str(k).startswith("cell-") for k in client.processing()[addresses["w1"]]),
+            wait_for(lambda: any(str(k).startswith("cell-") for k in client.processing()[addresses["w1"]]),
                       60, "a cell running on worker w1")
             os.kill(workers["w1"].pid, signal.SIGKILL)
             workers["w1"].wait(timeout=10)
             code, output = _finish(sweep_proc)
         finally:
             if sweep_proc.poll() is None:
-                _kill(sweep_proc)
+                kill(sweep_proc)
     done = {json.loads(line)["key"] for line in (out / "cells.jsonl").read_text().splitlines()}
     print(f"first run after the kill: exit {code}, {len(done)} of 4 cells")
     if code != 0 or len(done) < 4:
