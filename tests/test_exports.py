@@ -10,7 +10,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import grnlib  # noqa: E402
-from grnlib.data import DataError, make_toy  # noqa: E402
+from grnlib.data import DataError  # noqa: E402
+from grnlib.data.toy import toy_user_data  # noqa: E402
 from test_travel import TINY  # noqa: E402
 
 torch.set_num_threads(1)
@@ -18,10 +19,7 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="module")
 def fitted():
-    ds = make_toy(seed=0, n_cells=80)
-    edges = ds.symbols(ds.edges)
-    net = pd.DataFrame({"source": edges["tf_symbol"], "target": edges["target_symbol"]})
-    adata = ds.expression.copy()
+    adata, net = toy_user_data(seed=0, n_cells=80)
     model = grnlib.fit(adata, net, seed=0, **TINY)
     return model, adata
 

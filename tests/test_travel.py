@@ -12,7 +12,8 @@ import scipy.sparse as sp
 import torch
 
 import grnlib
-from grnlib.data import DataError, DataWarning, make_toy
+from grnlib.data import DataError, DataWarning
+from grnlib.data.toy import toy_user_data
 from grnlib.features import FeatureRecipe
 from test_features_sparse import _log_counts
 
@@ -117,10 +118,7 @@ def test_cells_features_and_single_cells_cannot_travel():
 # -- a trained model on other cells ----------------------------------------------------------
 @pytest.fixture(scope="module")
 def toy():
-    ds = make_toy(seed=0, n_cells=120)
-    edges = ds.symbols(ds.edges)
-    net = pd.DataFrame({"source": edges["tf_symbol"], "target": edges["target_symbol"]})
-    adata = ds.expression.copy()
+    adata, net = toy_user_data(seed=0, n_cells=120)
     adata.obs["cluster"] = pd.Categorical(np.where(np.arange(adata.n_obs) % 3 == 0, "b", "a"), ["a", "b", "tiny"])
     return adata, net
 

@@ -50,3 +50,11 @@ def make_toy(n_genes: int = 120, n_tfs: int = 12, n_cells: int = 80, mean_target
         expression = ad.AnnData(X=x, obs=pd.DataFrame(index=cells), var=pd.DataFrame(index=genes))
     return GRNDataset(id=f"toy/seed{seed}", genes=genes, tf_ids=tf_ids, edges=edges,
                       expression=expression, source=None)
+
+
+def toy_user_data(seed: int = 0, n_cells: int = 80):
+    """What a user brings to :func:`grnlib.fit`: the toy's expression (AnnData, cells x genes, a copy) and its
+    edges as a decoupler-style network (``source``, ``target`` gene symbols)."""
+    ds = make_toy(seed=seed, n_cells=n_cells)
+    edges = ds.symbols(ds.edges)
+    return ds.expression.copy(), pd.DataFrame({"source": edges["tf_symbol"], "target": edges["target_symbol"]})

@@ -2,12 +2,11 @@
 held-out pairs exactly as the evaluation scored them; every trained model carries its verdict against the
 degree floor."""
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 import grnlib
-from grnlib.data import make_toy
+from grnlib.data.toy import toy_user_data
 from grnlib.evaluation import presets
 from grnlib.evaluation.floor_gap import FloorVerdict, floor_verdict
 from grnlib.training.loop import predict_logits
@@ -17,9 +16,7 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="module")
 def toy():
-    ds = make_toy(seed=0, n_cells=80)
-    edges = ds.symbols(ds.edges)
-    return ds.expression, pd.DataFrame({"source": edges["tf_symbol"], "target": edges["target_symbol"]})
+    return toy_user_data(seed=0, n_cells=80)
 
 
 @pytest.fixture(scope="module")
