@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from grnlib.evaluation.metrics import auroc, cluster_bootstrap
+
 N_BOOT = 1000
 
 
@@ -60,38 +62,18 @@ class FloorVerdict:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
 
-def _auroc(y: np.ndarray, s: np.ndarray) -> float:
-    """Mann-Whitney AUROC (ties count half); NaN with one class."""
-    from scipy.stats import rankdata
-
-    n_pos = int(y.sum())
-    n_neg = y.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(s)
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def floor_verdict(pairs: pd.DataFrame, model_scores, floor_scores, model: str, floor: str = "degree",
                   n_boot: int = N_BOOT, seed: int = 0) -> FloorVerdict:
     """Pooled held-out AUROC of ``model_scores`` and ``floor_scores`` on ``pairs`` (tf, label) and the
     paired bootstrap over TFs of their difference (see the module docstring)."""
-    y = pairs["label"].to_numpy(np.int64)
+    y, tfs = pairs["label"].to_numpy(np.int64), pairs["tf"].to_numpy()
     a, b = np.asarray(model_scores, np.float64), np.asarray(floor_scores, np.float64)
-    _, tf_index = np.unique(pairs["tf"].to_numpy(), return_inverse=True)
-    n_tfs = int(tf_index.max()) + 1 if tf_index.size else 0
-    order = np.argsort(tf_index, kind="stable")
-    starts = np.r_[0, np.cumsum(np.bincount(tf_index, minlength=n_tfs))]
-    rng = np.random.default_rng(seed)
-    gaps = []
-    for _ in range(n_boot):
-        drawn = rng.integers(0, n_tfs, n_tfs)
-        rows = order[np.concatenate([np.arange(starts[t], starts[t + 1]) for t in drawn])]
-        gap = _auroc(y[rows], a[rows]) - _auroc(y[rows], b[rows])
-        if np.isfinite(gap):
-            gaps.append(gap)
-    low, high = np.percentile(gaps, [2.5, 97.5]) if gaps else (float("nan"), float("nan"))
-    model_value, floor_value = _auroc(y, a), _auroc(y, b)
+    n_tfs = int(np.unique(tfs).size)
+    draws = cluster_bootstrap(y, {"model": a, "floor": b}, tfs, n_boot=n_boot, seed=seed)  # paired: shared draws
+    gaps = draws["model"]["auroc"] - draws["floor"]["auroc"]
+    gaps = gaps[np.isfinite(gaps)]
+    low, high = np.percentile(gaps, [2.5, 97.5]) if gaps.size else (float("nan"), float("nan"))
+    model_value, floor_value = auroc(y, a), auroc(y, b)
     return FloorVerdict(model=model, floor=floor, metric="auroc", model_value=model_value, floor_value=floor_value,
                         gap=model_value - floor_value, low=float(low), high=float(high), n_tfs=n_tfs,
                         n_boot=int(n_boot), seed=int(seed))
