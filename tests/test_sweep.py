@@ -81,6 +81,28 @@ def test_failed_cell_is_logged_and_retried(toy_cells, tmp_path):
     assert sweep.run_sweep([bad], tmp_path, n_workers=0, progress=False)["failed"] == 1  # tried again
 
 
+def test_a_cell_that_fails_once_is_retried_and_no_longer_counted_as_failed(toy_cells, monkeypatch, tmp_path):
+    cells, _ = toy_cells
+    counting = sweep.evaluate_cell
+    failures = []
+
+    def fails_first_time(cell, *args, **kwargs):
+        if not failures:
+            failures.append(cell.key)
+            raise ValueError("Expected more than 1 value per channel when training")
+        return counting(cell, *args, **kwargs)
+
+    monkeypatch.setattr(sweep, "evaluate_cell", fails_first_time)
+    assert sweep.run_sweep(cells[:2], tmp_path, n_workers=0, progress=False)["failed"] == 1
+    assert list(sweep.open_errors(tmp_path)) == [cells[0].key]
+    again = sweep.run_sweep(cells[:2], tmp_path, n_workers=0, progress=False)
+    assert again["done"] == 1 and again["failed"] == 0 and again["skipped"] == 1
+    assert len((tmp_path / sweep.ERROR_FILE).read_text().splitlines()) == 1  # the log keeps the old failure
+    assert sweep.open_errors(tmp_path) == {}
+    paths = sweep.summarize(tmp_path, tmp_path / "bench", name="toy")
+    assert json.loads(paths["meta"].read_text())["n_errors"] == 0
+
+
 def test_dask_local_cluster_runs_cells(toy_cells, tmp_path):
     pytest.importorskip("dask.distributed")
     cells, calls = toy_cells

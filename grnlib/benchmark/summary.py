@@ -44,6 +44,17 @@ def finished_keys(out_dir) -> set[str]:
     return {c["key"] for c in read_cells(out_dir)}
 
 
+def open_errors(out_dir) -> dict[str, str]:
+    """The last error of each cell in ``errors.jsonl`` that has no result yet. A failed cell is retried on the
+    next run, and its old error line stays in the log; only the cells still without a result failed."""
+    path = Path(out_dir) / ERROR_FILE
+    if not path.is_file():
+        return {}
+    errors = {row["key"]: row["error"] for row in (json.loads(line) for line in path.read_text().splitlines() if line.strip())}
+    done = finished_keys(out_dir)
+    return {key: error for key, error in errors.items() if key not in done}
+
+
 def results_frame(out_dir) -> pd.DataFrame:
     """Every record of every finished cell, one row per (cell, scorer)."""
     rows = [r for c in read_cells(out_dir) for r in c["results"]]
@@ -203,7 +214,7 @@ def summarize(raw_dir, out_dir="results/benchmark", name: str | None = None) -> 
     meta.update(summarized=time.strftime("%Y-%m-%dT%H:%M:%S%z"), n_cells=len(cell_seconds),
                 cell_cpu_seconds_total=round(float(np.sum(cell_seconds)), 1),
                 cell_seconds_median=round(float(np.median(cell_seconds)), 2),
-                n_errors=len((raw_dir / ERROR_FILE).read_text().splitlines()) if (raw_dir / ERROR_FILE).is_file() else 0,
+                n_errors=len(open_errors(raw_dir)),
                 ci_method=CI_METHOD)
     write_json(paths["meta"], meta)
     return paths

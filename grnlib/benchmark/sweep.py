@@ -35,7 +35,8 @@ from grnlib.evaluation.cells import Cell, environment_info, evaluate_cell
 from grnlib.evaluation.spec import needs_expression, resolve_specs
 from grnlib.benchmark.summary import (CELL_FILE, ERROR_FILE, META_FILE, against_floors,  # noqa: F401 (re-exported)
                                       aggregate, benchmark_figure, finished_keys, floor_table, floors_figure,
-                                      load_summaries, load_summary, read_cells, results_frame, select_by_validation,
+                                      load_summaries, load_summary, open_errors, read_cells, results_frame,
+                                      select_by_validation,
                                       select_by_worst_case,
                                       summarize, summarize_frame)
 from grnlib.io import append_jsonl, write_json
