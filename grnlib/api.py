@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from grnlib.data import DataError
+from grnlib.errors import DataError
 from grnlib.user import (UserModel, as_format, load_user_model, rank_edges, read_priors, read_tf_list,
                          read_user_expression, resolve_user_spec, save_user_model, train_user_model, user_dataset)
 

@@ -11,7 +11,8 @@ import torch
 
 import grnlib
 from grnlib import cli
-from grnlib.data import DataError, make_toy
+from grnlib.data import make_toy
+from grnlib.errors import DataError
 
 torch.set_num_threads(1)  # a shared 2-core machine: one thread per process is much faster
 

@@ -5,7 +5,8 @@ import pytest
 from scipy.stats import spearmanr
 
 from grnlib.evaluation.baselines import BASELINES, score_baseline
-from grnlib.data import DataError, make_toy
+from grnlib.data import make_toy
+from grnlib.errors import DataError
 from grnlib.evaluation.metrics import auroc
 from grnlib.evaluation.protocols import make_split
 

@@ -39,7 +39,8 @@ def test_generated_matrix_is_sparse_seeded_counts_with_prior_symbols(matrix, tmp
     import anndata as ad
     import scipy.sparse as sp
 
-    from grnlib.data import DataWarning, load_priors, read_expression
+    from grnlib.data import load_priors, read_expression
+    from grnlib.errors import DataWarning
 
     path, info = matrix
     adata = ad.read_h5ad(path)

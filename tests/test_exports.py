@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import grnlib  # noqa: E402
-from grnlib.data import DataError  # noqa: E402
+from grnlib.errors import DataError  # noqa: E402
 from grnlib.data.toy import toy_user_data  # noqa: E402
 from test_travel import TINY  # noqa: E402
 

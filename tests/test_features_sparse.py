@@ -12,7 +12,8 @@ import scipy.sparse as sp
 
 import grnlib.data.expression as expression_module
 import grnlib.features as features_module
-from grnlib.data import DataError, DataWarning, make_toy, read_expression
+from grnlib.data import make_toy, read_expression
+from grnlib.errors import DataError, DataWarning
 from grnlib.features import FeatureRecipe, gene_features
 
 RECIPES = {

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from grnlib.data import DataWarning, make_toy
+from grnlib.data import make_toy
+from grnlib.errors import DataWarning
 from grnlib.data.knowledge import GeneAnnotations, Knowledge, parse_sources
 from grnlib.models.knowledge import KnowledgeScorer, cosine, jaccard, weighted_rows
 

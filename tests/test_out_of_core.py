@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from grnlib.data import DataError, read_expression
+from grnlib.data import read_expression
+from grnlib.errors import DataError
 from grnlib.data import streaming
 from grnlib.data.streaming import choose_out_of_core, open_streamed
 from grnlib.features import FeatureRecipe

@@ -6,7 +6,8 @@ import pytest
 from grnlib import data
 from grnlib.evaluation.audit import audit_split
 from grnlib.evaluation.baselines import score_baseline
-from grnlib.data import DataError, GRNDataset, make_toy
+from grnlib.data import GRNDataset, make_toy
+from grnlib.errors import DataError
 from grnlib.evaluation.metrics import auroc
 from grnlib.evaluation.protocols import PROTOCOLS, make_split, tf_folds
 

@@ -8,7 +8,7 @@ import pytest
 
 import grnlib
 from grnlib import cli
-from grnlib.data import DataError
+from grnlib.errors import DataError
 from grnlib.evaluation import metrics
 
 # The hand-computed case. Genes A..E, every one a source of the reference, so the candidate pairs

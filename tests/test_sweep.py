@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from grnlib.benchmark import sweep
-from grnlib.data import DataError, make_toy
+from grnlib.data import make_toy
+from grnlib.errors import DataError
 from grnlib.evaluation import cells as cells_module
 from grnlib.evaluation.cells import Cell
 

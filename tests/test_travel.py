@@ -12,7 +12,7 @@ import scipy.sparse as sp
 import torch
 
 import grnlib
-from grnlib.data import DataError, DataWarning
+from grnlib.errors import DataError, DataWarning
 from grnlib.data.toy import toy_user_data
 from grnlib.features import FeatureRecipe
 from test_features_sparse import _log_counts

@@ -67,7 +67,7 @@ def test_parallel_sweep_without_dask_says_which_extra(tmp_path, monkeypatch):
     """With Dask missing, a parallel sweep stops before any work with one DataError naming the
     [sweep] extra; --workers 0 needs no Dask."""
     from grnlib.benchmark.sweep import run_sweep
-    from grnlib.data import DataError
+    from grnlib.errors import DataError
     from grnlib.evaluation.cells import Cell
 
     for name in ("dask", "dask.distributed", "distributed"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from grnlib.data import DataError
+from grnlib.errors import DataError
 from grnlib.io import write_json, write_table
 
 CELL_FILE = "cells.jsonl"

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from grnlib.data import DataError
+from grnlib.errors import DataError
 from grnlib.evaluation.cells import Cell, environment_info, evaluate_cell
 from grnlib.evaluation.spec import needs_expression, resolve_specs
 from grnlib.benchmark.summary import (CELL_FILE, ERROR_FILE, META_FILE, against_floors,  # noqa: F401 (re-exported)

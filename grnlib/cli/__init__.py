@@ -7,7 +7,7 @@ parser and sets ``func`` (``parser.set_defaults(func=run)``) to a callable takin
 only while the parser is built, so ``grnlib datasets`` does not pay for torch; a module that
 does not exist yet is skipped, any other import error propagates.
 
-Exit codes: 0 success; 1 bad input (a :class:`~grnlib.data.DataError`, printed as one line,
+Exit codes: 0 success; 1 bad input (a :class:`~grnlib.errors.DataError`, printed as one line,
 no traceback), and a write or read stopped by a full disk, a quota, a file size limit or missing
 permissions (one line naming the file, after the temporary files were removed); 2 usage errors (argparse); 130 Ctrl-C and 143 SIGTERM, each reported as one line
 after the temporary files were removed (``grnlib train: interrupted; nothing was written``).
@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     from grnlib.cli.common import Terminated, one_line_warnings
-    from grnlib.data.errors import DataError
+    from grnlib.errors import DataError
     from grnlib.io import write_failure
 
     args = build_parser().parse_args(argv)

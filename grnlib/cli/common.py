@@ -1,7 +1,7 @@
 """Options and console handling shared by ``grnlib train`` and ``grnlib predict``.
 
 Everything a user reads goes to stderr as one line per message (``grnlib <command>: ...``);
-:class:`~grnlib.data.DataWarning` lines are kept under ``--quiet``, progress bars and progress
+:class:`~grnlib.errors.DataWarning` lines are kept under ``--quiet``, progress bars and progress
 messages are not. Torch and the data code are imported only when a command runs.
 """
 from __future__ import annotations
@@ -87,7 +87,7 @@ SEED_LIMIT = 2**32  # numpy and torch seeds are unsigned 32-bit
 def check_seed(seed, option: str = "--seed", source=None) -> int | None:
     """``seed`` as an int when 0 <= seed < 2**32, else a DataError naming ``option`` (and ``source``,
     the params file a seed came from). None passes through (the default applies)."""
-    from grnlib.data import DataError
+    from grnlib.errors import DataError
 
     if seed is None:
         return None
@@ -109,7 +109,7 @@ def set_threads(threads: int | None) -> None:
     """Apply ``--threads`` (a per-process choice the user makes, so the library never does)."""
     if threads is None:
         return
-    from grnlib.data import DataError
+    from grnlib.errors import DataError
 
     if threads < 1:
         raise DataError(None, f"--threads must be at least 1, got {threads}", "pass a positive number of threads")
@@ -122,7 +122,7 @@ def check_device(device: str) -> str:
     """The device string, or a DataError when torch cannot use it here."""
     import torch
 
-    from grnlib.data import DataError
+    from grnlib.errors import DataError
 
     try:
         resolved = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
@@ -167,7 +167,7 @@ def one_line_warnings(command: str):
     ``grnlib <command>: warning: <first line of the message>``: no ``file:line: UserWarning`` and
     no echoed code line, and the same message is not repeated."""
     global _showing_warnings
-    from grnlib.data import DataWarning
+    from grnlib.errors import DataWarning
 
     if _showing_warnings:
         yield

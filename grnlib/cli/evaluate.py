@@ -47,7 +47,7 @@ def _int_list(text: str, option: str) -> list[int]:
     running a seed twice would count the same result twice in every mean and interval)."""
     import warnings
 
-    from grnlib.data import DataError, DataWarning
+    from grnlib.errors import DataError, DataWarning
 
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
@@ -76,7 +76,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     import warnings
 
     from grnlib.cli.common import Console, check_seed
-    from grnlib.data import DataError, DataWarning, load_dataset
+    from grnlib.data import load_dataset
+    from grnlib.errors import DataError, DataWarning
     from grnlib.io import check_output_file, write_json
     from grnlib.evaluation.cells import Cell, environment_info, evaluate_cell
     from grnlib.evaluation.protocols import PROTOCOLS, check_protocol_seed

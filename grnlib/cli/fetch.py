@@ -45,7 +45,7 @@ def fetch_paths(name: str, root=None) -> list[Path]:
     a priors/TF-list file name. DataError with close matches when it is none of these."""
     from difflib import get_close_matches
 
-    from grnlib.data import DataError
+    from grnlib.errors import DataError
     from grnlib.data.catalog import FAMILIES, parse_id
     from grnlib.data.download import data_root, fetch
     from grnlib.data.registry import load_registry

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from grnlib.cli.common import data_file
-    from grnlib.data import DataError
+    from grnlib.errors import DataError
     from grnlib.data.validate import plain_suffix
     from grnlib.io import check_output_file
     from grnlib.user import (cli_wording, load_user_model, rank_edges, read_priors, read_tf_list,

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from grnlib.cli.common import data_file
-    from grnlib.data import DataError
+    from grnlib.errors import DataError
     from grnlib.io import atomic_folder, write_failure
     from grnlib.training.loop import TrainConfig, user_patience
     from grnlib.user import (load_params_file, read_priors, read_tf_list, read_user_expression, resolve_user_spec,
@@ -218,7 +218,7 @@ def _train(args: argparse.Namespace) -> int:
         elif not verdict.above:  # --quiet still says it, as one warning line
             import warnings
 
-            from grnlib.data import DataWarning
+            from grnlib.errors import DataWarning
 
             warnings.warn(verdict.line(), DataWarning, stacklevel=1)
     return 0
@@ -261,7 +261,7 @@ class Partial:
         return record if complete else None
 
     def _refuse_if_running(self, record: dict) -> None:
-        from grnlib.data import DataError
+        from grnlib.errors import DataError
         from grnlib.io import pid_alive
 
         pid = record.get("pid")
@@ -271,7 +271,7 @@ class Partial:
 
     def refuse_existing(self, overwrite: bool) -> None:
         """Before a fresh run: an earlier interrupted run's state is resumed or replaced, never lost silently."""
-        from grnlib.data import DataError
+        from grnlib.errors import DataError
 
         if not self.path.exists():
             return
@@ -304,7 +304,7 @@ class Partial:
     def resume_settings(self, args) -> dict:
         """Fill ``args`` from the interrupted run; DataError when there is none, it is damaged or running,
         a flag contradicts it, or an input file changed since."""
-        from grnlib.data import DataError
+        from grnlib.errors import DataError
         from grnlib.io import write_json
 
         record = self._record()
@@ -387,7 +387,7 @@ def _file_record(path, missing_ok: bool = False) -> dict | None:
 
 def _checkpoint_epoch(path: Path) -> int:
     """The epoch a training state was saved at; DataError naming it when it cannot be read."""
-    from grnlib.data import DataError
+    from grnlib.errors import DataError
     from grnlib.training.checkpoint import load_checkpoint
 
     try:

@@ -1,4 +1,5 @@
-"""Data access: dataset ids, loaders, validation, download, toy data.
+"""Data access: dataset ids, loaders, validation, download, toy data (bad input raises
+:class:`grnlib.errors.DataError`).
 
 >>> from grnlib.data import list_datasets, load_dataset, load_split
 >>> ds = load_dataset("beeline/Specific/hHEP/500")        # doctest: +SKIP
@@ -11,7 +12,6 @@ from grnlib.data.catalog import (FAMILIES, DatasetFamily, DatasetId, describe, f
 from grnlib.data.dataset import PAIR_COLUMNS, GRNDataset
 from grnlib.data.dream4 import read_dream4_folder
 from grnlib.data.edges import dataset_from_edges, read_edges
-from grnlib.data.errors import DataError, DataWarning
 from grnlib.data.expression import align_expression, read_expression
 from grnlib.data.download import cache_dir, content_sha256, data_root, fetch, find_shared_data
 from grnlib.data.priors import COMPLEXES, PRIOR_COLUMNS, load_priors
@@ -21,7 +21,7 @@ from grnlib.data.toy import make_toy
 
 __all__ = [
     "PAIR_COLUMNS", "PRIOR_COLUMNS", "COMPLEXES",
-    "GRNDataset", "DatasetId", "DatasetFamily", "FAMILIES", "DataError", "DataWarning",
+    "GRNDataset", "DatasetId", "DatasetFamily", "FAMILIES",
     "data_root", "cache_dir", "find_shared_data", "fetch", "content_sha256",
     "known_ids", "parse_id", "is_reserved", "list_datasets", "describe", "family_names", "load_dataset",
     "load_split", "split_samples",

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from grnlib.data.dataset import GRNDataset
-from grnlib.data.errors import DataError, DataWarning
+from grnlib.errors import DataError, DataWarning
 from grnlib.data.expression import align_expression, read_expression
 from grnlib.data.validate import ids_in_range, integer_ids, read_table, require_no_missing, unique_symbols
 

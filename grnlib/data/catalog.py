@@ -35,7 +35,7 @@ import pandas as pd
 from grnlib.data import beeline, dream4, seed, stoneroy
 from grnlib.data.dataset import GRNDataset
 from grnlib.data.download import _resolve, fetch
-from grnlib.data.errors import DataError
+from grnlib.errors import DataError
 from grnlib.data.registry import load_registry
 from grnlib.registry import Registry
 

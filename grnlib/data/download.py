@@ -30,7 +30,7 @@ import zlib
 from pathlib import Path
 from urllib.parse import quote
 
-from grnlib.data.errors import DataError, DataWarning
+from grnlib.errors import DataError, DataWarning
 from grnlib.data.registry import load_registry
 
 ENV_DATA_DIR = "GRNLIB_DATA_DIR"

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from grnlib.data.dataset import GRNDataset
-from grnlib.data.errors import DataError
+from grnlib.errors import DataError
 from grnlib.data.validate import read_table, require_no_missing, unique_symbols
 
 # Steady-state experiments stacked as "cells". Time series and the single wild-type row

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from grnlib.data.dataset import GRNDataset
-from grnlib.data.errors import DataError, DataWarning
+from grnlib.errors import DataError, DataWarning
 from grnlib.data.symbols import match_symbols
 from grnlib.data.validate import delimiter_for, first_line, read_table, require_no_missing, shown
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from grnlib.data.errors import DataError, DataWarning
+from grnlib.errors import DataError, DataWarning
 from grnlib.data.symbols import match_symbols
 from grnlib.data.validate import float32_block, float32_matrix, plain_suffix, read_table, unique_symbols
 from grnlib.progress import bar, step

@@ -28,7 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from grnlib.data.download import fetch
-from grnlib.data.errors import DataError, DataWarning
+from grnlib.errors import DataError, DataWarning
 
 #: Annotation sources a user can name (``--knowledge go,pfam,jaspar``); ``auto`` means all of them.
 KNOWLEDGE_SOURCES = ("go", "pfam", "jaspar")

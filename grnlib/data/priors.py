@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from grnlib.data.errors import DataError
+from grnlib.errors import DataError
 from grnlib.data.download import fetch
 from grnlib.data.symbols import normalise_symbols
 from grnlib.data.validate import read_table, require_no_missing

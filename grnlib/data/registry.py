@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from grnlib.data.errors import DataError
+from grnlib.errors import DataError
 
 REGISTRY_PATH = Path(__file__).with_name("registry.txt")
 

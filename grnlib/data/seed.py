@@ -19,7 +19,7 @@ from pathlib import Path
 from grnlib.data.dataset import GRNDataset
 from grnlib.data.download import fetch
 from grnlib.data.edges import dataset_from_edges
-from grnlib.data.errors import DataError, DataWarning
+from grnlib.errors import DataError, DataWarning
 from grnlib.data.expression import read_expression
 from grnlib.data.priors import RESOURCES, load_priors
 from grnlib.data.validate import delimiter_for, unique_symbols

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from grnlib.data.dataset import GRNDataset
-from grnlib.data.errors import DataError
+from grnlib.errors import DataError
 from grnlib.data.expression import align_expression, read_expression
 from grnlib.data.symbols import match_symbols
 from grnlib.data.validate import read_table, require_no_missing, unique_symbols

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from grnlib.data.errors import DataError, DataWarning
+from grnlib.errors import DataError, DataWarning
 from grnlib.progress import bar, step
 
 #: Stored values read per chunk (with their indices and float64 temporaries, ~100 MB per chunk).

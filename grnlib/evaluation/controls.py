@@ -92,7 +92,7 @@ def permute_expression(ds, split: dict, seed: int = 0):
     import anndata as ad
 
     if not ds.has_expression:
-        from grnlib.data import DataError
+        from grnlib.errors import DataError
 
         raise DataError(ds.source or ds.id, f"dataset {ds.id!r} has no expression to permute",
                         "run expression_permuted on a dataset with expression")

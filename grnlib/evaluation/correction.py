@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
-from grnlib.data import DataError
+from grnlib.errors import DataError
 from grnlib.models.floors import base_rate_offsets
 
 MODES = ("auto", True, False)

@@ -82,7 +82,7 @@ def train_run(ds: GRNDataset, split: dict, spec, seed: int = 0, progress: bool =
     model_cfg = {"n_genes": ds.n_genes, **spec["model_cfg"]}
     if spec["features"]:
         if not ds.has_expression:
-            from grnlib.data import DataError
+            from grnlib.errors import DataError
 
             raise DataError(ds.source or ds.id, f"dataset {ds.id!r} has no expression, which {spec['name']!r} reads",
                             "use a model without expression inputs or a dataset with expression")

@@ -62,7 +62,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from grnlib.data import DataError, GRNDataset
+from grnlib.data import GRNDataset
+from grnlib.errors import DataError
 from grnlib.registry import Registry
 
 SPLIT_NAMES = ("train", "val", "test")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 
-from grnlib.data import DataError
+from grnlib.errors import DataError
 from grnlib.features import DEFAULT_FEATURES, feature_options
 
 SPEC_KEYS = ("name", "kind", "model", "preset", "model_cfg", "train", "features", "prior_correction")

@@ -141,7 +141,7 @@ def stacked_model(spec: dict, ds, split: dict, evaluation, seed: int = 0):
     and the blend fitted on validation. Returns ``(model, trained)``: ``trained`` is the first trained
     member's :class:`~grnlib.evaluation.experiment.TrainedRun` (its feature recipe and features are every
     model member's; members reading different features cannot share a model folder)."""
-    from grnlib.data import DataError
+    from grnlib.errors import DataError
     from grnlib.evaluation.baselines import fitted_edge_prior
     from grnlib.evaluation.experiment import applied_correction
     from grnlib.evaluation.spec import resolve_spec

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from grnlib.data.errors import DataError
+from grnlib.errors import DataError
 from grnlib.models import build_model
 
 FORMAT = "grnlib-checkpoint-v1"

@@ -38,7 +38,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from tqdm import tqdm
 
 from grnlib.training.checkpoint import load_checkpoint, save_checkpoint
-from grnlib.data.errors import DataError
+from grnlib.errors import DataError
 from grnlib.training.losses import LOSSES, build_loss
 from grnlib.models import build_model
 from grnlib.registry import ConfigError

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from grnlib.data import DataError
+from grnlib.errors import DataError
 from grnlib.data.edges import EDGE_FORMATS
 from grnlib.io import atomic_file
 from grnlib.user.ranking import edge_weight

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from grnlib.data import DataError, DataWarning
+from grnlib.errors import DataError, DataWarning
 from grnlib.progress import step
 from grnlib.user.ranking import rank_edges
 

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from grnlib.data import DataWarning
+from grnlib.errors import DataWarning
 from grnlib.data.knowledge import Knowledge, load_knowledge, parse_sources
 from grnlib.models.knowledge import KnowledgeScorer
 

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from grnlib.data import DataError, DataWarning, GRNDataset
+from grnlib.data import GRNDataset
+from grnlib.errors import DataError, DataWarning
 from grnlib.evaluation.spec import DATA_SET_CFG, SPEC_KEYS, resolve_spec
 from grnlib.features import FeatureRecipe
 from grnlib.io import atomic_folder

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from grnlib.data import DataError, DataWarning
+from grnlib.errors import DataError, DataWarning
 from grnlib.data.edges import EDGE_FORMATS, FORMAT_SEPARATORS
 from grnlib.data.symbols import match_symbols
 from grnlib.io import write_table

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from grnlib.data import DataError, DataWarning, GRNDataset, dataset_from_edges, read_edges, read_expression
+from grnlib.data import GRNDataset, dataset_from_edges, read_edges, read_expression
+from grnlib.errors import DataError, DataWarning
 from grnlib.data.edges import ALIASES, SIGN_WORDS, drop_loops_and_duplicates
 from grnlib.data.symbols import gene_name_warnings, match_symbols
 from grnlib.data.validate import delimiter_for, first_line, plain_suffix, read_table, require_no_missing

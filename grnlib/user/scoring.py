@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from grnlib.data import DataError, GRNDataset
+from grnlib.data import GRNDataset
+from grnlib.errors import DataError
 from grnlib.data.edges import edges_from_table
 from grnlib.data.symbols import match_symbols
 from grnlib.progress import step

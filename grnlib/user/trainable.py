@@ -7,7 +7,7 @@ controls are study tools of the book. A stack of the floors (degree, edge prior)
 """
 from __future__ import annotations
 
-from grnlib.data import DataError
+from grnlib.errors import DataError
 
 PHASES = ("baseline", "phase1", "phase2", "phase3", "phase4", "hybrid", "cross_encoder")
 CONTROL_MODELS = ("target_only",)  # registered for the controls chapter, not for users

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grnlib.data import DataError, DataWarning, read_edges
+from grnlib.data import read_edges
+from grnlib.errors import DataError, DataWarning
 from grnlib.data.edges import EDGE_FORMATS, detect_edge_format
 from grnlib.user import edge_weight, read_priors, user_dataset
 

@@ -19,7 +19,7 @@ import yaml
 from cli_helpers import run, sha256, train_argv
 
 import grnlib
-from grnlib.data import DataError, DataWarning
+from grnlib.errors import DataError, DataWarning
 from grnlib.io import output_lock
 
 REPO = Path(__file__).resolve().parents[2]

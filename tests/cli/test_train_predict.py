@@ -8,7 +8,7 @@ import yaml
 
 from grnlib import cli
 from grnlib.training.checkpoint import load_checkpoint
-from grnlib.data import DataWarning
+from grnlib.errors import DataWarning
 from grnlib.evaluation.presets import BEST_CANDIDATES
 from grnlib.features import gene_features
 from grnlib.features import FeatureRecipe

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grnlib.data import DataError, DataWarning, read_beeline_folder, read_edges, read_expression
+from grnlib.data import read_beeline_folder, read_edges, read_expression
+from grnlib.errors import DataError, DataWarning
 from grnlib.data.beeline import read_split_file
 
 GENES = ["A", "B", "C", "D", "E"]

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grnlib.data import DataError, DataWarning, PAIR_COLUMNS, load_dataset, load_split, split_samples
+from grnlib.data import PAIR_COLUMNS, load_dataset, load_split, split_samples
+from grnlib.errors import DataError, DataWarning
 
 HHEP = "beeline/Specific/hHEP/500"
 

@@ -2,8 +2,9 @@
 import pandas as pd
 import pytest
 
-from grnlib.data import (FAMILIES, DataError, DatasetFamily, DatasetId, describe, is_reserved, known_ids,
+from grnlib.data import (FAMILIES, DatasetFamily, DatasetId, describe, is_reserved, known_ids,
                          list_datasets, load_dataset, load_split, parse_id, split_samples)
+from grnlib.errors import DataError
 from grnlib.data import catalog
 
 SEED_LISTED = ["seed/trrust+dorothea/hESC", "seed/trrust+dorothea/hHEP", "seed/collectri/hESC",

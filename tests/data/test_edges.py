@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grnlib.data import DataError, DataWarning, dataset_from_edges, read_edges
+from grnlib.data import dataset_from_edges, read_edges
+from grnlib.errors import DataError, DataWarning
 
 
 def test_read_edges_with_aliases_signs_and_weights(tmp_path):

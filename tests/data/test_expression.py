@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from grnlib.data import DataWarning, align_expression, read_expression
+from grnlib.data import align_expression, read_expression
+from grnlib.errors import DataWarning
 
 GENES = ["GATA1", "SPI1", "TAL1"]
 CELLS = ["c1", "c2", "c3", "c4"]

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import grnlib.data.download as download_module
-from grnlib.data import DataError, DataWarning, cache_dir, content_sha256, data_root, fetch, find_shared_data, load_dataset
+from grnlib.data import cache_dir, content_sha256, data_root, fetch, find_shared_data, load_dataset
+from grnlib.errors import DataError, DataWarning
 from grnlib.data.registry import REGISTRY_PATH, RegistryEntry, build_registry, load_registry, origin_refs
 
 LABEL = "beeline/Specific/hHEP/TFs+500/Label.csv.gz"

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from grnlib.data import COMPLEXES, PRIOR_COLUMNS, DataError, load_priors
+from grnlib.data import COMPLEXES, PRIOR_COLUMNS, load_priors
+from grnlib.errors import DataError
 
 
 @pytest.fixture(scope="module")

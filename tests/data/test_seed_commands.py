@@ -54,7 +54,7 @@ def test_sweep_plans_and_runs_seed_ids(tmp_path, shared_root):
 
 def test_sweep_rejects_an_unknown_dataset_id(shared_root):
     from grnlib.benchmark import sweep
-    from grnlib.data import DataError
+    from grnlib.errors import DataError
 
     with pytest.raises(DataError, match="unknown dataset id 'seed/trrust/mESC'"):
         sweep.make_plan("reduced", datasets=("seed/trrust/mESC",), root=shared_root)

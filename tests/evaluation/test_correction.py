@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from grnlib.data import DataError, make_toy
+from grnlib.data import make_toy
+from grnlib.errors import DataError
 from grnlib.evaluation.baselines import degree_scores
 from grnlib.evaluation.correction import (UNCORRECTED_SUFFIX, CorrectedModel, PriorCorrection, check_mode,
                                           fit_prior_correction)

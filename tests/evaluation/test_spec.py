@@ -1,7 +1,8 @@
 """The one run-spec resolver: names and dicts in, complete specs out, bad ones refused by name."""
 import pytest
 
-from grnlib.data import DataError, make_toy
+from grnlib.data import make_toy
+from grnlib.errors import DataError
 from grnlib.evaluation.presets import PRESETS
 from grnlib.evaluation.spec import SPEC_KEYS, check_expression, needs_expression, resolve_spec, resolve_specs
 from grnlib.features import DEFAULT_FEATURES

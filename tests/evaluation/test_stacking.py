@@ -3,7 +3,8 @@ reported beside the stack, cost = members + fit."""
 import numpy as np
 import pytest
 
-from grnlib.data import DataError, make_toy
+from grnlib.data import make_toy
+from grnlib.errors import DataError
 from grnlib.evaluation import presets
 from grnlib.evaluation.experiment import evaluate_split
 from grnlib.evaluation.metrics import auroc

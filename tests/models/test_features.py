@@ -3,7 +3,8 @@ seeding and errors. Sparse input, stored recipes and memory: tests/test_features
 import numpy as np
 import pytest
 
-from grnlib.data import DataError, make_toy
+from grnlib.data import make_toy
+from grnlib.errors import DataError
 from grnlib.features import gene_features
 
 DS = make_toy(n_genes=60, n_tfs=6, n_cells=40, seed=1)
