@@ -253,3 +253,40 @@ def transform_streamed(recipe, expression, refit: bool = False, path=None, genes
     if rows is not None:
         out = out[rows]
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+# -- the check a reader can rerun ----------------------------------------------------------------
+#: float32 rounding of sums over ~10^3 cells, relative to the largest feature: how far the out-of-core
+#: features may be from the in-memory ones (as ``tests/test_out_of_core.py`` checks).
+FLOAT32_RTOL = 2e-5
+
+
+def agreement(adata=None, n_components: int = 16, seed: int = 0, chunk_values: int = 50_000) -> dict:
+    """Gene features of ``adata`` (an AnnData, cells x genes; default: the toy expression of
+    :mod:`grnlib.data.toy` with 2,000 cells) fitted in memory and out of core, from the same ``.h5ad`` (a
+    temporary file) read in several row chunks: the largest absolute difference relative to the largest
+    in-memory feature, against :data:`FLOAT32_RTOL`."""
+    import tempfile
+    from pathlib import Path
+
+    from grnlib.data import read_expression
+    from grnlib.data.streaming import open_streamed
+    from grnlib.data.toy import toy_user_data
+    from grnlib.features import FeatureRecipe
+
+    if adata is None:
+        adata = toy_user_data(n_cells=2000)[0]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "agreement.h5ad"
+        adata.write_h5ad(path)
+        memory = FeatureRecipe.fit(read_expression(path), n_components=n_components, seed=seed)
+        streamed = open_streamed(path, out_of_core=True, chunk_values=chunk_values)
+        chunks = len(streamed.chunks())
+        out_of_core = FeatureRecipe.fit(streamed, n_components=n_components, seed=seed)
+        del streamed  # its reader holds the file open
+    largest = float(np.abs(memory.reference).max())
+    difference = float(np.abs(out_of_core.reference - memory.reference).max())
+    relative = difference / largest if largest > 0 else difference
+    return {"cells": int(adata.n_obs), "genes": int(adata.n_vars), "components": memory.n_components,
+            "chunks": chunks, "max_abs_difference": difference, "largest_feature": largest, "relative": relative,
+            "tolerance": FLOAT32_RTOL, "equal": relative <= FLOAT32_RTOL}

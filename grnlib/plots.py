@@ -341,8 +341,11 @@ def scale_costs(table: pd.DataFrame):
     (top row) and peak RSS (bottom row) against cells, genes and non-zeros, log-log, one point per
     measured size (``table``: ``grnlib.tables.bench_table(bench, "scale")``). A sparse path shows cost
     following the non-zeros; a dense one, cells x genes. Filled markers: the in-memory path; hollow: out of
-    core (column ``path``)."""
+    core (column ``path``). Rows whose ``how`` column says extrapolated (``bench_table(bench, "scale_all")``)
+    are drawn as stars labelled *extrapolated, not run*; a dotted line marks issue 23's 4 GB memory goal."""
     table = _numeric(table, ["cells", "genes", "non-zeros", "train s", "train MB", "predict s", "predict MB"])
+    guessed = table["how"].astype(str).str.startswith("extrapolated") if "how" in table else \
+        pd.Series(False, index=table.index)
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.2), layout="constrained", squeeze=False)
     rows = (("s", "seconds"), ("MB", "peak RSS (MB)"))
     for (unit, ylabel), row in zip(rows, axes):
@@ -350,20 +353,77 @@ def scale_costs(table: pd.DataFrame):
             shown = False
             paths = table["path"].unique() if "path" in table and len(table) else [None]
             for path in paths:
-                rows = table if path is None else table[table["path"] == path]
+                on_path = table if path is None else table[table["path"] == path]
                 for step, color, marker in (("train", "tab:blue", "o"), ("predict", "tab:orange", "s")):
-                    points = rows[[x, f"{step} {unit}"]].dropna() if len(rows) else rows
-                    if len(points):
-                        fill = dict(facecolors="none", edgecolors=color) if path == "out-of-core" else dict(color=color)
-                        ax.scatter(points[x], points[f"{step} {unit}"], marker=marker, **fill,
-                                   label=step if len(paths) < 2 else f"{step}, {path}")
+                    label = step if len(paths) < 2 else f"{step}, {path}"
+                    for extrapolated in (False, True):
+                        rows = on_path[guessed.loc[on_path.index] == extrapolated]
+                        points = rows[[x, f"{step} {unit}"]].dropna() if len(rows) else rows
+                        if not len(points):
+                            continue
+                        if extrapolated:
+                            style = dict(marker="*", s=140, facecolors="none", edgecolors=color, linewidths=1.2,
+                                         label=f"{label}, extrapolated (not run)")
+                        else:
+                            style = dict(marker=marker, label=label, **(
+                                dict(facecolors="none", edgecolors=color) if path == "out-of-core" else dict(color=color)))
+                        ax.scatter(points[x], points[f"{step} {unit}"], **style)
                         shown = True
             if not shown:
                 _no_data(ax, f"{ylabel} vs {x}")
                 continue
             ax.set(xscale="log", yscale="log", xlabel=x, ylabel=ylabel)
+            if unit == "MB" and guessed.any():
+                ax.axhline(4096, color="grey", linestyle=":", linewidth=1, label="4 GB goal")
             for axis in (ax.xaxis, ax.yaxis):  # spans of about a decade: no crowded minor-tick labels
                 axis.set_minor_formatter(plt.NullFormatter())
             outside_legend(ax, fontsize=8)
     fig.suptitle("Cost against matrix size (grnlib train / grnlib predict, one point per size)")
     return fig
+
+
+def forest(table: pd.DataFrame, label: str, value: str, low: str | None = None, high: str | None = None,
+           group: str | None = None, reference: float | None = 0.0, ax=None, title: str = "", xlabel: str = ""):
+    """One row per ``label`` (in the table's order): a point at ``value`` with a bar from ``low`` to ``high``
+    (an interval, or a range the title names), one colour per ``group`` (offset within a row), and a dashed
+    line at ``reference`` (0 for a gap, or a target). Rows without a bound get the point alone; an empty table
+    gives a panel that says so."""
+    labels = list(dict.fromkeys(table[label])) if len(table) else []
+    fig, ax = _axes(ax, size=(8, 0.32 * len(labels) + 1.6))
+    if not labels or table[value].isna().all():
+        return _no_data(ax, title)
+    groups = list(dict.fromkeys(table[group])) if group else [None]
+    step = 0.6 / len(groups)
+    for index, name in enumerate(groups):
+        part = table if name is None else table[table[group] == name]
+        y = np.array([labels.index(v) for v in part[label]]) + (index - (len(groups) - 1) / 2) * step
+        x = part[value].to_numpy(dtype=float)
+        if low and high:
+            lower = np.nan_to_num(x - part[low].to_numpy(dtype=float), nan=0.0)
+            upper = np.nan_to_num(part[high].to_numpy(dtype=float) - x, nan=0.0)
+            ax.errorbar(x, y, xerr=[np.clip(lower, 0, None), np.clip(upper, 0, None)], fmt="o", ms=4, capsize=2,
+                        label=None if name is None else str(name))
+        else:
+            ax.plot(x, y, "o", ms=4, label=None if name is None else str(name))
+    if reference is not None:
+        ax.axvline(reference, ls="--", c="black", lw=1)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.set(title=title, xlabel=xlabel or value, ylabel="")
+    outside_legend(ax, fontsize=8)
+    return fig
+
+
+PANEL_KINDS = {"forest": forest, "heatmap": count_heatmap}  # what a chapter's figure list may ask for by name
+
+
+def panels(specs: Mapping[str, Mapping]) -> dict:
+    """One figure per ``{name: {"kind": "forest" | "heatmap", **keyword arguments}}`` (:data:`PANEL_KINDS`;
+    default kind: :func:`forest`). The figures are closed, so each shows where a chapter ``display``s it,
+    before its table, instead of at the end of the cell."""
+    figures = {}
+    for name, spec in specs.items():
+        kwargs = dict(spec)
+        figures[name] = PANEL_KINDS[kwargs.pop("kind", "forest")](**kwargs)
+        plt.close(figures[name])
+    return figures

@@ -135,6 +135,16 @@ def test_automatic_switch_on_a_file(counts_file, monkeypatch):
     assert streamed is not None and streamed.shape == (611, 240) and streamed.nnz > 0
 
 
+def test_the_automatic_choice_is_said_in_the_progress_line(counts_file, monkeypatch, capsys):
+    from grnlib import progress
+
+    monkeypatch.setattr(progress, "enabled", lambda: True)
+    monkeypatch.setattr(streaming, "available_mb", lambda: 1.0)
+    open_streamed(counts_file, raw_counts=True)
+    line = capsys.readouterr().err
+    assert "counts.h5ad: out of core (in memory needs" in line and "--in-memory to force" in line
+
+
 def test_checks_of_the_first_pass(tmp_path):
     """The checks of read_expression, in the first pass training makes, or in predict's single pass."""
     x = _counts(n_cells=50, n_genes=30)
