@@ -22,13 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from grnlib.errors import DataError
+from grnlib.errors import DataError, check_seed
 from grnlib.user import (UserModel, as_format, load_user_model, rank_edges, read_priors, read_tf_list,
                          read_user_expression, resolve_user_spec, save_user_model, train_user_model, user_dataset)
 
 __all__ = ["GRNModel", "fit", "load", "score"]
-
-MAX_SEED = 2**32  # numpy's and torch's seeds are unsigned 32-bit
 
 
 class GRNModel:
@@ -270,8 +268,7 @@ def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format:
     Raises:
         DataError: bad input (names the problem and the fix), as on the command line.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED:
-        raise DataError(None, f"seed must be an integer with 0 <= seed < 2**32, got {seed!r}", "pass e.g. seed=0")
+    seed = 0 if seed is None else check_seed(seed, "seed")  # None: the default, as on the command line
     from grnlib.training.loop import user_patience
     from grnlib.user.reading import transposed_fix
     from grnlib.user.trainable import check_trainable

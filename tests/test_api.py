@@ -132,8 +132,8 @@ def test_raw_counts_and_layers(toy):
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda a, n: grnlib.fit(a, n, seed=-1), r"seed must be an integer with 0 <= seed < 2\*\*32"),
-    (lambda a, n: grnlib.fit(a, n, seed=2**32), r"seed must be"),
+    (lambda a, n: grnlib.fit(a, n, seed=-1), r"seed -1 is out of range: seeds are 0 to 4294967295"),
+    (lambda a, n: grnlib.fit(a, n, seed=2**32), r"seed 4294967296 is out of range"),
     (lambda a, n: grnlib.fit(a, n.to_dict(), seed=0), r"net must be a DataFrame or a file"),
     (lambda a, n: grnlib.fit(a.X, n, seed=0), r"AnnData: expected an AnnData"),
     (lambda a, n: grnlib.fit(a, n.rename(columns={"source": "x"}), seed=0), r"missing column\(s\) \['source'\]"),

@@ -81,24 +81,6 @@ def data_file(path):
     return str(found) if str(found) != str(path) else path
 
 
-SEED_LIMIT = 2**32  # numpy and torch seeds are unsigned 32-bit
-
-
-def check_seed(seed, option: str = "--seed", source=None) -> int | None:
-    """``seed`` as an int when 0 <= seed < 2**32, else a DataError naming ``option`` (and ``source``,
-    the params file a seed came from). None passes through (the default applies)."""
-    from grnlib.errors import DataError
-
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, float, str)) or not str(seed).strip().lstrip("-").isdigit():
-        raise DataError(source, f"{option} {seed!r} is not a whole number", "pass a seed from 0 to 4294967295")
-    if not 0 <= int(seed) < SEED_LIMIT:
-        raise DataError(source, f"{option} {seed} is out of range: seeds are 0 to {SEED_LIMIT - 1}",
-                        f"pass a seed from 0 to {SEED_LIMIT - 1}, e.g. {option} 0")
-    return int(seed)
-
-
 class Terminated(BaseException):
     """Raised in the main thread on SIGTERM (see :func:`grnlib.cli.main`), so that every ``finally``
     and the atomic writers' cleanup run as they do for Ctrl-C. A BaseException, like

@@ -75,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import warnings
 
-    from grnlib.cli.common import Console, check_seed
+    from grnlib.cli.common import Console
     from grnlib.data import load_dataset
-    from grnlib.errors import DataError, DataWarning
+    from grnlib.errors import DataError, DataWarning, check_seed
     from grnlib.io import check_output_file, write_json
     from grnlib.evaluation.cells import Cell, environment_info, evaluate_cell
     from grnlib.evaluation.protocols import PROTOCOLS, check_protocol_seed

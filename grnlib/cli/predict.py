@@ -15,8 +15,9 @@ import argparse
 import math
 import time
 
-from grnlib.cli.common import (Console, add_expression_options, add_run_options, check_device, check_seed,
-                               scheduler_client, set_threads)
+from grnlib.cli.common import (Console, add_expression_options, add_run_options, check_device, scheduler_client,
+                               set_threads)
+from grnlib.errors import check_seed
 
 FORMATS = ("grnlib", "beeline", "arboreto", "decoupler")  # grnlib.data.edges.EDGE_FORMATS (not imported: keeps --help light)
 OUTPUT_FORMATS = (*FORMATS, "graphml")  # GraphML (Cytoscape, Gephi): grnlib.user.export
@@ -112,7 +113,7 @@ def _predict(args: argparse.Namespace) -> int:
     if args.groupby and args.format == "graphml":
         raise DataError(args.out, "--format graphml writes one network, --groupby one per group",
                         "write the groups as one table (--format grnlib, a group column) or run predict per group")
-    check_seed(args.seed)
+    check_seed(args.seed, "--seed")
     set_threads(args.threads)
     for name in ("expression", "tfs", "pairs", "priors"):  # data-relative ids, as the notebooks accept them
         setattr(args, name, data_file(getattr(args, name)))

@@ -61,12 +61,12 @@ def add_score_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grnlib.cli.common import check_seed
+    from grnlib.errors import check_seed
     from grnlib.io import check_output_file
     from grnlib.user.scoring import describe, score_network, score_output, scoring_universe
 
     console = Console("score", args.quiet)
-    check_seed(args.seed)
+    check_seed(args.seed, "--seed")
     if args.out is not None:
         check_output_file(args.out, overwrite=args.overwrite,
                           inputs=(args.network, args.reference, args.prior, args.expression))

@@ -21,9 +21,10 @@ import shutil
 import time
 from pathlib import Path
 
-from grnlib.cli.common import (Console, Terminated, add_expression_options, add_run_options, check_device, check_seed,
+from grnlib.cli.common import (Console, Terminated, add_expression_options, add_run_options, check_device,
                                scheduler_client, set_threads)
 from grnlib.cli.predict import FORMATS
+from grnlib.errors import check_seed
 
 EXAMPLES = """\
 examples:
@@ -124,7 +125,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.patience is not None and args.patience < 0:
         raise DataError(None, f"--patience must be 0 (off) or more, got {args.patience}",
                         "pass --patience 0 to train every epoch, or N to stop after N epochs without improvement")
-    check_seed(args.seed)
+    check_seed(args.seed, "--seed")
     set_threads(args.threads)
     for name in INPUT_FILES:  # data-relative ids (beeline/...) as the notebooks accept them
         setattr(args, name, data_file(getattr(args, name)))

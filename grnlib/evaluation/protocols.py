@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 
 from grnlib.data import GRNDataset
-from grnlib.errors import DataError
+from grnlib.errors import DataError, check_seed
 from grnlib.registry import Registry
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -87,10 +87,9 @@ def tf_protocols() -> list[str]:
 
 
 def check_protocol_seed(protocol: str, seed: int, source=None) -> None:
-    """DataError unless ``seed`` is valid for ``protocol``: 0 <= seed < 2**32, and 0-4 for the
-    released splits (the five published samples)."""
-    if not 0 <= int(seed) < 2**32:
-        raise DataError(source, f"seed {seed} is out of range", "pass a seed from 0 to 4294967295")
+    """DataError unless ``seed`` is valid for ``protocol``: a seed (:func:`grnlib.errors.check_seed`), and
+    0-4 for the released splits (the five published samples)."""
+    seed = check_seed(seed, "seed", source)
     if PROTOCOLS.info(protocol).get("released_splits") and int(seed) not in RELEASED_SEEDS:
         raise DataError(source, f"seed {seed} does not name a released split: the released splits are the five "
                         "published samples, seeds 0-4", "pass seeds from 0 to 4 with --protocol released")
