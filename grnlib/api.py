@@ -232,7 +232,8 @@ def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format:
         layer: str | None = None, raw_counts: bool = False, genes_as: str = "auto", epochs: int | None = None,
         model_cfg: dict | None = None, train: dict | None = None, features: dict | None = None,
         split: dict | None = None, patience: int | None = None, device: str = "auto", knowledge=None,
-        progress: bool = False, out_of_core: bool | None = None, client=None) -> GRNModel:
+        prior_correction: bool | str | None = None, progress: bool = False, out_of_core: bool | None = None,
+        client=None) -> GRNModel:
     """Train a link-prediction model on ``adata`` with the edges of ``net`` as positives.
 
     A part of the edges (with as many sampled non-edges) is held out; the model trains on the rest
@@ -255,6 +256,9 @@ def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format:
             :data:`grnlib.training.loop.USER_PATIENCE` (or ``train["early_stopping_patience"]``).
         epochs, model_cfg, train, features, split: overrides of the preset, as in a ``grnlib
             train --params`` file (e.g. ``train={"lr": 1e-3}``, ``split={"protocol": "heldout-tf"}``).
+        prior_correction: the per-TF base-rate correction of the scores (:mod:`grnlib.evaluation.correction`):
+            ``"auto"`` (where training pairs were sampled per TF), True or False; None: the preset's own
+            (``prior_correction:`` in a ``--params`` file sets the same).
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` ...
         progress: show the training progress bar.
         knowledge: annotation evidence for TFs without known edges: ``"go,pfam,jaspar"`` (any of them),
@@ -273,7 +277,8 @@ def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format:
     from grnlib.user.reading import transposed_fix
     from grnlib.user.trainable import check_trainable
 
-    options = {"model_cfg": model_cfg, "train": train, "features": features, "split": split}
+    options = {"model_cfg": model_cfg, "train": train, "features": features, "split": split,
+               "prior_correction": prior_correction}
     check_trainable(model, listing="print(grnlib.user.trainable.model_list())")
     spec = resolve_user_spec(model, {k: v for k, v in options.items() if v is not None}, epochs=epochs)
     spec["train"] = user_patience(spec["train"], patience,

@@ -369,3 +369,82 @@ def check_output_file(path, overwrite: bool = False, inputs=(), make_parents: bo
     if not os.access(parent, os.W_OK):
         raise DataError(path, f"folder {parent} is not writable", "choose a writable --out location")
     return path
+
+
+def write_text(path, text: str) -> Path:
+    """Write text atomically (UTF-8), creating missing folders above ``path``."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path, data) -> Path:
+    """Write bytes atomically, creating missing folders above ``path``. Written by Python, so a full
+    disk or ``ulimit -f`` raises an OSError with its errno (see :func:`write_failure`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
+def write_yaml(path, payload, **options) -> Path:
+    """Write ``payload`` as YAML atomically (``yaml.safe_dump`` with ``options``; keys in their order)."""
+    import yaml
+
+    return write_text(path, yaml.safe_dump(payload, **{"sort_keys": False, **options}))
+
+
+def write_figure(fig, path, dpi: int = 110, **options) -> Path:
+    """Save a matplotlib figure atomically, in the format of the name's suffix (``.png``, ``.svg``...)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=dpi, **{"bbox_inches": "tight", **options})
+    return path
+
+
+def write_torch(path, payload) -> Path:
+    """``torch.save`` atomically. Serialised in memory and written by Python: torch's own file writer
+    reports a full disk as a bare "iostream error" and can leave half a file."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return write_bytes(path, buffer.getbuffer())
+
+
+def write_npy(path, array: np.ndarray) -> Path:
+    """``np.save`` atomically (no pickled objects)."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array), allow_pickle=False)
+    return write_bytes(path, buffer.getbuffer())
+
+
+def write_stream(path, source, chunk: int = 1 << 20) -> Path:
+    """Copy a readable binary stream to ``path`` atomically, gzipped when the name ends in ``.gz``
+    (no timestamp in the header: the same content gives the same bytes)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as tmp, open(tmp, "wb") as raw:
+        if compression_for(path):
+            with gzip.GzipFile(filename=path.name[:-3], mode="wb", fileobj=raw, mtime=0) as packed:
+                shutil.copyfileobj(source, packed, chunk)
+        else:
+            shutil.copyfileobj(source, raw, chunk)
+    return path
+
+
+def move_into_place(source, path) -> Path:
+    """Rename a finished file (on the same file system) to ``path`` in one step: readers see the old
+    file or the new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, path)
+    return path
+
+
+def write_notebook(nb, path) -> Path:
+    """Write an ``nbformat`` notebook atomically."""
+    import nbformat
+
+    text = nbformat.writes(nb)
+    return write_text(path, text if text.endswith("\n") else text + "\n")  # as nbformat.write ends it

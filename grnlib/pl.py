@@ -10,18 +10,30 @@ the figure) and returns the figure.
 
 Tables from :meth:`grnlib.GRNModel.rank` in any format are accepted (grnlib's own has the
 ``score``/``in_prior``/``sign`` columns that colour the plots).
+
+The chapters' figures are here too (:mod:`grnlib.plots`, the sweep figures of
+:mod:`grnlib.benchmark.summary`): ``grnlib.pl.roc_pr_curves``, ``pl.metric_panels``, ``pl.benchmark_figure`` ...
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from grnlib.benchmark.summary import benchmark_figure, floors_figure
 from grnlib.data.edges import EDGE_FORMATS
 from grnlib.errors import DataError
-from grnlib.plots import _axes, _no_data, tf_activities
+from grnlib.plots import (_axes, _no_data, ablation_points, bench_chart, catalogue_counts, count_heatmap,
+                          degree_distributions, degree_grid, labelled_bars, library_sizes, lr_schedules, metric_bars,
+                          metric_panels, outside_legend, prior_coverage, reliability_curves, reliability_panels,
+                          roc_pr_curves, scale_costs, scaling_curves, scores_by_role, tf_activities, training_curves)
 
-__all__ = ["activities", "scores", "targets"]
-
+__all__ = ["activities", "scores", "targets",  # your network
+           # the chapters' figures
+           "ablation_points", "bench_chart", "benchmark_figure", "catalogue_counts", "count_heatmap",
+           "degree_distributions", "degree_grid", "floors_figure", "labelled_bars", "library_sizes", "lr_schedules",
+           "metric_bars", "metric_panels", "outside_legend", "prior_coverage", "reliability_curves",
+           "reliability_panels", "roc_pr_curves", "scale_costs", "scaling_curves", "scores_by_role", "tf_activities",
+           "training_curves"]
 
 
 def _edges(ranked: pd.DataFrame) -> pd.DataFrame:

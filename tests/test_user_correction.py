@@ -7,6 +7,7 @@ import torch
 
 import grnlib
 from grnlib.data import make_toy
+from grnlib.errors import DataError
 from grnlib.models.floors import base_rate_offsets
 from grnlib.training.loop import predict_logits
 
@@ -48,3 +49,14 @@ def test_uniform_negatives_are_left_alone_and_off_means_off(toy):
     um = model.user_model
     assert um.correction is not None and not um.correction.applied
     assert model.params["prior_correction"] == "auto"
+
+
+def test_fit_sets_the_prior_correction_as_params_do(toy):
+    adata, net = toy
+    off = grnlib.fit(adata, net, seed=0, split={"protocol": "heldout-tf"}, prior_correction=False, **TINY)
+    assert off.params["prior_correction"] is False
+    assert not off.user_model.correction.applied  # per-TF sampled pairs, corrected by default (test above)
+    forced = grnlib.fit(adata, net, seed=0, prior_correction=True, **TINY)  # uniform negatives: off unless asked
+    assert forced.params["prior_correction"] is True and forced.user_model.correction.applied
+    with pytest.raises(DataError, match="prior_correction='sometimes' is not one of"):
+        grnlib.fit(adata, net, seed=0, prior_correction="sometimes", **TINY)

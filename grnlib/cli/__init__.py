@@ -99,7 +99,7 @@ def _print_paths(table, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grnlib", description="Supervised GRN link prediction.")
-    from grnlib import __version__
+    from grnlib.version import __version__
 
     parser.add_argument("--version", action="version", version=f"grnlib {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="<command>")

@@ -97,7 +97,7 @@ def plain(value):
 
 def environment_info() -> dict:
     """Git commit, host and library versions, stored beside every result."""
-    from grnlib import __file__ as package_file
+    package_file = Path(__file__).resolve().parent.parent / "__init__.py"  # the package's own checkout
 
     commit = None
     try:

@@ -129,7 +129,7 @@ def train_user_model(ds: GRNDataset, spec: dict, seed: int = 0, device: str = "a
         checkpoint_dir: folder for the training state after every epoch (``last.pt``); when it already
             holds one of this run, training continues from it to the same result.
     """
-    from grnlib import __version__
+    from grnlib.version import __version__
     from grnlib.evaluation.experiment import evaluate_split
     from grnlib.evaluation.protocols import make_split
 

@@ -1,0 +1,18 @@
+"""Benchmarks, the research side (``grnlib.bm``): the committed sweep summaries and what the chapters
+compute from them (against both floors, verdicts, the robust and knowledge studies, the performance
+runs). A sweep itself runs from the command line (``python -m grnlib.benchmark.sweep``).
+
+>>> from grnlib import bm
+>>> summary = bm.load_summaries("results/benchmark", ["reduced"])
+>>> bm.against_floors(summary, ["phase1", "stack"])      # each preset beside the degree and edge-prior floors
+>>> bm.verdicts(summary, metrics=["pooled AUROC"])       # above / tie / below per protocol and network
+"""
+from grnlib.benchmark.beyond_floor import robust_report, run_setting
+from grnlib.benchmark.headline import alias_models, verdicts
+from grnlib.benchmark.knowledge import per_setting, run_study, setting_margins
+from grnlib.benchmark.summary import aggregate, against_floors, floor_table, load_summaries, load_summary
+from grnlib.report import live_scoring, read_bench
+
+__all__ = ["against_floors", "aggregate", "alias_models", "floor_table", "live_scoring", "load_summaries",
+           "load_summary", "per_setting", "read_bench", "robust_report", "run_setting", "run_study",
+           "setting_margins", "verdicts"]
