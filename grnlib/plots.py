@@ -389,7 +389,8 @@ def forest(table: pd.DataFrame, label: str, value: str, low: str | None = None, 
     line at ``reference`` (0 for a gap, or a target). Rows without a bound get the point alone; an empty table
     gives a panel that says so."""
     labels = list(dict.fromkeys(table[label])) if len(table) else []
-    fig, ax = _axes(ax, size=(8, 0.32 * len(labels) + 1.6))
+    width = 4.5 + 0.065 * max((len(str(v)) for v in labels), default=0)  # the data keeps ~4.5 in beside long labels
+    fig, ax = _axes(ax, size=(min(width, 14), 0.32 * len(labels) + 1.6))
     if not labels or table[value].isna().all():
         return _no_data(ax, title)
     groups = list(dict.fromkeys(table[group])) if group else [None]

@@ -181,7 +181,9 @@ def test_goal_display_and_verdicts_name_every_alias_and_scope():
     assert "TF-specific" in bf.control_verdicts(controls)
 
 
-def test_robust_report_reads_committed_style_summaries(tmp_path, monkeypatch):
+@pytest.fixture
+def committed_style(tmp_path, monkeypatch):
+    """Summaries of a robust_tf and a robust_released sweep of :func:`frame_18`, written as the sweep writes them."""
     from grnlib.benchmark import sweep
     from grnlib.evaluation import presets
 
@@ -197,9 +199,33 @@ def test_robust_report_reads_committed_style_summaries(tmp_path, monkeypatch):
                  for (d, p, s, f), part in rows.groupby(["dataset", "protocol", "seed", "fold"])]
         (raw / sweep.CELL_FILE).write_text("".join(json.dumps(c) + "\n" for c in cells))
         sweep.summarize(raw, tmp_path / "bench", name)
-    report = bf.robust_report(tmp_path / "bench", ["robust_tf", "robust_released"], quantile=0.0)
+    return tmp_path / "bench"
+
+
+def test_robust_report_reads_committed_style_summaries(committed_style):
+    report = bf.robust_report(committed_style, ["robust_tf", "robust_released"], quantile=0.0)
     assert report["judged"] == {"best": "h", "best_heldout": "h"}  # m falls below the floor on one subsample
     assert report["choice"].loc[("best_heldout", "m"), "minimum"] == pytest.approx(-0.02)
     assert report["coverage"].loc["robust_tf", "cells"] == 6 * 3 * 3 and report["coverage"].loc["robust_tf", "folds"] == "0,1,2"
     assert set(report["units"]) == {"choice", "worst", "controls", "gains"}
     assert len(report["goals"]) and "p_holm" in report["goals"]
+    assert "ci_low" not in report["goal_display"] and "floor_low" not in report["controls"]
+
+
+def test_robust_report_has_a_figure_for_each_table_and_a_computed_conclusion(committed_style):
+    from grnlib import plots, tables
+
+    report = bf.robust_report(committed_style, ["robust_tf", "robust_released"], quantile=0.0)
+    figures = plots.panels(report["figures"])
+    assert set(figures) == {"coverage", "choice", "worst", "controls", "gains", "goals"}
+    assert all(f.axes and f.axes[0].get_title() for f in figures.values())
+    main = ~report["goals"]["goal"].str.startswith("stretch")
+    assert len(figures["goals"].axes[0].get_yticklabels()) == main.sum()  # one row per goal row
+    assert report["figures"]["coverage"]["table"].loc["robust_tf: beeline"].to_dict() == {0: 6, 1: 6, 2: 6}
+    findings = report["findings"]
+    assert any(line.startswith("**heldout-tf**, `h` (`best_heldout`)") for line in findings)
+    assert any(line.startswith("Controls: heldout-tf, `h`") and "TF-specific" in line for line in findings)
+    goals = report["goals"][~report["goals"]["goal"].str.startswith("stretch")]
+    assert any(line.startswith(f"Goals: {int(goals['met'].sum())} of {len(goals)} goal rows met") for line in findings)
+    text = tables.conclusion("09_beyond_the_floor", found=findings)
+    assert text.startswith("## Conclusion") and "Holm p" in text and "**For a user.**" in text

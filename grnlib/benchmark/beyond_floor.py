@@ -502,7 +502,8 @@ def worst_settings(metrics: pd.DataFrame, names, quantile: float = 0.1) -> pd.Da
         for metric in ("auroc", "auprc"):
             worst = part.loc[part[f"delta_{metric}"].idxmin()]
             row.update({f"worst {metric} setting": worst["dataset"], f"Δ {metric}": worst[f"delta_{metric}"],
-                        f"Δ {metric} q{quantile:g}": part[f"delta_{metric}"].quantile(quantile)})
+                        f"Δ {metric} q{quantile:g}": part[f"delta_{metric}"].quantile(quantile),
+                        f"Δ {metric} mean": part[f"delta_{metric}"].mean()})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -525,7 +526,9 @@ def control_table(metrics: pd.DataFrame, models, by=("protocol",)) -> pd.DataFra
         over_control = paired_ci(part["auroc"], part["control_auroc"])
         rows.append({**dict(zip(by + ["model"], group)), "settings": len(part), "AUROC": part["auroc"].mean(),
                      "Δ vs higher floor": over_floor["delta"], "floor CI": _interval(over_floor),
-                     f"Δ vs {CONTROL}": over_control["delta"], f"{CONTROL} CI": _interval(over_control)})
+                     f"Δ vs {CONTROL}": over_control["delta"], f"{CONTROL} CI": _interval(over_control),
+                     **{f"{what}_{end}": ci[f"ci_{end}"] for what, ci in (("floor", over_floor), ("control", over_control))
+                        for end in ("low", "high")}})
     return pd.DataFrame(rows)
 
 
@@ -611,7 +614,8 @@ def goal_table_18(metrics: pd.DataFrame, best: str, best_heldout: str, aliases=N
         rows.append({"goal": "seed: accuracy (validation accuracy-max threshold) - degree, two-sided",
                      "scope": ", ".join(sorted(seed["dataset"].unique())), "model": best,
                      "units": f"{len(table)} seeds", "measured": paired["delta"], "target": 0.0,
-                     "p": paired["p_value"], "interval": _interval(paired)})
+                     "p": paired["p_value"], "interval": _interval(paired), "ci_low": paired["ci_low"],
+                     "ci_high": paired["ci_high"]})
         rows.append({"goal": f"stretch goal: seed accuracy >= {MOONSHOT_18['seed_accuracy']}",
                      "scope": ", ".join(sorted(seed["dataset"].unique())), "model": best,
                      "units": f"{len(table)} seeds", "measured": float(table[best].mean()),
@@ -623,7 +627,7 @@ def goal_table_18(metrics: pd.DataFrame, best: str, best_heldout: str, aliases=N
     out["met"] = out["measured"] >= out["target"]
     out["p_holm"] = holm(out["p"])
     return out[["goal", "scope", "model", "units", "measured", "target", "met", "p", "p_holm"]
-               + (["interval"] if "interval" in out else [])]
+               + [c for c in ("interval", "ci_low", "ci_high") if c in out]]
 
 
 def worst_case_choice(summary: pd.DataFrame, quantile: float = 0.1, stacks: bool = True) -> pd.DataFrame:
@@ -667,19 +671,26 @@ def robust_report(folder, names=None, quantile: float | None = None) -> dict:
     candidates = list(dict.fromkeys(choice["candidate"]))
     controls = control_table(cells, [*candidates, *CONTROL_MODELS])
     goals = goal_table_18(cells, judged["best"], judged["best_heldout"])
-    return {"coverage": sweep_coverage(folder, names), "choice": choice.set_index(["alias", "candidate"]).round(3),
-            "judged": judged, "worst": worst_settings(cells, candidates, quantile).set_index(["protocol", "model"]),
-            "controls": _signed(controls.set_index(["protocol", "model"]).round(3), ["Δ vs higher floor", f"Δ vs {CONTROL}"]),
-            "control_verdicts": control_verdicts(controls[controls["model"].isin(judged.values())]),
-            "gains": gain_table(cells, pairs=GAINS_11 + CONTROL_GAINS, pooled=True), "goals": goals,
-            "goal_display": goal_display(goals), "goal_verdicts": goal_verdicts_18(goals),
-            "units": {"choice": f"units: the {int(choice['settings'].max())} settings (dataset x protocol) where every "
-                                f"candidate ran; ranked by the {quantile:g} quantile of the validation gap",
-                      "worst": "units: a setting's Δ is the mean over its seeds (each seed's TF folds averaged) of the "
-                               "paired difference on the same test pairs; 'settings' counts the settings",
-                      "controls": "units: the settings where the model, both floors and target_only ran ('settings'); "
-                                  "95 % t intervals, df = settings - 1",
-                      "gains": "units: settings (paired over the settings' seed means); 95 % t intervals"}}
+    worst = worst_settings(cells, candidates, quantile)
+    gains = gain_table(cells, pairs=GAINS_11 + CONTROL_GAINS, pooled=True)
+    bounds = [c for c in controls if c.endswith(("_low", "_high"))]
+    report = {"coverage": sweep_coverage(folder, names), "choice": choice.set_index(["alias", "candidate"]).round(3),
+              "judged": judged, "worst": worst.set_index(["protocol", "model"]),
+              "controls": _signed(controls.drop(columns=bounds).set_index(["protocol", "model"]).round(3),
+                                  ["Δ vs higher floor", f"Δ vs {CONTROL}"]),
+              "control_verdicts": control_verdicts(controls[controls["model"].isin(judged.values())]),
+              "gains": gains, "goals": goals,
+              "goal_display": goal_display(goals), "goal_verdicts": goal_verdicts_18(goals),
+              "units": {"choice": f"units: the {int(choice['settings'].max())} settings (dataset x protocol) where every "
+                                  f"candidate ran; ranked by the {quantile:g} quantile of the validation gap",
+                        "worst": "units: a setting's Δ is the mean over its seeds (each seed's TF folds averaged) of the "
+                                 "paired difference on the same test pairs; 'settings' counts the settings",
+                        "controls": "units: the settings where the model, both floors and target_only ran ('settings'); "
+                                    "95 % t intervals, df = settings - 1",
+                        "gains": "units: settings (paired over the settings' seed means); 95 % t intervals"}}
+    report["figures"] = robust_panels(coverage_by_seed(folder, names), choice, worst, controls, gains, goals, quantile)
+    report["findings"] = robust_findings(report)
+    return report
 
 
 def sweep_coverage(folder, names) -> pd.DataFrame:
@@ -700,6 +711,86 @@ def sweep_coverage(folder, names) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("sweep")
 
 
+def coverage_by_seed(folder, names) -> pd.DataFrame:
+    """Cells summarised per committed sweep and dataset family (rows: ``sweep: family``, e.g.
+    ``robust_tf: subsample``) and seed (columns): where a partial sweep stopped."""
+    from grnlib.benchmark.summary import load_summary
+
+    parts = []
+    for name in names:
+        cells = load_summary(folder, name)["cells"].drop_duplicates(["dataset", "protocol", "seed", "fold"])
+        parts.append(cells.assign(row=name + ": " + cells["dataset"].str.split("/").str[0]))
+    table = pd.concat(parts).pivot_table(index="row", columns="seed", values="fold", aggfunc="size", fill_value=0,
+                                         sort=False)
+    table.index.name, table.columns.name = None, "seed"
+    return table
+
+
+def robust_panels(coverage: pd.DataFrame, choice: pd.DataFrame, worst: pd.DataFrame, controls: pd.DataFrame,
+                  gains: pd.DataFrame, goals: pd.DataFrame, quantile: float) -> dict:
+    """The figure before each table of :func:`robust_report`, as ``{name: {"kind": ..., **arguments}}`` for
+    :func:`grnlib.plots.panels` (the benchmark layer draws nothing itself)."""
+    gap = "test AUROC − higher floor"
+    worst_rows = pd.concat([worst.assign(metric=metric.upper(), value=worst[f"Δ {metric} q{quantile:g}"],
+                                         low=worst[f"Δ {metric}"], high=worst[f"Δ {metric} mean"])
+                            for metric in ("auroc", "auprc")]).sort_index(kind="stable")
+    control_rows = pd.concat([controls.assign(versus=f"vs {versus}", value=controls[column],
+                                              low=controls[f"{key}_low"], high=controls[f"{key}_high"])
+                              for versus, column, key in (("higher floor", "Δ vs higher floor", "floor"),
+                                                          (CONTROL, f"Δ vs {CONTROL}", "control"))])
+    goals = goals[~goals["goal"].str.startswith("stretch")]  # absolute values on another scale: the table has them
+    goal_rows = goals.assign(
+        label=goals["goal"] + " | " + goals["scope"].str.split(":").str[0],
+        value=goals["measured"] - goals["target"], outcome=goals["met"].map({True: "met", False: "missed"}),
+        **{end: goals[f"ci_{end}"] - goals["target"] if f"ci_{end}" in goals else np.nan for end in ("low", "high")})
+    return {
+        "coverage": dict(kind="heatmap", table=coverage, title="Cells summarised per sweep, dataset family and seed"),
+        "choice": dict(table=choice.assign(label=choice["alias"] + ": " + choice["candidate"]), label="label",
+                       value="worst", low="minimum", high="mean", group="alias", xlabel="validation AUROC − higher floor",
+                       title=f"Choice: point at the {quantile:g} quantile over settings; bar from the minimum to the mean"),
+        "worst": dict(table=worst_rows.assign(label=worst_rows["protocol"] + ": " + worst_rows["model"]), label="label",
+                      value="value", low="low", high="high", group="metric", xlabel="test metric − higher floor",
+                      title=f"Per setting: point at the {quantile:g} quantile; bar from the worst setting to the mean"),
+        "controls": dict(table=control_rows.assign(label=control_rows["protocol"] + ": " + control_rows["model"]),
+                         label="label", value="value", low="low", high="high", group="versus", xlabel=gap,
+                         title="Gain over the higher floor and over target_only (95 % t intervals over settings)"),
+        "gains": dict(table=gains.assign(label=gains["model"] + " − " + gains["reference"] + " (" + gains["protocol"] + ")"),
+                      label="label", value="delta", low="ci_low", high="ci_high", group="metric",
+                      xlabel="paired gain", title="What each part adds (95 % t intervals over settings)"),
+        "goals": dict(table=goal_rows, label="label", value="value", low="low", high="high", group="outcome",
+                      xlabel="measured − target (met right of the line)",
+                      title="The goals (stretch goals in the table): distance to each target (bars: 95 % t interval)"),
+    }
+
+
+def robust_findings(report: dict) -> list[str]:
+    """The chapter's conclusion, from :func:`robust_report`: per protocol the alias's worst setting against the
+    higher floor (pooled AUROC and AUPRC, beside the goal's tolerance), its gain over the floor and over
+    ``target_only`` (the TF-specific part), and each goal met or missed with its Holm-adjusted p-value."""
+    judged, worst, goals = report["judged"], report["worst"], report["goals"]
+    lines = []
+    for alias, protocols in (("best", ("released", "seed")), ("best_heldout", TF_PROTOCOLS)):
+        model = judged.get(alias)
+        for protocol in protocols:
+            if (protocol, model) not in worst.index:
+                continue
+            row = worst.loc[(protocol, model)]
+            within = [f"{m} {'within' if row[f'Δ {m.lower()}'] >= GOALS_18[f'worst_{m.lower()}'] else 'outside'} the "
+                      f"{GOALS_18[f'worst_{m.lower()}']:+.3f} tolerance" for m in ("AUROC", "AUPRC")]
+            lines.append(f"**{protocol}**, `{model}` (`{alias}`), worst of {row['settings']} settings: pooled AUROC "
+                         f"{row['Δ auroc']:+.3f} against the higher floor on `{row['worst auroc setting']}`, pooled "
+                         f"AUPRC {row['Δ auprc']:+.3f} on `{row['worst auprc setting']}` ({'; '.join(within)}).")
+    lines += ["Controls: " + line.removeprefix("- ") for line in report["control_verdicts"].splitlines()]
+    if len(goals):
+        stretch = goals["goal"].str.startswith("stretch")
+        main, extra = goals[~stretch], goals[stretch]
+        lines.append(f"Goals: {int(main['met'].sum())} of {len(main)} goal rows met, "
+                     f"{int((main['p_holm'] < 0.05).sum())} of them with a Holm-adjusted p < 0.05; stretch goals "
+                     f"{int(extra['met'].sum())} of {len(extra)}.")
+        lines += goal_verdicts_18(main).removeprefix("- ").split("\n- ")
+    return lines
+
+
 # each model against its own controls (same model, TF identities shuffled / co-expression destroyed)
 CONTROL_GAINS = tuple((f"pair_evidence{suffix}", f"{control}{suffix}") for suffix in ("", "_heldout")
                       for control in ("tf_shuffled", "expression_permuted"))
@@ -707,7 +798,7 @@ CONTROL_GAINS = tuple((f"pair_evidence{suffix}", f"{control}{suffix}") for suffi
 
 def goal_display(goals: pd.DataFrame) -> pd.DataFrame:
     """:func:`goal_table_18` for reading: gaps and targets to 3 decimals, p-values to 2 significant digits."""
-    shown = goals.copy()
+    shown = goals.drop(columns=["ci_low", "ci_high"], errors="ignore")
     gap = ~shown["goal"].str.contains(">=")  # a gap to a floor is signed, an absolute value is not
     for column in ("measured", "target"):
         shown[column] = [(f"{v:+.3f}" if is_gap else f"{v:.3f}") if np.isfinite(v) else "—"
@@ -755,7 +846,8 @@ def _network_row(goal: str, network: str, model: str, values: pd.Series, target:
     mean = float(values.mean()) if len(values) else float("nan")
     return {"goal": goal, "scope": network, "model": model, "units": f"{len(values)} settings", "measured": mean,
             "target": target, "p": one_sided_p(values, target),
-            "interval": f"[{mean - half:.3f}, {mean + half:.3f}]" if np.isfinite(half) else "—"}
+            "interval": f"[{mean - half:.3f}, {mean + half:.3f}]" if np.isfinite(half) else "—",
+            "ci_low": mean - half, "ci_high": mean + half}
 
 
 def _seed_gaps(per_seed: pd.DataFrame, dataset: str, protocol: str, name: str, floor: str, metric: str) -> np.ndarray:
