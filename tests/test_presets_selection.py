@@ -14,7 +14,7 @@ def committed_summary() -> pd.DataFrame:
 
 @pytest.mark.parametrize("alias", sorted(BEST_SELECTED))
 def test_alias_is_the_worst_case_validation_choice(alias):
-    choice = beyond_floor.worst_case_choice(committed_summary(), quantile=WORST_QUANTILE, stacks=False)
+    choice = beyond_floor.worst_case_choice(committed_summary(), quantile=WORST_QUANTILE)  # stacks and blends too
     ranking = choice[choice["alias"] == alias].set_index("candidate")
     assert len(ranking) >= 2, "the robust sweeps ran fewer than two candidates of " + alias
     assert ranking.index[0] == BEST_SELECTED[alias], ranking.round(4).to_dict()

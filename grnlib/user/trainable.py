@@ -17,8 +17,8 @@ def _preset_line(name: str) -> str:
     from grnlib.evaluation.presets import BEST_PROTOCOLS, BEST_SELECTED, PRESETS
 
     if name in BEST_SELECTED:
-        return (f"the model with the best validation AUROC on the {'/'.join(BEST_PROTOCOLS[name])} protocol(s) of "
-                f"the benchmark (now {BEST_SELECTED[name]})")
+        return (f"the model whose worst development setting on validation ({'/'.join(BEST_PROTOCOLS[name])} "
+                f"protocols of the benchmark) is furthest above the floors (now {BEST_SELECTED[name]})")
     spec = PRESETS[name]
     if "stack" in spec:
         return (f"blend of {', '.join(spec['stack'])} with non-negative weights fitted on validation "
