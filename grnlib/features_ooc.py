@@ -273,12 +273,12 @@ def agreement(adata=None, n_components: int = 16, seed: int = 0, chunk_values: i
     from grnlib.data.streaming import open_streamed
     from grnlib.data.toy import toy_user_data
     from grnlib.features import FeatureRecipe
+    from grnlib.io import write_h5ad
 
     if adata is None:
         adata = toy_user_data(n_cells=2000)[0]
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "agreement.h5ad"
-        adata.write_h5ad(path)
+        path = write_h5ad(Path(folder) / "agreement.h5ad", adata)
         memory = FeatureRecipe.fit(read_expression(path), n_components=n_components, seed=seed)
         streamed = open_streamed(path, out_of_core=True, chunk_values=chunk_values)
         chunks = len(streamed.chunks())

@@ -95,8 +95,9 @@ def write_failure(exc: OSError) -> DataError | None:
 
 
 def _tag_destination(exc: BaseException, destination: Path) -> None:
-    """Remember on an OSError which destination was being written (see :func:`write_failure`)."""
-    if isinstance(exc, OSError) and getattr(exc, "destination", None) is None:
+    """Remember on an OSError which destination was being written (see :func:`write_failure`). Writers
+    nest (a checkpoint file inside a model folder): the outermost, the user's ``--out``, tags last."""
+    if isinstance(exc, OSError):
         try:
             exc.destination = destination
         except AttributeError:  # an exception type with __slots__: the message names exc.filename
@@ -402,14 +403,19 @@ def write_figure(fig, path, dpi: int = 110, **options) -> Path:
     return path
 
 
-def write_torch(path, payload) -> Path:
-    """``torch.save`` atomically. Serialised in memory and written by Python: torch's own file writer
-    reports a full disk as a bare "iostream error" and can leave half a file."""
+def torch_bytes(payload) -> bytes:
+    """``torch.save`` into memory (for a checksum, or :func:`write_bytes`)."""
     import torch
 
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    return write_bytes(path, buffer.getbuffer())
+    return buffer.getvalue()
+
+
+def write_torch(path, payload) -> Path:
+    """``torch.save`` atomically. Serialised in memory and written by Python: torch's own file writer
+    reports a full disk as a bare "iostream error" and can leave half a file."""
+    return write_bytes(path, torch_bytes(payload))
 
 
 def write_npy(path, array: np.ndarray) -> Path:
@@ -439,6 +445,15 @@ def move_into_place(source, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     os.replace(source, path)
+    return path
+
+
+def write_h5ad(path, adata) -> Path:
+    """Write an AnnData as ``.h5ad`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as tmp:
+        adata.write_h5ad(tmp)
     return path
 
 

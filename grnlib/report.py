@@ -35,6 +35,7 @@ from pathlib import Path
 import yaml
 
 from grnlib.engine import KERNEL_SETUP  # part of the chapter cache key
+from grnlib.io import write_bytes, write_json, write_notebook, write_text, write_yaml
 from grnlib.paths import project_root
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -133,7 +134,7 @@ def mark_smoke_build(config: Path, params: str) -> None:
     a book built with small parameters never reads like results."""
     settings = yaml.safe_load(config.read_text()) or {}
     settings.setdefault("html", {})["announcement"] = SMOKE_BANNER.format(params=params)
-    config.write_text(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True))
+    write_yaml(config, settings, allow_unicode=True)
 
 
 def write_generated_pages(root: Path, source: Path) -> Path:
@@ -246,7 +247,6 @@ def write_timings(root: Path, params: str, chapters: dict | None = None, **field
     """Merge ``chapters`` (name -> {seconds, status}) and ``fields`` into :func:`timings_path`, keeping
     earlier chapters' entries (``ran`` lists the chapters of the latest run, whose ``notebooks_seconds``,
     ``book_seconds`` and ``total_seconds`` the file holds)."""
-    from grnlib.io import write_json
 
     path = timings_path(root, params)
     try:
@@ -325,10 +325,7 @@ def _cached_chapter(root: Path, name: str, params: str, output: Path) -> float |
     if payload is None:
         return None
     raw, nb = payload
-    from grnlib.io import atomic_file
-
-    with atomic_file(output) as tmp:
-        tmp.write_bytes(raw)
+    write_bytes(output, raw)
     return float(nb.metadata.get("grnlib", {}).get("executed_seconds", 0.0))
 
 
@@ -391,7 +388,7 @@ def tag_for_book(path: Path) -> None:
         extra = "remove-cell" if "parameters" in tags else "hide-input"
         if extra not in tags:
             tags.append(extra)
-    nbformat.write(nb, path)
+    write_notebook(nb, path)
 
 
 def build_book(source: Path) -> Path:
@@ -401,8 +398,7 @@ def build_book(source: Path) -> Path:
     cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(source), "--all", "-W", "-n", "--keep-going"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     log = source / "_build" / "book.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(proc.stdout + proc.stderr)
+    write_text(log, proc.stdout + proc.stderr)
     if proc.returncode:
         sys.stderr.write(proc.stdout[-6000:] + proc.stderr[-6000:])
         raise subprocess.CalledProcessError(proc.returncode, cmd)
@@ -492,15 +488,12 @@ def _run(args: argparse.Namespace) -> int:
 def record_costs(root: Path, params: str) -> Path:
     """Copy the chapter seconds of :func:`timings_path` into the ``params`` section of
     ``params/chapter_costs.yaml`` (other sections are kept)."""
-    from grnlib.io import atomic_file
-
     path = root / "params" / "chapter_costs.yaml"
     costs = yaml.safe_load(path.read_text()) if path.is_file() else {}
     chapters = json.loads(timings_path(root, params).read_text())["chapters"]
     costs = {**(costs or {}), params: {name: round(float(c["seconds"])) for name, c in sorted(chapters.items())}}
     text = COSTS_HEADER + yaml.safe_dump(costs, sort_keys=True)
-    with atomic_file(path) as tmp:
-        Path(tmp).write_text(text)
+    write_text(path, text)
     return path
 
 

@@ -38,6 +38,7 @@ import pandas as pd
 from grnlib.paths import project_root
 from grnlib.benchmark.summary import FLOORS
 from grnlib.evaluation.presets import FAST_TRAIN
+from grnlib.io import write_table
 
 TF_PROTOCOLS = ("heldout-tf", "degree-matched")
 SETTINGS = (  # (dataset id, protocol); seed/... ids are the human priors (grnlib.data.seed), hESC expression
@@ -419,13 +420,12 @@ def report_11(metrics: pd.DataFrame, out, best: str = "stack", best_heldout: str
     (:func:`against_floor`, higher floor), ``goals.csv`` (:func:`goal_table_11`) and ``gains.csv``
     (:func:`gain_table`)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     paths = {"floor": out / "floor.csv", "goals": out / "goals.csv", "gains": out / "gains.csv"}
-    against_floor(metrics).round(4).to_csv(paths["floor"], index=False)
-    goal_table_11(metrics, best=best, best_heldout=best_heldout).to_csv(paths["goals"], index=False)
+    write_table(against_floor(metrics).round(4), paths["floor"], float_format=None)
+    write_table(goal_table_11(metrics, best=best, best_heldout=best_heldout), paths["goals"], float_format=None)
     gains = gain_table(metrics)
     if len(gains):
-        gains.round(4).to_csv(paths["gains"], index=False)
+        write_table(gains.round(4), paths["gains"], float_format=None)
     return paths
 
 
@@ -892,8 +892,8 @@ def main(argv=None) -> int:
         # a rerun scorer replaces its earlier rows (--append of the same setting)
         metrics = pd.concat(frames, ignore_index=True).drop_duplicates(["dataset", "protocol", "seed", "name"],
                                                                         keep="last", ignore_index=True)
-        metrics.to_csv(out / "metrics.csv", index=False)  # after every setting: partial results survive
-        summarise(metrics).round(4).to_csv(out / "summary.csv", index=False)
+        write_table(metrics, out / "metrics.csv", float_format=None)  # after every setting: partial results survive
+        write_table(summarise(metrics).round(4), out / "summary.csv", float_format=None)
         if set(FLOORS) <= set(metrics["name"]):
             report_11(metrics, out)
         print(f"{dataset_id} {protocol}: {time.perf_counter() - started:.0f}s", flush=True)

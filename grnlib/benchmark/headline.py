@@ -217,15 +217,14 @@ def readme_block(folder="results/benchmark") -> str:
 
 def update_readme(path, folder="results/benchmark") -> bool:
     """Rewrite the headline block of the README at ``path``; True when it changed."""
-    from grnlib.io import atomic_file
+    from grnlib.io import write_text
 
     path = Path(path)
     text = path.read_text()
     start, end = text.index(README_MARKERS[0]), text.index(README_MARKERS[1]) + len(README_MARKERS[1])
     new = text[:start] + readme_block(folder) + text[end:]
     if new != text:
-        with atomic_file(path) as tmp:
-            Path(tmp).write_text(new)
+        write_text(path, new)
     return new != text
 
 
@@ -235,17 +234,12 @@ def write(out_dir, folder="results/benchmark") -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
-    from grnlib.io import atomic_file
+    from grnlib.io import write_figure, write_text
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     frame = headline_frame(load_summaries(Path(folder), HEADLINE_SWEEPS))
-    fig = headline_figure(frame)
-    with atomic_file(out_dir / "headline.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    with atomic_file(out_dir / "headline.md") as tmp:
-        Path(tmp).write_text(headline_markdown(folder, figure=f"{out_dir.name}/headline.png"))
-    return out_dir / "headline.md"
+    write_figure(headline_figure(frame), out_dir / "headline.png", dpi=110, bbox_inches=None)
+    return write_text(out_dir / "headline.md", headline_markdown(folder, figure=f"{out_dir.name}/headline.png"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from grnlib.data.dataset import PAIR_COLUMNS, GRNDataset
 from grnlib.data.dream4 import read_dream4_folder
 from grnlib.data.edges import dataset_from_edges, read_edges
 from grnlib.data.expression import align_expression, read_expression
-from grnlib.data.download import cache_dir, content_sha256, data_root, fetch, find_shared_data
+from grnlib.data.download import cache_dir, content_sha256, data_file, data_root, fetch, find_shared_data
 from grnlib.data.priors import COMPLEXES, PRIOR_COLUMNS, load_priors
 from grnlib.data.stoneroy import read_stone_roy
 from grnlib.data.symbols import match_symbols, normalise_symbols
@@ -22,7 +22,7 @@ from grnlib.data.toy import make_toy
 __all__ = [
     "PAIR_COLUMNS", "PRIOR_COLUMNS", "COMPLEXES",
     "GRNDataset", "DatasetId", "DatasetFamily", "FAMILIES",
-    "data_root", "cache_dir", "find_shared_data", "fetch", "content_sha256",
+    "data_root", "cache_dir", "find_shared_data", "fetch", "data_file", "content_sha256",
     "known_ids", "parse_id", "is_reserved", "list_datasets", "describe", "family_names", "load_dataset",
     "load_split", "split_samples",
     "load_priors", "read_expression", "align_expression", "read_edges", "dataset_from_edges",

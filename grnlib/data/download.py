@@ -23,7 +23,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import shutil
 import tempfile
 import warnings
 import zlib
@@ -31,6 +30,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from grnlib.errors import DataError, DataWarning
+from grnlib.io import move_into_place, write_stream
 from grnlib.data.registry import load_registry
 
 ENV_DATA_DIR = "GRNLIB_DATA_DIR"
@@ -197,7 +197,7 @@ def _download_verified(urls: list[str], sha256: str, target: Path) -> None:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     problems = []
-    # Temporary files live next to the target so the final os.replace is atomic.
+    # Temporary files live next to the target so moving the download into place is atomic.
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
         for url in urls:
             download = Path(tmp) / "download"
@@ -214,7 +214,7 @@ def _download_verified(urls: list[str], sha256: str, target: Path) -> None:
             if got != sha256:
                 problems.append(f"{url}: content sha256 {got} does not match the registry's {sha256}")
                 continue
-            _store(download, target, Path(tmp) / "stored")
+            _store(download, target)
             return
     raise DataError(target, "download failed or did not match its checksum, so nothing was stored ("
                     + "; ".join(problems) + ")",
@@ -222,15 +222,12 @@ def _download_verified(urls: list[str], sha256: str, target: Path) -> None:
                     f"and point {ENV_DATA_DIR} at a folder holding it")
 
 
-def _store(download: Path, target: Path, scratch: Path) -> None:
+def _store(download: Path, target: Path) -> None:
     """Move a verified download into place, (de)compressing to match the target's name."""
     with open(download, "rb") as raw:
         gzipped = raw.read(2) == _GZIP_MAGIC
-    want_gzip = target.name.endswith(".gz")
-    if gzipped == want_gzip:
-        os.replace(download, target)
+    if gzipped == target.name.endswith(".gz"):
+        move_into_place(download, target)
         return
-    opener = gzip.open if want_gzip else open
-    with (gzip.open(download, "rb") if gzipped else open(download, "rb")) as src, opener(scratch, "wb") as dst:
-        shutil.copyfileobj(src, dst, _CHUNK)
-    os.replace(scratch, target)
+    with gzip.open(download, "rb") if gzipped else open(download, "rb") as source:
+        write_stream(target, source, _CHUNK)  # gzipped when the target's name ends in .gz

@@ -196,13 +196,11 @@ def store_bytes(key: str, suffix: str, payload: bytes) -> None:
     """Write ``payload`` under ``key`` with its checksum; cache errors never fail a run."""
     if not enabled():
         return
-    from grnlib.io import atomic_file
+    from grnlib.io import write_bytes
 
     path = _path(key, suffix)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_file(path) as tmp:
-            tmp.write_bytes(hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload)
+        write_bytes(path, hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload)
         evict(limit_bytes())
     except OSError as exc:
         warnings.warn(f"run cache not written ({exc.strerror or exc}); results are unaffected", DataWarning,
@@ -240,13 +238,9 @@ def store(key: str, entry: dict) -> None:
     """Write ``entry`` (tensors and plain values) under ``key``; cache errors never fail a run."""
     if not enabled():
         return
-    import io
+    from grnlib.io import torch_bytes
 
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save({"format": FORMAT, **entry}, buffer)
-    store_bytes(key, ".pt", buffer.getvalue())
+    store_bytes(key, ".pt", torch_bytes({"format": FORMAT, **entry}))
 
 
 def evict(limit_bytes: int) -> int:

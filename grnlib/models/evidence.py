@@ -171,12 +171,9 @@ def expression_evidence(ds, kind: str, **options) -> tuple[np.ndarray, np.ndarra
 
 def _store(path: Path, matrix: np.ndarray) -> None:
     """Write atomically; a cache that cannot be written never fails a run."""
-    from grnlib.io import atomic_file
+    from grnlib.io import write_npy
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_file(path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.save(handle, matrix, allow_pickle=False)
+        write_npy(path, matrix)
     except OSError:
         pass

@@ -2,20 +2,19 @@
 
 A checkpoint is a dict of tensors and plain values only: the model config, the training
 config and the history are JSON strings, so ``torch.load(path, weights_only=True)`` reads it
-without unpickling arbitrary objects. Writes go to a temporary file that is renamed into
-place, so an interrupted save never leaves a half-written checkpoint.
+without unpickling arbitrary objects. Written atomically (:func:`grnlib.io.write_torch`), so an
+interrupted save never leaves a half-written checkpoint.
 """
 from __future__ import annotations
 
-import io
 import json
-import os
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
 from grnlib.errors import DataError
+from grnlib.io import write_torch
 from grnlib.models import build_model
 
 FORMAT = "grnlib-checkpoint-v1"
@@ -30,23 +29,9 @@ def save_checkpoint(path: str | Path, model: nn.Module, **state) -> Path:
         **state: extra entries (optimizer/scheduler state dicts, RNG states, epoch, JSON
             strings...). They must be tensors or plain Python values so weights-only loading works.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "model_config": json.dumps(model.config),
                "model_state": model.state_dict(), **state}
-    tmp = path.with_name(path.name + ".tmp")
-    # Serialised in memory, written by Python: a full disk or `ulimit -f` then raises an OSError naming
-    # its errno (torch's own file writer raises a bare "iostream error"), and no half file stays behind.
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(buffer.getbuffer())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_torch(path, payload)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:

@@ -29,7 +29,7 @@ from grnlib.data import GRNDataset
 from grnlib.errors import DataError, DataWarning
 from grnlib.evaluation.spec import DATA_SET_CFG, SPEC_KEYS, resolve_spec
 from grnlib.features import FeatureRecipe
-from grnlib.io import atomic_folder
+from grnlib.io import atomic_folder, write_table, write_yaml
 from grnlib.user.reading import one_line
 
 MODEL_FILE = "model.pt"
@@ -207,7 +207,6 @@ def write_user_model(folder, um: UserModel) -> Path:
     """Write ``model.pt``, ``params.yaml``, ``metrics.tsv``, ``history.tsv`` and ``pairs.tsv``
     into an existing folder (use :func:`save_user_model` for an atomic write)."""
     import torch
-    import yaml
 
     from grnlib.training.checkpoint import save_checkpoint
 
@@ -221,17 +220,17 @@ def write_user_model(folder, um: UserModel) -> Path:
                     candidate_tfs=torch.from_numpy(np.asarray(um.tfs, dtype=np.int64)),
                     prior_edges=torch.from_numpy(np.ascontiguousarray(prior.T)), **recipe_tensors,
                     **correction_tensors, **_sign_tensor(um.prior_edges))
-    (folder / "params.yaml").write_text(yaml.safe_dump(_plain(um.params), sort_keys=False))
+    write_yaml(folder / "params.yaml", _plain(um.params))
     if um.metrics is not None:
-        um.metrics.to_csv(folder / "metrics.tsv", sep="\t", index=False)  # full precision: comparable
+        write_table(um.metrics, folder / "metrics.tsv", float_format=None)  # full precision: comparable
     if um.history is not None:
-        um.history.to_csv(folder / "history.tsv", sep="\t", index=False, float_format="%.6g")
+        write_table(um.history, folder / "history.tsv")
     if um.split is not None:
         tables = [table.assign(split=name) for name, table in um.split.items()]
         pairs = pd.concat(tables, ignore_index=True)
         pairs.insert(0, "tf_symbol", um.genes[pairs["tf"].to_numpy()])
         pairs.insert(1, "target_symbol", um.genes[pairs["target"].to_numpy()])
-        pairs.to_csv(folder / "pairs.tsv", sep="\t", index=False)
+        write_table(pairs, folder / "pairs.tsv", float_format=None)
     return folder
 
 
