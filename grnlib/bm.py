@@ -1,6 +1,7 @@
 """Benchmarks, the research side (``grnlib.bm``): the committed sweep summaries and what the chapters
 compute from them (against both floors, verdicts, the robust and knowledge studies, the performance
-runs). A sweep itself runs from the command line (``python -m grnlib.benchmark.sweep``).
+runs). A sweep itself runs from the command line (``python -m grnlib.benchmark.sweep``); the committed
+summaries lie under :func:`project_root` (``results/benchmark`` ...).
 
 >>> from grnlib import bm
 >>> summary = bm.load_summaries("results/benchmark", ["reduced"])
@@ -11,8 +12,9 @@ from grnlib.benchmark.beyond_floor import robust_report, run_setting
 from grnlib.benchmark.headline import alias_models, verdicts
 from grnlib.benchmark.knowledge import per_setting, run_study, setting_margins
 from grnlib.benchmark.summary import aggregate, against_floors, floor_table, load_summaries, load_summary
+from grnlib.paths import project_root
 from grnlib.report import live_scoring, read_bench
 
 __all__ = ["against_floors", "aggregate", "alias_models", "floor_table", "live_scoring", "load_summaries",
-           "load_summary", "per_setting", "read_bench", "robust_report", "run_setting", "run_study",
+           "load_summary", "per_setting", "project_root", "read_bench", "robust_report", "run_setting", "run_study",
            "setting_margins", "verdicts"]
