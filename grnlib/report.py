@@ -35,6 +35,7 @@ from pathlib import Path
 import yaml
 
 from grnlib.engine import KERNEL_SETUP  # part of the chapter cache key
+from grnlib.entry import run_main
 from grnlib.io import write_bytes, write_json, write_notebook, write_text, write_yaml
 from grnlib.paths import project_root
 
@@ -63,8 +64,10 @@ def load_params(root: Path, name: str, params: str) -> dict:
     folder = root / "params" if params == "full" else root / "params" / params
     path = folder / f"{name}.yaml"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: parameter file missing. Fix: create it with the keys of "
-                                f"the parameters cell of notebooks/{name}.ipynb")
+        from grnlib.errors import DataError
+
+        raise DataError(path, "parameter file missing",
+                        f"create it with the keys of the parameters cell of notebooks/{name}.ipynb")
     with open(path) as fh:
         return yaml.safe_load(fh) or {}
 
@@ -73,7 +76,12 @@ def notebook_defaults(root: Path, name: str) -> dict:
     """The values of the notebook's ``parameters`` cell (flat literal assignments)."""
     import ast
 
-    cells = json.loads((root / "notebooks" / f"{name}.ipynb").read_text())["cells"]
+    path = root / "notebooks" / f"{name}.ipynb"
+    if not path.is_file():
+        from grnlib.errors import DataError
+
+        raise DataError(path, "no such notebook", f"name one of {', '.join(notebook_names(root))}")
+    cells = json.loads(path.read_text())["cells"]
     tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     source = "".join(tagged[0]["source"]) if tagged else ""
     return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(source).body
@@ -452,13 +460,8 @@ def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     source = book_dir(root, args.params)
     out = args.out or source / "notebooks"
-    from grnlib.errors import DataError
-
-    try:  # every params file before the first chapter runs: a typo never costs the chapters before it
-        check_params(root, args.only or notebook_names(root), args.params)
-    except (DataError, FileNotFoundError) as exc:
-        print(f"python -m grnlib.report: error: {exc}", file=sys.stderr)
-        return 1
+    # every params file before the first chapter runs: a typo never costs the chapters before it
+    check_params(root, args.only or notebook_names(root), args.params)
     try:
         run_notebooks(root, args.params, out, args.only, args.prepare_only, args.jobs)
     except Exception as exc:  # papermill's error names the failing cell; the one-line status was printed
@@ -513,4 +516,4 @@ def _relative(path: Path, root: Path) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main("python -m grnlib.report", main, kept="the chapters finished so far are kept"))

@@ -94,7 +94,7 @@ def test_wheel_without_extras_trains_and_predicts(tmp_path, shared_data_root):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
-    assert {"grnlib/api.py", "grnlib/cli/__init__.py", "grnlib/data/registry.txt"} <= set(names)
+    assert {"grnlib/api.py", "grnlib/cli/__init__.py", "grnlib/data/manifest.txt"} <= set(names)
     assert not any(n.startswith(("tests/", "notebooks/")) for n in names)
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     base = [line for line in requires if "extra ==" not in line]

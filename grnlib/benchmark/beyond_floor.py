@@ -901,4 +901,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from grnlib.entry import run_main
+
+    raise SystemExit(run_main("python -m grnlib.benchmark.beyond_floor", main,
+                              kept="metrics.csv keeps the settings finished so far"))

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from grnlib.benchmark.summary import FLOORS, bounded_ci, higher_floor, load_summaries, select_by_validation, t_half_width
+from grnlib.entry import run_main
 from grnlib.evaluation.presets import BEST_CANDIDATES, BEST_PROTOCOLS
 
 #: The sweeps that score every candidate beside both floors, pooled and per TF.
@@ -258,4 +259,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main("python -m grnlib.benchmark.headline", main))

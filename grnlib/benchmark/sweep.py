@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from grnlib.entry import run_main
 from grnlib.errors import DataError
 from grnlib.evaluation.cells import Cell, environment_info, evaluate_cell
 from grnlib.evaluation.spec import needs_expression, resolve_specs
@@ -406,35 +407,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        if args.action == "summarize":
-            for path in summarize(args.raw_dir, args.out, args.name).values():
-                print("wrote", path)
-            return 0
-        cells = make_plan(args.plan, reserved=args.reserved, seeds=_csv(args.seeds, int), epochs=args.epochs,
-                          protocols=_csv(args.protocols), datasets=_csv(args.datasets), models=_csv(args.models),
-                          folds=_csv(args.folds, int), families=_csv(args.families))
-        workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
-        if args.action == "plan":
-            print(json.dumps(estimate_seconds(cells, max(1, workers)), indent=1))
-            frame = pd.DataFrame([asdict(c) for c in cells])
-            if len(frame):
-                frame["models"] = frame["models"].map(",".join)
-                print(frame.groupby(["protocol", "models"]).size().rename("cells").to_string())
-            return 0
-        meta = {"command": " ".join(["python -m grnlib.benchmark.sweep", *(argv if argv is not None else sys.argv[1:])]),
-                "plan": args.plan, "reserved": args.reserved}
-        counts = run_sweep(cells, args.out, scheduler=args.scheduler, n_workers=args.workers,
-                           device=args.device, progress=not args.quiet, meta=meta)
-        print(json.dumps(counts))
-        return 1 if counts["failed"] else 0
-    except DataError as exc:
-        print(f"grnlib.benchmark.sweep: error: {exc}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # output piped into `head`: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if args.action == "summarize":
+        for path in summarize(args.raw_dir, args.out, args.name).values():
+            print("wrote", path)
         return 0
+    cells = make_plan(args.plan, reserved=args.reserved, seeds=_csv(args.seeds, int), epochs=args.epochs,
+                      protocols=_csv(args.protocols), datasets=_csv(args.datasets), models=_csv(args.models),
+                      folds=_csv(args.folds, int), families=_csv(args.families))
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    if args.action == "plan":
+        print(json.dumps(estimate_seconds(cells, max(1, workers)), indent=1))
+        frame = pd.DataFrame([asdict(c) for c in cells])
+        if len(frame):
+            frame["models"] = frame["models"].map(",".join)
+            print(frame.groupby(["protocol", "models"]).size().rename("cells").to_string())
+        return 0
+    meta = {"command": " ".join(["python -m grnlib.benchmark.sweep", *(argv if argv is not None else sys.argv[1:])]),
+            "plan": args.plan, "reserved": args.reserved}
+    counts = run_sweep(cells, args.out, scheduler=args.scheduler, n_workers=args.workers,
+                       device=args.device, progress=not args.quiet, meta=meta)
+    print(json.dumps(counts))
+    return 1 if counts["failed"] else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main("grnlib.benchmark.sweep", main,
+                      kept="the finished cells are kept in --out; the same command resumes"))

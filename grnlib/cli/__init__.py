@@ -10,19 +10,16 @@ does not exist yet is skipped, any other import error propagates.
 Exit codes: 0 success; 1 bad input (a :class:`~grnlib.errors.DataError`, printed as one line,
 no traceback), and a write or read stopped by a full disk, a quota, a file size limit or missing
 permissions (one line naming the file, after the temporary files were removed); 2 usage errors (argparse); 130 Ctrl-C and 143 SIGTERM, each reported as one line
-after the temporary files were removed (``grnlib train: interrupted; nothing was written``).
+after the temporary files were removed (``grnlib train: interrupted; nothing was written``): :func:`grnlib.entry.run_main`,
+as for every entry point.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
-import os
-import signal
 import sys
-import threading
 
-EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM, as shells report them
 SUBCOMMANDS: list[tuple[str, str]] = [
     ("datasets", "grnlib.cli"),
     ("train", "grnlib.cli.train"),
@@ -77,7 +74,7 @@ def _print_paths(table, args: argparse.Namespace) -> int:
     from grnlib.cli.fetch import SHORT_NAME_FOLDERS
     from grnlib.data.catalog import FAMILIES, parse_id
     from grnlib.data.download import data_root
-    from grnlib.data.registry import load_registry
+    from grnlib.data.manifest import load_manifest
 
     root = data_root(args.root)
     rows = []
@@ -86,7 +83,7 @@ def _print_paths(table, args: argparse.Namespace) -> int:
         files = FAMILIES[did.family].relpaths(did)
         rows.append({"id": id, "expression": files.get("expression", "-"),
                      "other_files": " ".join(v for k, v in files.items() if k != "expression")})
-    references = [rel for rel in load_registry() if rel.startswith(SHORT_NAME_FOLDERS)]
+    references = [rel for rel in load_manifest() if rel.startswith(SHORT_NAME_FOLDERS)]
     if args.json:
         print(json.dumps({"root": str(root), "datasets": rows, "references": references}, indent=1))
         return 0
@@ -117,51 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
-    from grnlib.cli.common import Terminated, one_line_warnings
-    from grnlib.errors import DataError
-    from grnlib.io import write_failure
+    from grnlib.entry import run_main
 
     args = build_parser().parse_args(argv)
-    previous = _raise_on_sigterm()
-    try:
-        with one_line_warnings(args.command):
-            code = args.func(args)
-    except DataError as exc:
-        print(f"grnlib {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # output piped into `head`: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except OSError as exc:  # disk full, quota, `ulimit -f`, permissions: one line, not a traceback
-        failure = write_failure(exc)
-        if failure is None:
-            raise
-        print(f"grnlib {args.command}: error: {failure}", file=sys.stderr)
-        return 1
-    except (KeyboardInterrupt, Terminated) as exc:
-        # The writers have removed their temporary files on the way out; a command may say what it kept.
-        what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated"
-        print(f"grnlib {args.command}: {what}; {getattr(exc, 'outcome', 'nothing was written')}", file=sys.stderr)
-        return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_TERMINATED
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-    return 0 if code is None else int(code)
-
-
-def _raise_on_sigterm():
-    """Make SIGTERM raise :class:`~grnlib.cli.common.Terminated` in the main thread (Python's default
-    is to die at once, skipping cleanup); returns the previous handler, or None when not installed."""
-    from grnlib.cli.common import Terminated
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def handler(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
-        raise Terminated()
-
-    return signal.signal(signal.SIGTERM, handler)
+    return run_main(f"grnlib {args.command}", lambda: args.func(args))
 
 
 if __name__ == "__main__":

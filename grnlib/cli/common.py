@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import warnings
 
 EXPRESSION_HELP = ("expression matrix: .h5ad (AnnData, cells x genes), or .csv/.tsv/.txt (optionally .gz) "
                    "with gene and cell names in the first column and the first row")
@@ -81,12 +80,6 @@ def data_file(path):
     return str(found) if str(found) != str(path) else path
 
 
-class Terminated(BaseException):
-    """Raised in the main thread on SIGTERM (see :func:`grnlib.cli.main`), so that every ``finally``
-    and the atomic writers' cleanup run as they do for Ctrl-C. A BaseException, like
-    KeyboardInterrupt, so that no ``except Exception`` swallows it."""
-
-
 def set_threads(threads: int | None) -> None:
     """Apply ``--threads`` (a per-process choice the user makes, so the library never does)."""
     if threads is None:
@@ -136,38 +129,7 @@ class Console:
 
     def capturing_warnings(self):
         """Inside, every warning prints as ``grnlib <command>: warning: <message>`` (see
-        :func:`one_line_warnings`; :func:`grnlib.cli.main` already wraps every command in it)."""
-        return one_line_warnings(self.command)
+        :func:`grnlib.entry.one_line_warnings`; :func:`grnlib.cli.main` already wraps every command in it)."""
+        from grnlib.entry import one_line_warnings
 
-
-_showing_warnings = False  # one_line_warnings is active: a nested call changes nothing
-
-
-@contextlib.contextmanager
-def one_line_warnings(command: str):
-    """Inside, every warning (a DataWarning or a library's) prints once as one line,
-    ``grnlib <command>: warning: <first line of the message>``: no ``file:line: UserWarning`` and
-    no echoed code line, and the same message is not repeated."""
-    global _showing_warnings
-    from grnlib.errors import DataWarning
-
-    if _showing_warnings:
-        yield
-        return
-    seen: set[str] = set()
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        text = str(message).strip()
-        text = text.splitlines()[0] if text else category.__name__
-        if text not in seen:
-            seen.add(text)
-            print(f"grnlib {command}: warning: {text}", file=sys.stderr, flush=True)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", DataWarning)
-        warnings.showwarning = show
-        _showing_warnings = True
-        try:
-            yield
-        finally:
-            _showing_warnings = False
+        return one_line_warnings(f"grnlib {self.command}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-# Folders of the registry whose files are referred to by the start of their name alone.
+# Folders of the download manifest whose files are referred to by the start of their name alone.
 SHORT_NAME_FOLDERS = ("priors/", "tf-lists/")
 
 
@@ -41,20 +41,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def fetch_paths(name: str, root=None) -> list[Path]:
-    """Local paths of ``name``: a dataset id (all its files), a registry path, or a unique start of
+    """Local paths of ``name``: a dataset id (all its files), a path of the download manifest, or a unique start of
     a priors/TF-list file name. DataError with close matches when it is none of these."""
     from difflib import get_close_matches
 
     from grnlib.errors import DataError
     from grnlib.data.catalog import FAMILIES, parse_id
     from grnlib.data.download import data_root, fetch
-    from grnlib.data.registry import load_registry
+    from grnlib.data.manifest import load_manifest
 
     text = name.strip().strip("/")
-    registry = load_registry()
-    if text in registry or (data_root(root) / text).is_file():
+    manifest = load_manifest()
+    if text in manifest or (data_root(root) / text).is_file():
         return [fetch(text, root)]
-    short = [rel for rel in registry if rel.startswith(SHORT_NAME_FOLDERS)
+    short = [rel for rel in manifest if rel.startswith(SHORT_NAME_FOLDERS)
              and Path(rel).name.lower().startswith(text.lower())]
     if len(short) == 1:
         return [fetch(short[0], root)]
@@ -66,7 +66,7 @@ def fetch_paths(name: str, root=None) -> list[Path]:
         return [fetch(rel, root) for rel in dict.fromkeys(FAMILIES[did.family].relpaths(did).values())]
     if len(short) > 1:
         raise DataError(None, f"{name!r} names {len(short)} files: {short}", "pass the full path of one of them")
-    close = get_close_matches(text, list(registry), n=3, cutoff=0.5)
+    close = get_close_matches(text, list(manifest), n=3, cutoff=0.5)
     raise DataError(None, f"{name!r} is neither a dataset id nor a reference data file"
                     + (f" (close: {close})" if close else ""),
                     "list the ids with grnlib datasets and the files with grnlib datasets --paths")

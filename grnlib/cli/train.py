@@ -21,9 +21,10 @@ import shutil
 import time
 from pathlib import Path
 
-from grnlib.cli.common import (Console, Terminated, add_expression_options, add_run_options, check_device,
-                               scheduler_client, set_threads)
+from grnlib.cli.common import (Console, add_expression_options, add_run_options, check_device, scheduler_client,
+                               set_threads)
 from grnlib.cli.predict import FORMATS
+from grnlib.entry import Terminated
 from grnlib.errors import check_seed
 
 EXAMPLES = """\

@@ -20,7 +20,7 @@ how its ids parse and print, which of them ``grnlib datasets`` lists, which file
 how they load, their released split samples and whether they are reserved. Adding a family is
 adding one class here; every command then takes its ids.
 
-The listed ids are those whose files are in the shipped registry. Reserved for final evaluation
+The listed ids are those whose files are in the shipped download manifest. Reserved for final evaluation
 (never for model selection): cell mHSC-L in every BEELINE network, and Lofgof.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ from grnlib.data import beeline, dream4, seed, stoneroy
 from grnlib.data.dataset import GRNDataset
 from grnlib.data.download import _resolve, fetch
 from grnlib.errors import DataError
-from grnlib.data.registry import load_registry
+from grnlib.data.manifest import load_manifest
 from grnlib.registry import Registry
 
 RESERVED_CELLS = ("mHSC-L",)
@@ -89,7 +89,7 @@ class DatasetFamily:
 
     @classmethod
     def ids(cls) -> list[DatasetId]:
-        """The ids ``grnlib datasets`` lists (those whose files the registry has), in order."""
+        """The ids ``grnlib datasets`` lists (those whose files the download manifest has), in order."""
         raise NotImplementedError
 
     @classmethod
@@ -145,7 +145,7 @@ class BeelineFamily(DatasetFamily):
     @classmethod
     def ids(cls) -> list[DatasetId]:
         found = set()
-        for key in load_registry():
+        for key in load_manifest():
             parts = key.split("/")  # beeline/<network>/<cell>/TFs+<size>/Label.csv.gz
             if len(parts) == 5 and parts[0] == "beeline" and parts[4] == "Label.csv.gz" \
                     and parts[3].startswith("TFs+") and parts[3][4:].isdigit():
@@ -208,7 +208,7 @@ class Dream4Family(DatasetFamily):
 
     @classmethod
     def ids(cls):
-        numbers = sorted({int(key.split("/")[1].rsplit("_", 1)[1]) for key in load_registry()
+        numbers = sorted({int(key.split("/")[1].rsplit("_", 1)[1]) for key in load_manifest()
                           if key.startswith("dream4/insilico_size100_") and key.endswith("/goldstandard.tsv")})
         return [DatasetId("dream4", "insilico", str(n), 100) for n in numbers]
 
@@ -238,9 +238,9 @@ class StoneRoyFamily(DatasetFamily):
 
     @classmethod
     def ids(cls):
-        registry = load_registry()
+        manifest = load_manifest()
         return [DatasetId("stone-roy", "ChIP+perturbation", cell) for cell in stoneroy.SETTINGS
-                if stoneroy.relpaths(cell)["truth"] in registry]
+                if stoneroy.relpaths(cell)["truth"] in manifest]
 
     @classmethod
     def format(cls, did):
@@ -270,9 +270,9 @@ class SeedFamily(DatasetFamily):
 
     @classmethod
     def ids(cls):
-        registry = load_registry()
+        manifest = load_manifest()
         ids = [DatasetId("seed", resources, expression) for resources, expression in cls.LISTED]
-        return [d for d in ids if all(rel in registry for rel in cls.relpaths(d).values())]
+        return [d for d in ids if all(rel in manifest for rel in cls.relpaths(d).values())]
 
     @classmethod
     def parse(cls, text):
@@ -325,9 +325,9 @@ class SubsampleFamily(DatasetFamily):
 
     @classmethod
     def ids(cls):
-        registry = load_registry()
+        manifest = load_manifest()
         bases = [d for d in BeelineFamily.ids() if not d.reserved
-                 and beeline.expression_relpath(d.network, d.cell, d.size) in registry]
+                 and beeline.expression_relpath(d.network, d.cell, d.size) in manifest]
         return [DatasetId("subsample", d.network, d.cell, d.size, f"{edges}-{draw}")
                 for d in bases for edges in cls.EDGES for draw in cls.DRAWS]
 
@@ -439,7 +439,7 @@ def is_reserved(id: str | DatasetId) -> bool:
 
 
 def _available(relpath: str, folder: Path, downloadable: bool) -> bool:
-    return (folder / relpath).is_file() or (downloadable and relpath in load_registry())
+    return (folder / relpath).is_file() or (downloadable and relpath in load_manifest())
 
 
 def load_dataset(id: str | DatasetId, root=None, *, with_expression: bool = True,

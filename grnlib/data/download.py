@@ -13,7 +13,7 @@ Only the cache is ever written to: a local folder the user pointed at is read as
 file missing there is an error rather than a silent download. In the cache, :func:`fetch`
 downloads a missing file from its public origin (or from ``$GRNLIB_DATA_URL``, a mirror with
 the shared-folder layout), checks the SHA-256 of its *decompressed* content against the
-shipped registry, and only then moves it into place, so the cache never holds a partial or
+shipped download manifest (:mod:`grnlib.data.manifest`), and only then moves it into place, so the cache never holds a partial or
 unverified file. A cached file is checked again on its first use in each process (then remembered
 by modification time and size): one edited or truncated since is downloaded again, with a
 :class:`DataWarning` saying so.
@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from grnlib.errors import DataError, DataWarning
 from grnlib.io import move_into_place, write_stream
-from grnlib.data.registry import load_registry
+from grnlib.data.manifest import load_manifest
 
 ENV_DATA_DIR = "GRNLIB_DATA_DIR"
 ENV_CACHE_DIR = "GRNLIB_CACHE_DIR"
@@ -98,7 +98,7 @@ def fetch(relpath: str, root: str | Path | None = None) -> Path:
     """Local path of a data file, e.g. ``fetch("beeline/Specific/hHEP/TFs+500/Label.csv.gz")``.
 
     In a local data folder the file must exist. In the download cache a missing file is
-    downloaded, verified against the registry and stored under the same relative path
+    downloaded, verified against the download manifest and stored under the same relative path
     (gzipped when ``relpath`` ends in ``.gz``, whatever the origin served).
     """
     relpath = relpath.strip("/")
@@ -110,10 +110,10 @@ def fetch(relpath: str, root: str | Path | None = None) -> Path:
         raise DataError(path, "file not found in the data folder",
                         f"check the data root ({folder}); files the registry knows can be "
                         f"downloaded by pointing {ENV_DATA_DIR} (or root) at the cache {cache_dir()}")
-    entry = load_registry().get(relpath)
+    entry = load_manifest().get(relpath)
     if entry is None:
         raise DataError(path, f"{relpath!r} is not a known reference data file",
-                        "use a path listed in grnlib/data/registry.txt (see list_datasets())")
+                        "use a path listed in grnlib/data/manifest.txt (see list_datasets())")
     mirror = os.environ.get(ENV_DATA_URL)
     urls = [f"{mirror.rstrip('/')}/{quote(relpath)}"] if mirror else list(entry.urls)
     if not urls:
@@ -141,12 +141,12 @@ def data_file(path, root: str | Path | None = None) -> Path:
         return given  # no usable data root: the path is reported as given
     if (folder / relpath).exists():
         return folder / relpath
-    if downloadable and load_registry().get(relpath) is not None:
+    if downloadable and load_manifest().get(relpath) is not None:
         return fetch(relpath, root)
     return given
 
 
-# Cached files checked against the registry in this process, by path: (mtime_ns, size) when checked.
+# Cached files checked against the download manifest in this process, by path: (mtime_ns, size) when checked.
 # Hashing once per process keeps repeated loads fast; a file changed since is checked again.
 _VERIFIED: dict[Path, tuple[int, int]] = {}
 
@@ -161,13 +161,13 @@ def _remember_verified(path: Path) -> None:
 
 
 def _cached_file_ok(path: Path, relpath: str) -> bool:
-    """Whether a file of the download cache still holds what the registry says (checked on first use
+    """Whether a file of the download cache still holds what the download manifest says (checked on first use
     in a process). An edited, truncated or damaged one gives a DataWarning and False: fetch it again."""
     if _VERIFIED.get(path) == _stamp(path):
         return True
-    entry = load_registry().get(relpath)
+    entry = load_manifest().get(relpath)
     if entry is None:
-        return True  # nothing to check it against (not a registry file)
+        return True  # nothing to check it against (not a file of the download manifest)
     try:
         got = content_sha256(path)
     except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip stream

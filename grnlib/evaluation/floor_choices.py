@@ -22,9 +22,12 @@ writes one row per (choice, candidate, dataset, sample); :func:`chosen` reads th
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 import pandas as pd
+
+from grnlib.entry import run_main
 
 PSEUDO_CANDIDATES = (1.0, 5.0, 20.0, 100.0, float("inf"))
 PI_CANDIDATES = ("own", "pooled")
@@ -102,4 +105,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main("python -m grnlib.evaluation.floor_choices", main))

@@ -244,9 +244,9 @@ def test_defect_repeated_seeds_run_once_with_a_note(shared_root, tmp_path, capsy
 
 # -- warnings --------------------------------------------------------------------------------------
 def test_defect_warnings_print_once_as_one_line(capsys):
-    from grnlib.cli.common import one_line_warnings
+    from grnlib.entry import one_line_warnings
 
-    with one_line_warnings("train"):
+    with one_line_warnings("grnlib train"):
         for _ in range(2):
             warnings.warn("priors.csv: dropped 3 self-loop(s)", DataWarning)
             warnings.warn("a library's advice\nspanning lines", UserWarning)

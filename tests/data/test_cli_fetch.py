@@ -7,7 +7,7 @@ from test_fetch import _copy, server  # noqa: F401  (the local HTTP server fixtu
 
 from grnlib import cli
 from grnlib.data import cache_dir, content_sha256
-from grnlib.data.registry import load_registry
+from grnlib.data.manifest import load_manifest
 
 EXPRESSION = "beeline/Specific/hHEP/TFs+500/BL--ExpressionData.csv.gz"
 
@@ -45,7 +45,7 @@ def test_fetch_downloads_into_the_cache_and_verifies(shared_root, server, monkey
     assert code == 0, err
     path = cache_dir() / "priors/human/dorothea.csv.gz"
     assert out.splitlines() == [str(path)]
-    assert content_sha256(path) == load_registry()["priors/human/dorothea.csv.gz"].sha256
+    assert content_sha256(path) == load_manifest()["priors/human/dorothea.csv.gz"].sha256
 
 
 def test_datasets_paths_lists_files_under_the_data_root(shared_root, capsys):

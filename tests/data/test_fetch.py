@@ -1,4 +1,4 @@
-"""Data root resolution, the shipped registry, and the checksummed download against a local server."""
+"""Data root resolution, the shipped download manifest, and the checksummed download against a local server."""
 import functools
 import os
 import gzip
@@ -12,7 +12,7 @@ import pytest
 import grnlib.data.download as download_module
 from grnlib.data import cache_dir, content_sha256, data_root, fetch, find_shared_data, load_dataset
 from grnlib.errors import DataError, DataWarning
-from grnlib.data.registry import REGISTRY_PATH, RegistryEntry, build_registry, load_registry, origin_refs
+from grnlib.data.manifest import MANIFEST_PATH, ManifestEntry, build_manifest, load_manifest, origin_refs
 
 LABEL = "beeline/Specific/hHEP/TFs+500/Label.csv.gz"
 SETTING_FILES = [f"beeline/Specific/hHEP/TFs+500/{name}.csv.gz"
@@ -57,27 +57,27 @@ def test_local_root_never_downloads(tmp_path):
         fetch(LABEL, tmp_path)
 
 
-# --- registry --------------------------------------------------------------------------
+# --- download manifest --------------------------------------------------------------------------
 
-def test_shipped_registry_matches_the_mirror_manifests(shared_root):
-    # The committed registry.txt must be regenerated whenever the mirror changes.
-    assert REGISTRY_PATH.read_text() == build_registry(shared_root)
-    registry = load_registry()
-    assert len(registry) == 615  # 610 + the 5 knowledge tables
-    assert all((shared_root / rel).is_file() for rel in registry)
+def test_shipped_manifest_matches_the_mirror_manifests(shared_root):
+    # The committed manifest.txt must be regenerated whenever the mirror changes.
+    assert MANIFEST_PATH.read_text() == build_manifest(shared_root)
+    manifest = load_manifest()
+    assert len(manifest) == 615  # 610 + the 5 knowledge tables
+    assert all((shared_root / rel).is_file() for rel in manifest)
 
 
 @pytest.mark.parametrize("relpath", [LABEL, "dream4/insilico_size100_2/goldstandard.tsv"])
-def test_registry_hash_is_of_decompressed_content(shared_root, relpath):
-    assert content_sha256(shared_root / relpath) == load_registry()[relpath].sha256
+def test_manifest_hash_is_of_decompressed_content(shared_root, relpath):
+    assert content_sha256(shared_root / relpath) == load_manifest()[relpath].sha256
 
 
 def test_origin_urls_follow_the_readme():
-    urls = load_registry()[LABEL].urls
+    urls = load_manifest()[LABEL].urls
     assert urls[0] == ("https://raw.githubusercontent.com/zpliulab/GENELink/main/Dataset/Benchmark%20Dataset/"
                        "Specific%20Dataset/hHEP/TFs%2B500/Label.csv")
     assert urls[1].endswith("/data/benchmark_datasets/Specific%20Dataset/hHEP/TFs%2B500/Label.csv.gz")
-    assert load_registry()[SPLIT].urls[0].endswith("/data/splits/Specific/hHEP%20500/sample1/Test_set.csv.gz")
+    assert load_manifest()[SPLIT].urls[0].endswith("/data/splits/Specific/hHEP%20500/sample1/Test_set.csv.gz")
     assert origin_refs("beeline/Lofgof/mESC/TFs+500/TF.csv.gz") == ["genelink:Lofgof%20Dataset/mESC/TFs%2B500/TF.csv"]
     assert origin_refs("priors/human/dorothea.csv.gz") == []  # OmniPath query result: mirror only
 
@@ -127,7 +127,7 @@ def test_download_from_mirror_is_verified_and_cached(shared_root, server, monkey
     cache = cache_dir()
     path = fetch(LABEL, cache)
     assert path == cache / LABEL
-    assert content_sha256(path) == load_registry()[LABEL].sha256
+    assert content_sha256(path) == load_manifest()[LABEL].sha256
     shutil.rmtree(www / "beeline")  # a cached file is served from disk, not downloaded again
     assert fetch(LABEL, cache) == path
     for rel in SETTING_FILES:
@@ -174,10 +174,10 @@ def test_missing_file_on_server_reports_http_error(server, monkeypatch):
 def test_public_origin_layout_plain_and_gzipped(shared_root, server, monkeypatch):
     """GENELink serves plain CSV, bridge-grn gzip; both verify and are stored gzipped."""
     www, url = server
-    real = load_registry()
-    rewritten = {rel: RegistryEntry(rel, e.sha256, tuple(u.replace("https://raw.githubusercontent.com", url)
+    real = load_manifest()
+    rewritten = {rel: ManifestEntry(rel, e.sha256, tuple(u.replace("https://raw.githubusercontent.com", url)
                                                          for u in e.urls)) for rel, e in real.items()}
-    monkeypatch.setattr(download_module, "load_registry", lambda: rewritten)
+    monkeypatch.setattr(download_module, "load_manifest", lambda: rewritten)
     genelink = "zpliulab/GENELink/main/Dataset/Benchmark Dataset/Specific Dataset/hHEP/TFs+500"
     bridge = "haohaostats/bridge-grn/167c6edc1f97647f2bc44f6ba6a70b729ebadd4d/data"
     _copy(shared_root, www, LABEL, f"{genelink}/Label.csv", decompress=True)
@@ -211,7 +211,7 @@ def _download_once(shared_root, server, monkeypatch):
     _copy(shared_root, www, LABEL)
     monkeypatch.setattr(download_module, "_VERIFIED", {})  # a fresh process: nothing verified yet
     path = fetch(LABEL, cache_dir())
-    return path, load_registry()[LABEL].sha256
+    return path, load_manifest()[LABEL].sha256
 
 
 def _next_process(monkeypatch):
