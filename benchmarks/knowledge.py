@@ -8,6 +8,10 @@ differences over settings with t intervals), ``goals.csv``, ``chosen.csv`` and `
 and the command that made them).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/knowledge.py --seeds 0,1,2 --out results/knowledge
+
+``--models`` runs the knowledge evidence as features of ``pair_evidence`` instead (the presets of
+:data:`grnlib.benchmark.knowledge.MODEL_LEADS`: the model, its two controls and the model without knowledge,
+trained on each split beside the floors and the ``knowledge`` baseline); ``--run-folds 0`` runs one TF fold a seed.
 """
 from __future__ import annotations
 
@@ -20,7 +24,8 @@ from pathlib import Path
 
 
 def main(argv=None) -> int:
-    from grnlib.benchmark.knowledge import DEVELOPMENT, chosen_combinations, goals, per_setting, run_study, summarise
+    from grnlib.benchmark.knowledge import (CONTRASTS, DEVELOPMENT, MODEL_LEADS, METHODS, chosen_combinations, goals,
+                                            model_contrasts, model_methods, per_setting, run_study, summarise)
     from grnlib.io import atomic_file, write_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -29,6 +34,9 @@ def main(argv=None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--out", default="results/knowledge")
     parser.add_argument("--protocol", default="heldout-tf", choices=("heldout-tf", "released"))
+    parser.add_argument("--run-folds", default=None, help="comma-separated TF folds to run (default: all)")
+    parser.add_argument("--models", action="store_true",
+                        help="the knowledge evidence as features of pair_evidence, with its controls (MODEL_LEADS)")
     parser.add_argument("--from-runs", action="store_true",
                         help="recompute the summaries from <out>/runs.csv instead of running the study")
     args = parser.parse_args(argv)
@@ -46,10 +54,13 @@ def main(argv=None) -> int:
         minutes = float(took.group(1)) if took else 0.0
     else:
         runs = run_study(args.settings.split(","), seeds=[int(s) for s in args.seeds.split(",")], n_folds=args.folds,
-                         protocol=args.protocol)
-    summary = summarise(runs)
+                         protocol=args.protocol, methods=model_methods(args.protocol) if args.models else METHODS,
+                         folds=None if args.run_folds is None else [int(f) for f in args.run_folds.split(",")])
+    lead = MODEL_LEADS[args.protocol] if args.models else {"lead": "knowledge", "shuffled": "knowledge_shuffled",
+                                                           "blind": "knowledge_blind"}
+    summary = summarise(runs, model_contrasts(args.protocol) if args.models else CONTRASTS)
     table = per_setting(runs)
-    verdicts = goals(summary, args.protocol)
+    verdicts = goals(summary, args.protocol, lead["lead"], lead["shuffled"], lead["blind"])
     chosen = chosen_combinations(runs)
     if not args.from_runs:
         minutes = (time.time() - started) / 60
@@ -59,24 +70,35 @@ def main(argv=None) -> int:
                         ("chosen", chosen)):
         write_table(frame, folder / f"{name}.csv")  # each file atomic
     with atomic_file(folder / "README.md") as tmp:
-        Path(tmp).write_text(_readme(command, minutes, summary, verdicts, chosen, runs, args.protocol))
+        Path(tmp).write_text(_readme(command, minutes, summary, verdicts, chosen, runs, args.protocol, args.models))
     print(summary.round(3).to_string(index=False))
     print(verdicts.round(3).to_string(index=False))
     return 0
 
 
-def _readme(command, minutes, summary, verdicts, chosen, runs, protocol) -> str:
+def _readme(command, minutes, summary, verdicts, chosen, runs, protocol, models=False) -> str:
+    from grnlib.benchmark.knowledge import MODEL_LEADS
+
     shown = summary.assign(**{c: summary[c].round(3) for c in ("method_mean", "reference_mean", "delta",
                                                                  "ci_low", "ci_high")})
     if protocol == "released":
-        where = (f"on the published (released) splits, samples {[s + 1 for s in sorted(runs['seed'].unique())]}: "
+        where = (f"on the published (released) splits, samples {[int(s) + 1 for s in sorted(runs['seed'].unique())]}: "
                  "the test TFs have training edges")
     else:
         where = (f"on the held-out TFs of the `heldout-tf` protocol ({runs['fold'].nunique()} folds over TFs, seeds "
                  f"{sorted(runs['seed'].unique().tolist())})")
-    return f"""# Knowledge beyond expression (issue 19): {protocol}
+    what = ("""The knowledge evidence as **features of `pair_evidence`** (`grnlib.models.knowledge.KnowledgeEvidence`:
+transfer from similar training TFs, all and real TFs only; GO similarity of TF and gene, alone and times the
+target's degree; real-TF flag and degree among real TFs; GO similarity of the gene to the TF's other training
+targets), added to the pair-evidence model each alias chose (`"""
+            + "`, `".join(sorted(set(runs["method"]) & {v for lead in MODEL_LEADS.values() for v in lead.values()}))
+            + """`: the model, its two controls as trained models and the model without knowledge), trained on
+each split beside the `knowledge` baseline.
 
-Annotation evidence (`grnlib.evaluation.knowledge`: GO / Pfam DNA-binding domain / JASPAR family transfer
+""") if models else ""
+    return f"""# Knowledge beyond expression (issue 19): {protocol}{" (pair_evidence features)" if models else ""}
+
+{what}Annotation evidence (`grnlib.evaluation.knowledge`: GO / Pfam DNA-binding domain / JASPAR family transfer
 from similar training TFs, TF-target GO similarity times the degree score, degree among real TFs) scored on
 {where}, beside the floors (`degree`, `edge_prior`; `floor` = the better of the
 two on each fold) and two controls: `knowledge_shuffled` (annotations permuted across genes) and

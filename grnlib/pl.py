@@ -23,15 +23,16 @@ from grnlib.benchmark.summary import benchmark_figure, floors_figure
 from grnlib.data.edges import EDGE_FORMATS
 from grnlib.errors import DataError
 from grnlib.plots import (_axes, _no_data, ablation_points, bench_chart, catalogue_counts, count_heatmap,
-                          degree_distributions, degree_grid, labelled_bars, library_sizes, lr_schedules, metric_bars,
-                          metric_panels, outside_legend, prior_coverage, reliability_curves, reliability_panels,
+                          degree_distributions, degree_grid, forest, labelled_bars, library_sizes, lr_schedules,
+                          metric_bars, metric_panels, outside_legend, panels, prior_coverage, reliability_curves, reliability_panels,
                           roc_pr_curves, scale_costs, scaling_curves, scores_by_role, tf_activities, training_curves)
 
 __all__ = ["activities", "scores", "targets",  # your network
            # the chapters' figures
            "ablation_points", "bench_chart", "benchmark_figure", "catalogue_counts", "count_heatmap",
-           "degree_distributions", "degree_grid", "floors_figure", "labelled_bars", "library_sizes", "lr_schedules",
-           "metric_bars", "metric_panels", "outside_legend", "prior_coverage", "reliability_curves",
+           "degree_distributions", "degree_grid", "floors_figure", "forest", "labelled_bars", "library_sizes",
+           "lr_schedules",
+           "metric_bars", "metric_panels", "outside_legend", "panels", "prior_coverage", "reliability_curves",
            "reliability_panels", "roc_pr_curves", "scale_costs", "scaling_curves", "scores_by_role", "tf_activities",
            "training_curves"]
 

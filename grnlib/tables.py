@@ -559,6 +559,15 @@ CONCLUSIONS = {
                  "choosing on them.",
         if_not="Expect the same on a new cell type: compare the model with the floor on your own validation pairs "
                "(`grnlib evaluate`) before trusting its ranking."),
+    "12_knowledge": dict(
+        asked="For TFs with no known targets, and on the released splits, does annotation knowledge (GO, Pfam "
+              "DNA-binding domains, JASPAR families, the real-TF list) lift the ranking above the degree floor, net "
+              "of a shuffled-annotation and a TF-identity-blind control?",
+        takeaway="Use `--knowledge auto` for human or mouse TFs without known targets: on the ChIP-seq "
+                 "(Non-Specific) and STRING networks it ranks their targets better than counting known edges. Read "
+                 "the identity-blind control before crediting the annotations of the TF itself: most of the gain comes "
+                 "from transferring targets of real, annotated TFs at all. It does not help the cell-type-specific "
+                 "networks; STRING's gains are inflated by the knowledge it was built from."),
 }
 
 

@@ -114,6 +114,97 @@ def test_the_controls_differ_from_the_evidence():
     assert (shuffled.annotations["go"].matrix != knowledge.annotations["go"].matrix).nnz > 0
 
 
+# --- knowledge evidence as features of pair_evidence ------------------------------------------------------
+
+def _random_knowledge(genes, seed=0, n_terms=30):
+    """Every gene 1-3 of ``n_terms`` specific GO terms and a JASPAR family; a third of them real TFs."""
+    rng = np.random.default_rng(seed)
+    genes = pd.Index(genes)
+    terms = [f"t{i}" for i in range(n_terms)]
+    rows = {g: list(rng.choice(terms, rng.integers(1, 4), replace=False)) for g in genes}
+    go = _annotations(genes, rows, terms, term_genes=np.full(n_terms, 5), n_annotated=1000)
+    families = {g: [f"family:f{rng.integers(4)}"] for g in genes}
+    jaspar = _annotations(genes, families, [f"family:f{i}" for i in range(4)], np.full(4, 10), 100, "jaspar")
+    return Knowledge(genes, np.asarray(genes, object), {"go": go, "jaspar": jaspar},
+                     rng.random(len(genes)) < 0.33, 1.0)
+
+
+def _knowledge_model(ds, monkeypatch, hide="tf", control=None):
+    import grnlib.models.knowledge as models_knowledge
+    from grnlib.models import build_model
+
+    toy_knowledge = _random_knowledge(ds.genes)
+    monkeypatch.setattr(models_knowledge, "knowledge_of", lambda genes, sources: toy_knowledge)
+    return build_model("pair_evidence", n_genes=ds.n_genes, inputs="none", evidence=["degree", "knowledge"],
+                       hide=hide, knowledge_control=control)
+
+
+def _evidence(model, ds, train_pairs, tfs):
+    import torch
+
+    model.prepare(ds, train_pairs)
+    tf = torch.as_tensor(np.repeat(tfs, ds.n_genes))
+    gene = torch.as_tensor(np.tile(np.arange(ds.n_genes), len(tfs)))
+    return model.pair_evidence(tf, gene).numpy().reshape(len(tfs), ds.n_genes, -1)
+
+
+def test_knowledge_features_never_see_held_out_tfs_edges(monkeypatch):
+    """Held-out TFs' edges never reach the features: the training graph and the knowledge tables hold the
+    training positives only, and (hide="tf") a training TF's features are those it would have with all of
+    its own edges removed, i.e. what a held-out TF gets."""
+    from grnlib.evaluation.experiment import train_run
+    from grnlib.evaluation.protocols import make_split
+
+    ds = make_toy(n_genes=60, n_tfs=15, seed=3)
+    split = make_split(ds, "heldout-tf", seed=0, fold=0)
+    test_tfs = np.unique(split["test"]["tf"])
+    model = _knowledge_model(ds, monkeypatch)
+    trained = train_run(ds, split, {"model": "pair_evidence", "model_cfg": {
+        "inputs": "none", "evidence": ["degree", "knowledge"], "hide": "tf"}, "train": {"epochs": 1}}, seed=0).model
+    assert not np.isin(trained.graph.edges[0].numpy(), test_tfs).any()
+    fresh = _knowledge_model(ds, monkeypatch)
+    fresh.prepare(ds, split["train"])  # from the training table alone
+    assert torch_equal(trained.knowledge.table, fresh.knowledge.table)
+    columns = fresh.columns
+    train = split["train"]
+    for tf in np.unique(train.loc[train["label"] == 1, "tf"])[:5]:
+        with_own = _evidence(model, ds, train, [tf])
+        without_own = _evidence(model, ds, train[~((train["tf"] == tf) & (train["label"] == 1))], [tf])
+        knowledge_cols = [columns.index(c) for c in columns if c != "log_out_degree"]
+        assert np.allclose(with_own[..., knowledge_cols], without_own[..., knowledge_cols]), tf
+
+
+def torch_equal(a, b):
+    return a.shape == b.shape and bool((a == b).all())
+
+
+def test_knowledge_features_leave_the_own_edge_out(monkeypatch):
+    """hide="edge": a training positive's counts exclude its own edge, like TrainingGraph's."""
+    ds = make_toy(n_genes=60, n_tfs=15, seed=4)
+    pairs = pd.DataFrame({"tf": [1, 1, 2, 2, 3], "target": [20, 21, 20, 22, 21], "label": 1})
+    model = _knowledge_model(ds, monkeypatch, hide="edge")
+    ev = _evidence(model, ds, pairs, [1])[0]
+    col = {c: i for i, c in enumerate(model.columns)}
+    without = _evidence(model, ds, pairs.iloc[1:], [1])[0]  # (1, 20) removed from training
+    for name in ("knowledge_transfer", "go_function", "log_in_degree_real", "go_target_similarity",
+                 "go_function_x_log_in_degree"):
+        assert ev[20, col[name]] == pytest.approx(without[20, col[name]]), name
+
+
+def test_knowledge_controls_change_the_features(monkeypatch):
+    ds = make_toy(n_genes=60, n_tfs=15, seed=5)
+    pairs = pd.DataFrame({"tf": np.repeat(np.arange(1, 8), 4), "target": np.arange(20, 48), "label": 1})
+    tfs = np.arange(15)
+    plain = _evidence(_knowledge_model(ds, monkeypatch), ds, pairs, tfs)
+    blind = _evidence(_knowledge_model(ds, monkeypatch, control="blind"), ds, pairs, tfs)
+    shuffled = _evidence(_knowledge_model(ds, monkeypatch, control="shuffled"), ds, pairs, tfs)
+    transfer = _knowledge_model(ds, monkeypatch).columns.index("knowledge_transfer")
+    assert not np.allclose(plain[..., transfer], blind[..., transfer])
+    assert not np.allclose(plain, shuffled)
+    with pytest.raises(ValueError, match="knowledge_control"):
+        _knowledge_model(ds, monkeypatch, control="reversed")
+
+
 def test_parse_sources():
     assert parse_sources("auto") == ("go", "pfam", "jaspar")
     assert parse_sources("pfam, go") == ("pfam", "go")

@@ -28,15 +28,41 @@ METHODS = ("degree", "edge_prior", "knowledge", "knowledge_shuffled", "knowledge
 #: The comparisons of the summary: (method, reference).
 CONTRASTS = (("knowledge", "degree"), ("knowledge", "floor"), ("knowledge", "knowledge_shuffled"),
              ("knowledge", "knowledge_blind"), ("knowledge_blind", "degree"))
+#: The knowledge evidence as features of pair_evidence (grnlib.evaluation.presets), per protocol: the lead model,
+#: its shuffled-annotation and identity-blind controls, and the same model without knowledge.
+MODEL_LEADS = {
+    "heldout-tf": {"lead": "pair_evidence_knowledge_heldout", "shuffled": "pair_evidence_knowledge_shuffled_heldout",
+                   "blind": "pair_evidence_knowledge_blind_heldout", "without": "pair_evidence_heldout"},
+    "released": {"lead": "pair_evidence_knowledge", "shuffled": "pair_evidence_knowledge_shuffled",
+                 "blind": "pair_evidence_knowledge_blind", "without": "pair_evidence_residual"}}
+
+
+def model_contrasts(protocol: str) -> tuple:
+    """The summary's comparisons for the pair_evidence knowledge study of ``protocol`` (:data:`MODEL_LEADS`)."""
+    lead = MODEL_LEADS[protocol]
+    return ((lead["lead"], "degree"), (lead["lead"], "floor"), (lead["lead"], lead["shuffled"]),
+            (lead["lead"], lead["blind"]), (lead["lead"], lead["without"]), (lead["lead"], "knowledge"),
+            (lead["blind"], "degree"), ("knowledge", "degree"))
+
+
+def model_methods(protocol: str) -> tuple:
+    """Floors, the knowledge baseline and every model of :data:`MODEL_LEADS` for ``protocol``."""
+    return ("degree", "edge_prior", "knowledge", *MODEL_LEADS[protocol].values())
 
 
 def run_study(settings=DEVELOPMENT, seeds=(0,), n_folds: int = 5, methods=METHODS, log=print,
-              protocol: str = "heldout-tf") -> pd.DataFrame:
+              protocol: str = "heldout-tf", folds=None) -> pd.DataFrame:
     """One row per (setting, seed, fold, method): ``per_tf_auroc`` (mean over the test TFs),
     ``pooled_auroc``, the test TFs and the knowledge combination chosen on training TFs.
 
     ``protocol``: ``heldout-tf`` (folds over TFs) or ``released`` (the published splits: seed k is
-    sample k + 1, one "fold")."""
+    sample k + 1, one "fold"). ``folds``: which of the ``n_folds`` TF folds run (default all).
+    ``methods`` may name trained presets (e.g. :func:`model_methods`): they are trained on the split's
+    training pairs through :func:`grnlib.evaluation.experiment.evaluate_split` (and its run cache)."""
+    from grnlib.evaluation.baselines import BASELINES
+    from grnlib.evaluation.experiment import evaluate_split
+
+    trained = [m for m in methods if m not in BASELINES]
     rows = []
     for setting in settings:
         if is_reserved(setting):
@@ -44,12 +70,14 @@ def run_study(settings=DEVELOPMENT, seeds=(0,), n_folds: int = 5, methods=METHOD
         ds = load_dataset(setting)
         started = time.time()
         for seed in seeds:
-            for fold in range(n_folds if protocol != "released" else 1):
+            for fold in (range(n_folds) if folds is None else folds) if protocol != "released" else (0,):
                 split = make_split(ds, protocol, seed=seed, fold=fold, n_folds=n_folds)
                 test = split["test"]
                 chosen = fitted_scorer(ds, split["train"], seed=seed)
+                models = evaluate_split(ds, split, trained, baselines=(), seed=seed).test_scores if trained else {}
                 for method in methods:
-                    scores = score_baseline(method, ds, split["train"], test, seed=seed)
+                    scores = (models[method] if method in models
+                              else score_baseline(method, ds, split["train"], test, seed=seed))
                     per_tf = per_tf_auroc(test, scores)
                     rows.append({"setting": setting, "network": setting.split("/")[1],
                                  "cell": setting.split("/")[2], "protocol": protocol, "seed": seed, "fold": fold,
@@ -98,8 +126,10 @@ def summarise(runs: pd.DataFrame, contrasts=CONTRASTS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def goals(summary: pd.DataFrame, protocol: str = "heldout-tf") -> pd.DataFrame:
-    """The issue's goals for ``protocol``, each with its measured value and verdict."""
+def goals(summary: pd.DataFrame, protocol: str = "heldout-tf", lead: str = "knowledge",
+          shuffled: str = "knowledge_shuffled", blind: str = "knowledge_blind") -> pd.DataFrame:
+    """The issue's goals for ``protocol``, each with its measured value and verdict, for the ``lead`` method
+    and its controls (``shuffled``, ``blind``; :data:`MODEL_LEADS` for the pair_evidence study)."""
     def value(network, metric, method, reference):
         hit = summary[(summary["network"] == network) & (summary["metric"] == metric)
                       & (summary["method"] == method) & (summary["reference"] == reference)]
@@ -109,15 +139,17 @@ def goals(summary: pd.DataFrame, protocol: str = "heldout-tf") -> pd.DataFrame:
              ("Non-Specific pooled AUROC >= floor + 0.05", "Non-Specific", "pooled_auroc", "floor", 0.05),
              ("Specific: no loss beyond noise (per-TF, vs degree)", "Specific", "per_tf_auroc", "degree", None),
              ("Non-Specific per-TF gain net of the shuffled control > 0", "Non-Specific", "per_tf_auroc",
-              "knowledge_shuffled", 0.0),
+              shuffled, 0.0),
              ("Non-Specific per-TF gain net of the identity-blind control > 0", "Non-Specific", "per_tf_auroc",
-              "knowledge_blind", 0.0)]
+              blind, 0.0),
+             ("Non-Specific pooled gain net of the identity-blind control > 0", "Non-Specific", "pooled_auroc",
+              blind, 0.0)]
     if protocol == "released":
         specs = [("Released: Non-Specific per-TF AUROC >= degree + 0.06", "Non-Specific", "per_tf_auroc", "degree",
                   0.06), *specs[2:]]
     rows = []
     for goal, network, metric, reference, target in specs:
-        hit = value(network, metric, "knowledge", reference)
+        hit = value(network, metric, lead, reference)
         if hit is None:
             continue
         if target is None:  # no loss beyond noise: the interval reaches 0
@@ -126,8 +158,17 @@ def goals(summary: pd.DataFrame, protocol: str = "heldout-tf") -> pd.DataFrame:
             met = hit["ci_low"] > 0
         else:  # a margin goal: the mean over settings
             met = hit["delta"] >= target
-        rows.append({"goal": goal, "delta": hit["delta"], "ci_low": hit["ci_low"], "ci_high": hit["ci_high"],
-                     "met": bool(met)})
+        rows.append({"goal": goal, "method": lead, "reference": reference, "delta": hit["delta"],
+                     "ci_low": hit["ci_low"], "ci_high": hit["ci_high"], "met": bool(met)})
+    if protocol != "released":  # the moonshot: the smallest per-TF gain over degree across the network types
+        gains = summary[(summary["method"] == lead) & (summary["reference"] == "degree")
+                        & (summary["metric"] == "per_tf_auroc") & summary["network"].isin(NETWORKS)]
+        if len(gains):
+            worst = gains.loc[gains["delta"].idxmin()]
+            goal = f"Moonshot: per-TF AUROC >= degree + 0.10 on every network type (worst: {worst['network']})"
+            rows.append({"goal": goal, "method": lead, "reference": "degree", "delta": worst["delta"],
+                         "ci_low": worst["ci_low"], "ci_high": worst["ci_high"],
+                         "met": bool(gains["delta"].min() >= 0.10)})
     return pd.DataFrame(rows)
 
 
@@ -146,3 +187,51 @@ def setting_margins(table: pd.DataFrame, metric: str = "per_tf_auroc", contrasts
     order = [s for s in DEVELOPMENT if s in wide.index] + [s for s in wide.index if s not in DEVELOPMENT]
     return pd.DataFrame({f"{m} - {r}": wide[m] - wide[r] for m, r in contrasts
                          if m in wide and r in wide}).loc[order]
+
+
+# --- the committed studies, for chapter 12 ---------------------------------------------------------------
+
+#: The committed studies under ``results/knowledge``: label -> (sub-folder, protocol, lead method).
+STUDIES = {
+    "held-out TFs: knowledge score": ("", "heldout-tf", "knowledge"),
+    "held-out TFs: pair_evidence + knowledge": ("pair_evidence", "heldout-tf", MODEL_LEADS["heldout-tf"]["lead"]),
+    "released: knowledge score": ("released", "released", "knowledge"),
+    "released: pair_evidence + knowledge": ("pair_evidence/released", "released", MODEL_LEADS["released"]["lead"]),
+}
+
+
+def load_studies(folder="results/knowledge") -> dict:
+    """{label: {"summary", "per_setting", "goals", "lead", "protocol", "slug"}} of every study of :data:`STUDIES`
+    committed under ``folder`` (relative to the project root unless absolute); a study not run yet is left out."""
+    from pathlib import Path
+
+    from grnlib.paths import project_root
+
+    root = Path(folder) if Path(folder).is_absolute() else project_root() / folder
+    studies = {}
+    for label, (sub, protocol, lead) in STUDIES.items():
+        where = root / sub
+        if (where / "summary.csv").is_file():
+            studies[label] = {name: pd.read_csv(where / f"{name}.csv") for name in ("summary", "per_setting", "goals")}
+            studies[label].update(lead=lead, protocol=protocol, slug=f"{protocol}_{lead}")
+    return studies
+
+
+def gains_panel(summary: pd.DataFrame, lead: str, title: str = "") -> dict:
+    """The figure spec (for :func:`grnlib.plots.panels`, a forest plot) of ``lead``'s paired gains per network
+    type against each reference (floors, controls, the model without knowledge), per-TF and pooled AUROC, with
+    their t intervals."""
+    rows = summary[(summary["method"] == lead) & summary["network"].isin(NETWORKS)]
+    return {"kind": "forest", "table": rows.assign(label=rows["network"] + " - " + rows["reference"]),
+            "label": "label", "value": "delta", "low": "ci_low", "high": "ci_high", "group": "metric",
+            "title": title, "xlabel": f"{lead} minus the reference (AUROC, 95 % t interval over settings)"}
+
+
+def findings(studies: dict) -> list[str]:
+    """One sentence per study: each goal of :func:`goals` with its measured gain, interval and verdict."""
+    lines = []
+    for label, study in studies.items():
+        parts = [f"{row.goal}: {row.delta:+.4f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}], "
+                 f"{'**met**' if str(row.met) == 'True' else 'missed'}" for row in study["goals"].itertuples()]
+        lines.append(f"*{label}* (`{study['lead']}`): " + "; ".join(parts) + ".")
+    return lines

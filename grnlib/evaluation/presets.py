@@ -121,6 +121,15 @@ BLEND_CANDIDATES = {alias: tuple(m + BLEND_SUFFIX for m in candidates) for alias
 # floors, alone and with phase1. Evaluation only: a model folder cannot hold the knowledge member (train --knowledge).
 PRESETS["knowledge_blend"] = {"stack": ["degree", "edge_prior", "knowledge"]}
 PRESETS["phase1_knowledge_blend"] = {"stack": ["degree", "edge_prior", "knowledge", "phase1"]}
+# Issue 19: the knowledge evidence (grnlib.models.knowledge.KnowledgeEvidence) as features of the pair-evidence model
+# each alias chose (best: the degree residual; best_heldout: hide="tf"), with its two controls as variants:
+# annotations shuffled across genes, and a TF-identity-blind transfer.
+KNOWLEDGE_CONTROL_SUFFIXES = {"": None, "_shuffled": "shuffled", "_blind": "blind"}
+for _control_suffix, _control in KNOWLEDGE_CONTROL_SUFFIXES.items():
+    PRESETS[f"pair_evidence_knowledge{_control_suffix}"] = _pair_evidence(
+        GRAPH_EVIDENCE + ["knowledge"], hide="edge", residual_floor="degree", knowledge_control=_control)
+    PRESETS[f"pair_evidence_knowledge{_control_suffix}_heldout"] = _pair_evidence(
+        GRAPH_EVIDENCE + ["knowledge"], hide="tf", knowledge_control=_control)
 # Issue 18: aliases are judged by their worst settings, not the mean: the WORST_QUANTILE over settings of the
 # validation gap to the higher floor on the ROBUST_SWEEPS (grnlib.benchmark.beyond_floor.worst_case_choice).
 WORST_QUANTILE = 0.1

@@ -28,9 +28,13 @@ EVIDENCE_GROUPS = {
     "trees": ("tree_importance",),
     "partial_correlation": ("partial_correlation", "abs_partial_correlation"),
     "mutual_information": ("mutual_information",),
+    # annotation knowledge (GO, Pfam, JASPAR; grnlib.models.knowledge.KnowledgeEvidence), from training edges only
+    "knowledge": ("knowledge_transfer", "knowledge_transfer_real", "go_function", "tf_is_real",
+                  "log_in_degree_real", "go_target_similarity", "go_function_x_log_in_degree"),
 }
 GRAPH_GROUPS = ("degree", "expression", "transfer", "topology")  # computed by TrainingGraph
 TABLE_GROUPS = ("trees", "partial_correlation", "mutual_information")  # looked up in an EvidenceTable
+KNOWLEDGE_GROUPS = ("knowledge",)  # held by a grnlib.models.knowledge.KnowledgeEvidence
 
 
 HIDE_MODES = ("edge", "tf")

@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 
-from grnlib.data.knowledge import GeneAnnotations, Knowledge
+from grnlib.data.knowledge import GeneAnnotations, Knowledge, parse_sources
+from grnlib.models.context import EVIDENCE_GROUPS
 
 LAMBDAS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 MUS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -244,3 +246,132 @@ def _mean_row_auroc(scores: np.ndarray, labels: np.ndarray, valid: np.ndarray) -
         ranks = rankdata(s)
         values.append((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
     return float(np.mean(values)) if values else 0.0
+
+
+# --- knowledge evidence as features of pair_evidence ---------------------------------------------------
+
+#: Evidence columns the ``knowledge`` group adds to :class:`grnlib.models.pair_evidence.PairEvidenceModel`
+#: (the same names as ``grnlib.models.context.EVIDENCE_GROUPS["knowledge"]``).
+KNOWLEDGE_COLUMNS = EVIDENCE_GROUPS["knowledge"]
+
+
+def _shuffled(knowledge: Knowledge, seed: int) -> Knowledge:
+    return knowledge.shuffled(seed)
+
+
+def _as_is(knowledge: Knowledge, seed: int) -> Knowledge:
+    return knowledge
+
+
+#: The knowledge a control sees, by name (the identity-blind control changes the transfer, not the annotations).
+KNOWLEDGE_CONTROLS = {None: _as_is, "shuffled": _shuffled, "blind": _as_is}
+_LOADED: dict = {}
+
+
+def knowledge_of(genes, sources) -> Knowledge:
+    """:func:`grnlib.data.knowledge.load_knowledge` of ``genes``, memoised (a sweep worker trains many runs
+    on one dataset)."""
+    from grnlib.data.knowledge import load_knowledge, parse_sources
+
+    key = (tuple(map(str, genes)), parse_sources(sources))
+    if key not in _LOADED:
+        if len(_LOADED) >= 4:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = load_knowledge(list(key[0]), key[1])
+    return _LOADED[key]
+
+
+def _go_target_sums(knowledge: Knowledge, edges: np.ndarray, tfs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[len(tfs), genes] sum over each TF's training targets h of the GO cosine of h and every gene, and
+    [genes] the GO cosine of each gene with itself (1 when annotated), to take a pair's own edge out."""
+    n = len(knowledge.genes)
+    if "go" not in knowledge.annotations:
+        return np.zeros((len(tfs), n)), np.zeros(n)
+    rows = weighted_rows(knowledge.annotations["go"])
+    adjacency = sp.csr_matrix((np.ones(len(edges)), (np.searchsorted(tfs, edges[:, 0]), edges[:, 1])),
+                              shape=(len(tfs), n))
+    adjacency.data[:] = 1.0
+    # (A W) W^T: never the genes x genes similarity (users' data may have 20,000 genes)
+    sums = np.asarray(((adjacency @ rows) @ rows.T).todense())
+    return sums, np.asarray(rows.multiply(rows).sum(axis=1)).ravel()
+
+
+class KnowledgeEvidence(torch.nn.Module):
+    """Annotation evidence per pair (:data:`KNOWLEDGE_COLUMNS`), fitted on training positives only.
+
+    For every TF of the dataset (and every TF with a training edge) x every gene, :meth:`fill` stores
+    the transfer from the ``k`` most similar *other* training TFs (all of them, and real TFs only; see
+    :class:`KnowledgeScorer`), the IC-weighted GO cosine of TF and gene, and the sum of the GO cosine of
+    the gene with each of the TF's training targets. A TF never transfers from itself, so the transfer of
+    a training TF is what a held-out TF gets. At lookup, :meth:`forward` takes each pair's own edge out
+    of the counts (the real-TF in-degree, the target similarity, as :class:`grnlib.models.context.
+    TrainingGraph` does); ``hide="tf"`` hides the TF's training targets (target similarity 0).
+
+    ``control``: ``"shuffled"`` permutes every source's annotations across genes (seeded by torch's
+    initial seed, which the trainer sets to the run seed), ``"blind"`` makes the transfer TF-identity-blind.
+    Everything lives in buffers, so a saved model carries it (they resize on load).
+    """
+
+    def __init__(self, n_genes: int, sources=("go", "pfam", "jaspar"), control: str | None = None, k: int = 25):
+        super().__init__()
+        if control not in KNOWLEDGE_CONTROLS:
+            raise ValueError(f"knowledge_control={control!r} is not one of {list(KNOWLEDGE_CONTROLS)}")
+        self.sources, self.control, self.k = parse_sources(sources), control, int(k)
+        n = int(n_genes)
+        self.register_buffer("row_of", torch.zeros(n, dtype=torch.long))
+        self.register_buffer("table", torch.zeros(1, n, 4))     # transfer, transfer_real, go_function, target sum
+        self.register_buffer("gene", torch.zeros(n, 4))         # is_real, real in-degree, GO self-similarity, in-degree
+        self.register_buffer("tf_out", torch.zeros(1))          # training out-degree per table row
+        self._register_load_state_dict_pre_hook(self._resize)
+
+    def _resize(self, state_dict, prefix, *args):
+        for name in ("table", "tf_out"):
+            saved = state_dict.get(prefix + name)
+            if saved is not None and saved.shape != getattr(self, name).shape:
+                setattr(self, name, torch.zeros_like(saved))
+
+    def fill(self, ds, edges: np.ndarray) -> None:
+        """Compute the tables from ``edges`` (int64 [2, E] training positives) and the annotations of
+        ``ds.genes``; nothing else of the dataset is read."""
+        if ds is None:
+            raise ValueError("the knowledge evidence needs the dataset (its gene symbols): prepare(ds, train_pairs)")
+        knowledge = KNOWLEDGE_CONTROLS[self.control](knowledge_of(ds.genes, self.sources), torch.initial_seed() % 2**32)
+        edges = np.asarray(edges, dtype=np.int64).reshape(2, -1).T
+        n = len(knowledge.genes)
+        tfs = np.union1d(np.asarray(getattr(ds, "tf_ids", []), dtype=np.int64), edges[:, 0])
+        scorer = KnowledgeScorer(knowledge, k=self.k, blind=self.control == "blind", lam=0.0, mu=0.0,
+                                 real_only=False).fit(edges)
+        parts = scorer._components(edges, tfs)
+        sums, self_similarity = _go_target_sums(knowledge, edges, tfs)
+        table = np.zeros((tfs.size + 1, n, 4), dtype=np.float32)  # row tfs.size: any other gene as a TF
+        table[:-1] = np.stack([parts[("transfer", False)], parts[("transfer", True)], parts["function"], sums], -1)
+        real = np.zeros(n, bool) if knowledge.is_real_tf is None else np.asarray(knowledge.is_real_tf, bool)
+        real_in = np.bincount(edges[real[edges[:, 0]], 1], minlength=n)
+        all_in = np.bincount(edges[:, 1], minlength=n)
+        row_of = np.full(n, tfs.size, dtype=np.int64)
+        row_of[tfs] = np.arange(tfs.size)
+        tf_out = np.zeros(tfs.size + 1)
+        tf_out[:-1] = np.bincount(np.searchsorted(tfs, edges[:, 0]), minlength=tfs.size)
+        device = self.table.device
+        self.row_of = torch.as_tensor(row_of, device=device)
+        self.table = torch.as_tensor(table, device=device)
+        self.gene = torch.as_tensor(np.stack([real, real_in, self_similarity, all_in], -1), dtype=torch.float32,
+                                    device=device)
+        self.tf_out = torch.as_tensor(tf_out, dtype=torch.float32, device=device)
+
+    def forward(self, tf_idx: torch.Tensor, gene_idx: torch.Tensor, own: torch.Tensor, hide: str = "edge"
+                ) -> torch.Tensor:
+        """[B] ids, ``own`` [B] 1 where the pair is a training positive -> [B, len(KNOWLEDGE_COLUMNS)] evidence."""
+        rows = self.row_of[tf_idx]
+        looked = self.table[rows, gene_idx]                          # [B, 4]
+        tf_real = self.gene[tf_idx, 0]
+        real_in = self.gene[gene_idx, 1] - own * tf_real
+        if hide == "tf":
+            target_similarity = torch.zeros_like(own)
+        else:
+            others = (self.tf_out[rows] - own).clamp(min=1)
+            target_similarity = (looked[:, 3] - own * self.gene[gene_idx, 2]) / others
+        # GO similarity times the target's leave-one-out degree: the knowledge score's lambda term, ready-made
+        function_degree = looked[:, 2] * torch.log1p((self.gene[gene_idx, 3] - own).clamp(min=0))
+        return torch.stack([looked[:, 0], looked[:, 1], looked[:, 2], tf_real, torch.log1p(real_in.clamp(min=0)),
+                            target_similarity, function_degree], dim=-1)

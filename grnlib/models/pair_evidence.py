@@ -8,7 +8,9 @@ The evidence comes from :class:`grnlib.models.context.TrainingGraph`, filled by
 ``prepare(ds, train_pairs)`` from the training positives; ``evidence`` picks the groups
 (``degree``, ``expression``, ``transfer``, ``topology``, and the expression-only ``trees``,
 ``partial_correlation``, ``mutual_information`` of :mod:`grnlib.models.evidence`, computed once
-per expression matrix and cached), so an ablation is a config change and
+per expression matrix and cached; and ``knowledge``, annotation evidence of
+:class:`grnlib.models.knowledge.KnowledgeEvidence` from the training edges and GO/Pfam/JASPAR only), so an
+ablation is a config change and
 the degree part is reported separately (``evidence`` without ``"degree"``). ``hide`` says what
 a pair may not see of its own TF: ``"edge"`` (its own edge; for protocols whose test TFs are
 training TFs) or ``"tf"`` (all the TF's edges; trains for held-out TFs, which have none).
@@ -28,8 +30,9 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from grnlib.models.context import (EVIDENCE_GROUPS, GRAPH_GROUPS, HIDE_MODES, TABLE_GROUPS, EvidenceTable,
-                                  FloorOffset, TrainingGraph, evidence_columns, positive_edges_of)
+from grnlib.models.context import (EVIDENCE_GROUPS, GRAPH_GROUPS, HIDE_MODES, KNOWLEDGE_GROUPS, TABLE_GROUPS,
+                                  EvidenceTable, FloorOffset, TrainingGraph, evidence_columns, positive_edges_of)
+from grnlib.models.knowledge import KnowledgeEvidence
 from grnlib.models.layers import GeneInput, check_dims, init_weights, make_mlp
 from grnlib.models.registry import MODELS
 
@@ -43,7 +46,8 @@ class PairEvidenceModel(nn.Module):
 
     def __init__(self, name: str, *, inputs: str, n_genes: int | None, in_features: int | None,
                  evidence: Sequence[str], hide: str, embedding_dim: int, proj_dim: int,
-                 hidden_dims: Sequence[int], dropout: float, init: str, residual_floor: str | None = None):
+                 hidden_dims: Sequence[int], dropout: float, init: str, residual_floor: str | None = None,
+                 knowledge_sources: Sequence[str] = ("go", "pfam", "jaspar"), knowledge_control: str | None = None):
         super().__init__()
         if not n_genes:
             raise ValueError(f"{name} needs n_genes (size of the gene id space) for its training graph")
@@ -59,6 +63,8 @@ class PairEvidenceModel(nn.Module):
         self.graph_groups = [g for g in evidence if g in GRAPH_GROUPS]
         table_groups = [g for g in evidence if g in TABLE_GROUPS]
         self.evidence_table = EvidenceTable(n_genes, table_groups) if table_groups else None
+        self.knowledge = (KnowledgeEvidence(n_genes, knowledge_sources, knowledge_control)
+                          if any(g in KNOWLEDGE_GROUPS for g in evidence) else None)
         self.evidence_norm = nn.BatchNorm1d(len(self.columns), affine=False) if self.columns else None
         width = len(self.columns)
         self.tf_input = self.gene_input = None
@@ -82,6 +88,8 @@ class PairEvidenceModel(nn.Module):
                            evidence=list(evidence), hide=hide, embedding_dim=int(embedding_dim),
                            proj_dim=int(proj_dim), hidden_dims=hidden, dropout=float(dropout), init=init,
                            residual_floor=residual_floor)
+        if self.knowledge is not None:
+            self.config.update(knowledge_sources=list(knowledge_sources), knowledge_control=knowledge_control)
 
     def prepare(self, ds, train_pairs) -> None:
         """Store the training positives of ``train_pairs`` (a pair table) as the graph, and fit
@@ -92,6 +100,8 @@ class PairEvidenceModel(nn.Module):
                 raise ValueError(f"evidence {self.evidence_table.groups} is computed from expression; "
                                  "prepare(ds, train_pairs) needs a dataset with expression")
             self.evidence_table.fill(ds)
+        if self.knowledge is not None:
+            self.knowledge.fill(ds, self.graph.edges.cpu().numpy())
         if self.floor is not None:
             self.floor.fit(ds, train_pairs, self.hide)
 
@@ -103,6 +113,8 @@ class PairEvidenceModel(nn.Module):
             parts.append(self.graph.pair_evidence(tf_idx, gene_idx, self.graph_groups, features, self.hide))
         if self.evidence_table is not None:
             parts.append(self.evidence_table(tf_idx, gene_idx))
+        if self.knowledge is not None:
+            parts.append(self.knowledge(tf_idx, gene_idx, self.graph.edge_in_graph(tf_idx, gene_idx), self.hide))
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
 
     def forward(self, tf_idx: torch.Tensor, gene_idx: torch.Tensor,
@@ -128,11 +140,16 @@ class PairEvidenceModel(nn.Module):
 def pair_evidence(*, n_genes: int | None = None, in_features: int | None = None,
                   inputs: str = "expression", evidence: Sequence[str] = ALL_EVIDENCE, hide: str = "edge",
                   embedding_dim: int = 32, proj_dim: int = 32, hidden_dims: Sequence[int] = (64, 64),
-                  dropout: float = 0.1, init: str = "default", residual_floor: str | None = None) -> PairEvidenceModel:
+                  dropout: float = 0.1, init: str = "default", residual_floor: str | None = None,
+                  knowledge_sources: Sequence[str] = ("go", "pfam", "jaspar"),
+                  knowledge_control: str | None = None) -> PairEvidenceModel:
     """All evidence groups plus 32-d projections of each gene's expression row,
     MLP (k + 96) -> 64 -> 64 -> 1. ``inputs="none"`` scores from the evidence alone.
     ``residual_floor`` ("degree" or "edge_prior"): add that floor's logit as a fixed offset
-    (:class:`grnlib.models.context.FloorOffset`), so the MLP learns only the residual."""
+    (:class:`grnlib.models.context.FloorOffset`), so the MLP learns only the residual. The ``knowledge``
+    evidence group reads ``knowledge_sources`` (:class:`grnlib.models.knowledge.KnowledgeEvidence`);
+    ``knowledge_control`` ("shuffled", "blind") makes it one of its controls."""
     return PairEvidenceModel("pair_evidence", inputs=inputs, n_genes=n_genes, in_features=in_features,
                              evidence=evidence, hide=hide, embedding_dim=embedding_dim, proj_dim=proj_dim,
-                             hidden_dims=hidden_dims, dropout=dropout, init=init, residual_floor=residual_floor)
+                             hidden_dims=hidden_dims, dropout=dropout, init=init, residual_floor=residual_floor,
+                             knowledge_sources=knowledge_sources, knowledge_control=knowledge_control)
