@@ -3,12 +3,16 @@ protocols, dataset families) is built by name from plain config.
 
 A registry maps a name to a factory function whose keyword arguments *are* the config keys,
 so the valid keys of an entry are read off its signature and an unknown name or key fails
-with the list of valid ones (timm style: a variant is data, not a subclass).
+with the list of valid ones (timm style: a variant is data, not a subclass). What a registry
+says about each entry (a protocol hides TFs, a baseline needs expression) is a typed record: the
+registry names its frozen dataclass (``Registry("protocol", info=ProtocolInfo)``) and every entry
+registers its fields, checked when registered.
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 
 class ConfigError(ValueError):
@@ -17,33 +21,56 @@ class ConfigError(ValueError):
 
 class Registry:
     """Name -> factory. ``fixed`` names leading positional arguments that are not config
-    (e.g. ``model`` for optimizers), so they are not offered as config keys."""
+    (e.g. ``model`` for optimizers), so they are not offered as config keys. ``info`` is the frozen
+    dataclass of what each entry declares (its fields are the keywords of :meth:`register`)."""
 
-    def __init__(self, kind: str, fixed: tuple[str, ...] = ()):
+    def __init__(self, kind: str, fixed: tuple[str, ...] = (), info: type | None = None):
+        if info is not None and not dataclasses.is_dataclass(info):
+            raise TypeError(f"the info of a {kind} registry must be a dataclass, got {info!r}")
         self.kind = kind
         self.fixed = fixed
+        self.info_type = info
         self._factories: dict[str, Callable] = {}
-        self._info: dict[str, dict] = {}
+        self._info: dict[str, Any] = {}
 
     def register(self, name: str, **info) -> Callable[[Callable], Callable]:
-        """Decorator registering ``factory`` under ``name``; ``info`` is data about the entry
-        (e.g. a protocol's ``needs_expression``), read back with :meth:`info`."""
+        """Decorator registering ``factory`` under ``name`` with ``info``, the fields of the registry's
+        info record (e.g. a protocol's ``hides_tfs``), read back with :meth:`info`."""
+        record = self._record(name, info)
+
         def decorator(factory: Callable) -> Callable:
             if name in self._factories:
                 raise ConfigError(f"{self.kind} {name!r} is already registered")
             self._factories[name] = factory
-            self._info[name] = dict(info)
+            self._info[name] = record
             return factory
         return decorator
 
-    def info(self, name: str) -> dict:
-        """The data registered with ``name`` (empty when none was given)."""
+    def _record(self, name: str, info: dict):
+        if self.info_type is None:  # a registry without a declared record: plain data (none, usually)
+            return dict(info)
+        fields = [f.name for f in dataclasses.fields(self.info_type)]
+        unknown = sorted(set(info) - set(fields))
+        if unknown:
+            raise ConfigError(f"unknown info key(s) {unknown} for {self.kind} {name!r}. Valid keys: {', '.join(fields)}")
+        try:
+            return self.info_type(**info)
+        except TypeError as exc:  # a field without a default was not given
+            raise ConfigError(f"{self.kind} {name!r}: {exc}") from None
+
+    def info(self, name: str):
+        """The record registered with ``name`` (an instance of the registry's info dataclass; a dict
+        for a registry that declares none)."""
         self._check_name(name)
-        return dict(self._info[name])
+        record = self._info[name]
+        return dict(record) if isinstance(record, dict) else record
 
     def where(self, **info) -> list[str]:
-        """Names whose registered data has every ``key=value`` given (sorted)."""
-        return [n for n in self.names() if all(self._info[n].get(k) == v for k, v in info.items())]
+        """Names whose registered record has every ``field=value`` given (sorted)."""
+        def value(name, key):
+            record = self._info[name]
+            return record.get(key) if isinstance(record, dict) else getattr(record, key)
+        return [n for n in self.names() if all(value(n, k) == v for k, v in info.items())]
 
     def names(self) -> list[str]:
         return sorted(self._factories)

@@ -99,7 +99,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         check_protocol_seed(args.protocol, seed)
     if args.epochs is not None and args.epochs < 1:
         raise DataError(None, f"--epochs must be at least 1, got {args.epochs}", "pass a positive number of epochs")
-    if not PROTOCOLS.info(args.protocol)["hides_tfs"]:
+    if not PROTOCOLS.info(args.protocol).hides_tfs:
         folds = [0]  # only the TF protocols have folds
     elif args.n_folds < 2:
         raise DataError(None, f"--n-folds must be at least 2, got {args.n_folds}",

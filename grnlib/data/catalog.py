@@ -43,9 +43,19 @@ RESERVED_CELLS = ("mHSC-L",)
 RESERVED_NETWORKS = ("Lofgof",)
 LIST_COLUMNS = ("id", "family", "network", "cell", "size", "n_genes", "n_tfs", "n_edges",
                 "has_expression", "n_splits", "reserved")
-FAMILIES = Registry("dataset family")
-"""Dataset family name -> its :class:`DatasetFamily` subclass. Registered info: ``title`` (for
-messages), ``order`` (listing order) and ``released_splits`` (the family ships published train/val/test splits)."""
+
+
+@dataclass(frozen=True)
+class FamilyInfo:
+    """What a dataset family declares when registered."""
+
+    title: str  # for messages
+    order: int  # listing order
+    ships_splits: bool = False  # the family ships published train/val/test splits (GENELink's BEELINE samples)
+
+
+FAMILIES = Registry("dataset family", info=FamilyInfo)
+"""Dataset family name -> its :class:`DatasetFamily` subclass, registered with its :class:`FamilyInfo`."""
 
 
 @dataclass(frozen=True)
@@ -134,11 +144,11 @@ class DatasetFamily:
     @classmethod
     def split_relpaths(cls, did: DatasetId, sample: int) -> dict[str, str] | None:
         """Files of released split ``sample`` (1-based); None: the family has no released splits.
-        Families registered with ``released_splits=True`` also define ``read_split(did, folder, files)``."""
+        Families registered with ``ships_splits=True`` also define ``read_split(did, folder, files)``."""
         return None
 
 
-@register_family("beeline", title="BEELINE", order=0, released_splits=True)
+@register_family("beeline", title="BEELINE", order=0, ships_splits=True)
 class BeelineFamily(DatasetFamily):
     """BEELINE settings in the GENELink layout, with released splits where expression exists."""
 
@@ -202,7 +212,7 @@ class BeelineFamily(DatasetFamily):
         return {part: beeline.read_split_file(path, n_genes) for part, path in files.items()}
 
 
-@register_family("dream4", title="DREAM4", order=1, released_splits=False)
+@register_family("dream4", title="DREAM4", order=1)
 class Dream4Family(DatasetFamily):
     """DREAM4 in-silico size-100 networks; expression is in the network's own files."""
 
@@ -232,7 +242,7 @@ class Dream4Family(DatasetFamily):
                                          with_expression=with_expression)
 
 
-@register_family("stone-roy", title="Stone & Roy", order=2, released_splits=False)
+@register_family("stone-roy", title="Stone & Roy", order=2)
 class StoneRoyFamily(DatasetFamily):
     """Stone & Roy hESC/mESC data with ChIP + perturbation gold standards."""
 
@@ -258,7 +268,7 @@ class StoneRoyFamily(DatasetFamily):
                                        id=str(did), missing_genes=missing_genes)
 
 
-@register_family("seed", title="seed (literature priors)", order=3, released_splits=False)
+@register_family("seed", title="seed (literature priors)", order=3)
 class SeedFamily(DatasetFamily):
     """Merged human literature priors as positives (:func:`grnlib.data.seed.seed_dataset`).
 
@@ -309,7 +319,7 @@ class SeedFamily(DatasetFamily):
         return seed.seed_dataset(did.network.split("+"), did.cell, root=folder, with_expression=with_expression)
 
 
-@register_family("subsample", title="subsampled BEELINE", order=4, released_splits=False)
+@register_family("subsample", title="subsampled BEELINE", order=4)
 class SubsampleFamily(DatasetFamily):
     """A BEELINE network subsampled to a few hundred edges: the regime of a user's small prior network
     (tens of TFs, a few hundred edges), drawn from the development settings.
@@ -409,7 +419,7 @@ def family(name: str) -> type[DatasetFamily]:
 
 def family_names() -> list[str]:
     """Registered family names in listing order."""
-    return sorted(FAMILIES.names(), key=lambda n: FAMILIES.info(n).get("order", 99))
+    return sorted(FAMILIES.names(), key=lambda n: FAMILIES.info(n).order)
 
 
 def known_ids(families=None) -> list[DatasetId]:
@@ -486,8 +496,8 @@ def load_split(id: str | DatasetId, sample: int = 1, root=None) -> dict[str, pd.
     """
     did = parse_id(id)
     fam = FAMILIES[did.family]
-    if not FAMILIES.info(did.family)["released_splits"]:
-        with_splits = [FAMILIES.info(n)["title"] for n in family_names() if FAMILIES.info(n)["released_splits"]]
+    if not FAMILIES.info(did.family).ships_splits:
+        with_splits = [FAMILIES.info(n).title for n in family_names() if FAMILIES.info(n).ships_splits]
         raise DataError(None, f"{did} has no released splits (only {', '.join(with_splits)} settings have them)",
                         "make a split with grnlib.evaluation.protocols.make_split instead")
     samples = split_samples(did, root)

@@ -8,6 +8,7 @@ Every baseline has the signature ``fn(ds, train_pairs, pairs, seed=0, **kw) -> n
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -19,8 +20,18 @@ from grnlib.evaluation.protocols import check_pairs
 from grnlib.registry import Registry
 
 BaselineFn = Callable[..., np.ndarray]
-BASELINES = Registry("baseline", fixed=("ds", "train_pairs", "pairs"))
-"""Every baseline scorer by name; ``needs_expression`` says whether it reads expression."""
+
+
+@dataclass(frozen=True)
+class ScorerInfo:
+    """What a baseline (or a control's data transform, :data:`grnlib.evaluation.controls.CONTROLS`) declares."""
+
+    needs_expression: bool  # it reads the dataset's expression
+    knowledge: bool = False  # it reads annotation knowledge (GO, Pfam, JASPAR)
+
+
+BASELINES = Registry("baseline", fixed=("ds", "train_pairs", "pairs"), info=ScorerInfo)
+"""Every baseline scorer by name, registered with its :class:`ScorerInfo`."""
 register_baseline = BASELINES.register
 
 

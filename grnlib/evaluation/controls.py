@@ -31,11 +31,12 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from grnlib.evaluation.baselines import ScorerInfo
 from grnlib.evaluation.presets import FAST_TRAIN
 from grnlib.features import DEFAULT_FEATURES
 from grnlib.registry import Registry
 
-CONTROLS = Registry("control")
+CONTROLS = Registry("control", info=ScorerInfo)
 """Data transforms ``(ds, split, seed) -> (ds, split)`` applied before a control's base model trains."""
 
 CONTROL_PRESETS: dict[str, dict] = {

@@ -57,6 +57,7 @@ Everything is a function of (dataset, protocol, seed, fold, options).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -68,15 +69,22 @@ from grnlib.registry import Registry
 
 SPLIT_NAMES = ("train", "val", "test")
 ProtocolFn = Callable[..., dict]
-PROTOCOLS = Registry("protocol")
-"""Every split protocol by name; each entry's data says what it needs and hides:
 
-- ``hides_tfs``: test TFs are never TFs of training (the TF protocols);
-- ``degree_matched``: negatives drawn so the degree score is at chance;
-- ``released_splits``: reads the published split files (seeds 0-4 = samples 1-5), so it needs a
-  dataset that ships them;
-- ``user_data``: can split a user's own priors (``grnlib train``).
-"""
+
+@dataclass(frozen=True)
+class ProtocolInfo:
+    """What a split protocol needs and hides, declared when registered."""
+
+    user_data: bool  # can split a user's own priors (``grnlib train``)
+    hides_tfs: bool  # test TFs are never TFs of training (the TF protocols)
+    degree_matched: bool = False  # negatives drawn so the degree score is at chance
+    # reads the published split files (seeds 0-4 = samples 1-5), so it needs a dataset whose family
+    # ships them (:attr:`grnlib.data.catalog.FamilyInfo.ships_splits`)
+    reads_released_splits: bool = False
+
+
+PROTOCOLS = Registry("protocol", info=ProtocolInfo)
+"""Every split protocol by name, registered with its :class:`ProtocolInfo`."""
 register_protocol = PROTOCOLS.register
 RELEASED_SEEDS = range(5)
 
@@ -90,7 +98,7 @@ def check_protocol_seed(protocol: str, seed: int, source=None) -> None:
     """DataError unless ``seed`` is valid for ``protocol``: a seed (:func:`grnlib.errors.check_seed`), and
     0-4 for the released splits (the five published samples)."""
     seed = check_seed(seed, "seed", source)
-    if PROTOCOLS.info(protocol).get("released_splits") and int(seed) not in RELEASED_SEEDS:
+    if PROTOCOLS.info(protocol).reads_released_splits and int(seed) not in RELEASED_SEEDS:
         raise DataError(source, f"seed {seed} does not name a released split: the released splits are the five "
                         "published samples, seeds 0-4", "pass seeds from 0 to 4 with --protocol released")
 
@@ -198,7 +206,7 @@ def _sample_uniform_negatives(ds: GRNDataset, positive_codes: np.ndarray, n: int
     return chosen // n_genes, chosen % n_genes
 
 
-@register_protocol("seed", user_data=True, hides_tfs=False, degree_matched=False, released_splits=False)
+@register_protocol("seed", user_data=True, hides_tfs=False)
 def seed_protocol(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int = 5, neg_ratio: float = 1.0,
                   val_fraction: float | None = None, test_fraction: float = 0.15) -> dict:
     """Uniform random negatives, random split stratified by label (see the module docstring)."""
@@ -221,7 +229,7 @@ def seed_protocol(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int = 5
             for name in SPLIT_NAMES}
 
 
-@register_protocol("released", user_data=False, hides_tfs=False, degree_matched=False, released_splits=True)
+@register_protocol("released", user_data=False, hides_tfs=False, reads_released_splits=True)
 def released_protocol(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int = 5, neg_ratio: float = 1.0,
                       val_fraction: float | None = None, root=None, validation: str = "rows") -> dict:
     """The published split ``sample = seed + 1`` of a BEELINE dataset (seed 0..4); ``validation``:
@@ -232,11 +240,11 @@ def released_protocol(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int
     from grnlib.data.catalog import FAMILIES, parse_id
 
     try:  # the dataset families that ship published splits say so when registered
-        has_splits = FAMILIES.info(parse_id(ds.id).family)["released_splits"]
+        has_splits = FAMILIES.info(parse_id(ds.id).family).ships_splits
     except (DataError, KeyError, ValueError):  # a user's or a toy dataset: no family id
         has_splits = False
     if not has_splits:
-        with_splits = [name for name in FAMILIES if FAMILIES.info(name)["released_splits"]]
+        with_splits = FAMILIES.where(ships_splits=True)
         raise DataError(ds.source or ds.id, f"dataset {ds.id!r} has no released splits",
                         f"use protocol 'released' only with datasets of {with_splits} (`grnlib datasets` "
                         "lists their n_splits)")
@@ -400,14 +408,14 @@ def _heldout_split(ds: GRNDataset, seed: int, fold: int, n_folds: int, neg_ratio
     return split
 
 
-@register_protocol("heldout-tf", user_data=True, hides_tfs=True, degree_matched=False, released_splits=False)
+@register_protocol("heldout-tf", user_data=True, hides_tfs=True)
 def heldout_tf_protocol(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int = 5, neg_ratio: float = 1.0,
                         val_fraction: float | None = None) -> dict:
     """TF k-fold with uniform per-TF negatives (see the module docstring)."""
     return _heldout_split(ds, seed, fold, n_folds, neg_ratio, val_fraction)
 
 
-@register_protocol("degree-matched", user_data=True, hides_tfs=True, degree_matched=True, released_splits=False)
+@register_protocol("degree-matched", user_data=True, hides_tfs=True, degree_matched=True)
 def degree_matched_protocol(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int = 5,
                             neg_ratio: float = 1.0, val_fraction: float | None = None,
                             matching: str = "stratified", bin_width: float = 0.1,

@@ -167,9 +167,9 @@ def needs_expression(run) -> bool:
     if spec["kind"] == "control":
         from grnlib.evaluation.controls import CONTROLS
 
-        return bool(CONTROLS.info(spec["model"]).get("needs_expression")) or needs_expression(spec["model_cfg"]["base"])
+        return CONTROLS.info(spec["model"]).needs_expression or needs_expression(spec["model_cfg"]["base"])
     if spec["kind"] == "baseline":
-        return bool(BASELINES.info(spec["model"]).get("needs_expression"))
+        return BASELINES.info(spec["model"]).needs_expression
     return bool(spec["features"])
 
 

@@ -1,4 +1,6 @@
 """Dataset ids, dataset families and the dataset table."""
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -123,11 +125,11 @@ def test_a_new_family_is_one_registered_class(monkeypatch, tmp_path):
     """Registering a family is all it takes for parse_id, known_ids, load_dataset and the table."""
     from grnlib.data import make_toy
 
-    monkeypatch.setattr(catalog, "FAMILIES", catalog.Registry("dataset family"))
+    monkeypatch.setattr(catalog, "FAMILIES", catalog.Registry("dataset family", info=catalog.FamilyInfo))
     for name in ("beeline", "dream4"):  # keep two real families beside the new one
-        catalog.FAMILIES.register(name, **FAMILIES.info(name))(FAMILIES[name])
+        catalog.FAMILIES.register(name, **dataclasses.asdict(FAMILIES.info(name)))(FAMILIES[name])
 
-    @catalog.register_family("toy", title="toy", order=9, released_splits=False)
+    @catalog.register_family("toy", title="toy", order=9)
     class ToyFamily(DatasetFamily):
         @classmethod
         def ids(cls):
