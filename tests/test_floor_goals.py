@@ -229,3 +229,17 @@ def test_robust_report_has_a_figure_for_each_table_and_a_computed_conclusion(com
     assert any(line.startswith(f"Goals: {int(goals['met'].sum())} of {len(goals)} goal rows met") for line in findings)
     text = tables.conclusion("09_beyond_the_floor", found=findings)
     assert text.startswith("## Conclusion") and "Holm p" in text and "**For a user.**" in text
+
+
+def test_falling_back_where_validation_says_so_takes_the_higher_floor_split_by_split():
+    frame = frame_18()
+    gated = bf.fallback_rows(frame, ["m", "h"])
+    assert len(gated) == 2 * len(frame[frame["model"] == "m"])  # one row per split and model
+    bad = frame["dataset"] == "subsample/STRING/hHEP/500/150-1"
+    m = gated[(gated["model"] == "m_fallback") & (gated["dataset"] == "subsample/STRING/hHEP/500/150-1")]
+    assert m["fell_back"].all()  # m's validation AUROC is under degree's there
+    assert sorted(m["auroc"]) == sorted(frame.loc[bad & (frame["model"] == "degree"), "auroc"])
+    assert not gated.loc[gated["model"] == "h_fallback", "fell_back"].any()
+    worst = bf.worst_settings(pd.concat([frame, gated.drop(columns="fell_back")]), ["m_fallback"]).set_index("protocol")
+    assert worst.loc["heldout-tf", "Δ auroc"] == pytest.approx(0.0)  # the floor itself where m fell back
+    assert bf.fallback_rows(frame, ["h"], margin=0.2)["fell_back"].all()  # a margin no split reaches: the floor

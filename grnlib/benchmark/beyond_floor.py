@@ -791,6 +791,51 @@ def robust_findings(report: dict) -> list[str]:
     return lines
 
 
+FALLBACK_SUFFIX = "_fallback"
+
+
+def fallback_rows(cells: pd.DataFrame, models, margin: float = 0.0) -> pd.DataFrame:
+    """Each of ``models`` gated on validation, split by split (dataset, protocol, seed, fold): its rows where its
+    validation AUROC beats the higher floor's of that split (the floor with the higher validation AUROC there) by
+    more than ``margin``, else that floor's rows; named ``<model>_fallback``, with ``fell_back``. Exact without
+    retraining: every scorer of a split is scored on the same test pairs, so the gated model's test metrics are
+    those of the scorer the gate picks. Its validation AUROC is the larger of two measured on the same pairs (a
+    selection), so its validation gap is never below 0: it cannot compete with ungated candidates on validation."""
+    keys = ["dataset", "protocol", "seed", "fold"]
+    floors = cells[cells["model"].isin(FLOORS)].sort_values("val_auroc", ascending=False, kind="stable")
+    higher = floors.drop_duplicates(keys)
+    gated = []
+    for model in models:
+        rows = cells[cells["model"] == model].merge(
+            higher[keys + ["val_auroc"]].rename(columns={"val_auroc": "floor_val_auroc"}), on=keys)
+        keep = rows["val_auroc"] > rows["floor_val_auroc"] + margin
+        fell = higher.merge(rows.loc[~keep, keys], on=keys)
+        gated.append(pd.concat([rows[keep].drop(columns="floor_val_auroc").assign(fell_back=False),
+                                fell.assign(fell_back=True)], ignore_index=True).assign(model=model + FALLBACK_SUFFIX))
+    return pd.concat(gated, ignore_index=True) if gated else cells.iloc[:0].assign(fell_back=False)
+
+
+def fallback_study(folder, names=None, models=None, margin: float = 0.0, quantile: float | None = None) -> pd.DataFrame:
+    """Does falling back to the floor where validation says so fix an alias's worst setting? Per protocol, each of
+    ``models`` (default: every alias candidate that ran) and its :func:`fallback_rows` twin: the share of splits
+    that fell back and the test gap to the higher floor (worst setting, ``quantile`` over settings, mean) for
+    pooled AUROC and AUPRC, from the committed summaries of sweeps ``names`` (default the robust sweeps)."""
+    from grnlib.benchmark.summary import load_summaries
+    from grnlib.evaluation.presets import (BEST_CANDIDATES, BLEND_CANDIDATES, ROBUST_SWEEPS, STACK_CANDIDATES,
+                                           WORST_QUANTILE)
+
+    quantile = WORST_QUANTILE if quantile is None else quantile
+    cells = load_summaries(folder, list(names or ROBUST_SWEEPS), part="cells")
+    pool = [m for alias in BEST_CANDIDATES for m in (*BEST_CANDIDATES[alias], *STACK_CANDIDATES.get(alias, ()),
+                                                     *BLEND_CANDIDATES.get(alias, ()))]
+    models = [m for m in dict.fromkeys(models or pool) if m in set(cells["model"])]
+    gated = fallback_rows(cells, models, margin)
+    share = gated.groupby(["protocol", "model"])["fell_back"].mean().rename("fell back")
+    worst = worst_settings(pd.concat([cells, gated.drop(columns="fell_back")], ignore_index=True),
+                           [*models, *(m + FALLBACK_SUFFIX for m in models)], quantile)
+    return worst.join(share, on=["protocol", "model"]).assign(margin=margin)
+
+
 # each model against its own controls (same model, TF identities shuffled / co-expression destroyed)
 CONTROL_GAINS = tuple((f"pair_evidence{suffix}", f"{control}{suffix}") for suffix in ("", "_heldout")
                       for control in ("tf_shuffled", "expression_permuted"))
