@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,10 @@ WRITE_FAILURES = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quot
 
 
 def json_default(value):
-    """``json.dumps(default=...)`` for numpy scalars and arrays and paths."""
+    """``json.dumps(default=...)`` for numpy scalars and arrays, paths and read-only mappings (a run
+    spec: its ``to_dict()``)."""
+    if isinstance(value, Mapping):
+        return value.to_dict() if callable(getattr(value, "to_dict", None)) else dict(value)
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
