@@ -158,3 +158,39 @@ def test_output_file_may_get_its_folders_made(tmp_path):
     with pytest.raises(DataError, match=r"lies inside the grnlib model folder .*Fix: choose an --out outside it, "
                                         r"e.g. .*m_e.json"):
         check_output_file(tmp_path / "m" / "deeper" / "e.json", make_parents=True)
+
+
+def test_the_writers_of_every_kind_are_atomic_and_repeatable(tmp_path):
+    import torch
+
+    from grnlib.io import (move_into_place, write_bytes, write_npy, write_stream, write_text, write_torch,
+                           write_yaml)
+
+    assert write_text(tmp_path / "a" / "note.txt", "hé\n").read_text(encoding="utf-8") == "hé\n"  # folders made
+    assert write_bytes(tmp_path / "b.bin", b"\x00\x01").read_bytes() == b"\x00\x01"
+    assert write_yaml(tmp_path / "p.yaml", {"z": 1, "a": [1, 2]}).read_text() == "z: 1\na:\n- 1\n- 2\n"  # key order kept
+    assert np.array_equal(np.load(write_npy(tmp_path / "m.npy", np.eye(3))), np.eye(3))
+    state = {"w": torch.arange(4.0), "note": "x"}
+    loaded = torch.load(write_torch(tmp_path / "s.pt", state), weights_only=True)
+    assert torch.equal(loaded["w"], state["w"]) and loaded["note"] == "x"
+    with open(tmp_path / "b.bin", "rb") as source:  # a stream, gzipped by the name, the same bytes every time
+        first = write_stream(tmp_path / "c.bin.gz", source).read_bytes()
+    with open(tmp_path / "b.bin", "rb") as source:
+        assert write_stream(tmp_path / "c.bin.gz", source).read_bytes() == first
+    assert gzip.decompress(first) == b"\x00\x01"
+    assert move_into_place(tmp_path / "b.bin", tmp_path / "d" / "moved.bin").read_bytes() == b"\x00\x01"
+    assert not (tmp_path / "b.bin").exists()
+    assert not [p for p in tmp_path.rglob(".*.tmp")]
+
+
+def test_an_outer_writer_names_its_destination_when_an_inner_one_fails(tmp_path):
+    import errno
+
+    from grnlib.io import write_failure
+
+    out = tmp_path / "model"
+    with pytest.raises(OSError) as caught:
+        with atomic_folder(out) as folder, atomic_file(folder / "model.pt") as tmp:
+            raise OSError(errno.EFBIG, "File too large", str(tmp))
+    assert str(write_failure(caught.value)).startswith(f"{out}: could not be written: the file size limit")
+    assert list(tmp_path.iterdir()) == []
