@@ -114,11 +114,11 @@ class GRNModel:
             top_k: keep the ``top_k`` best pairs (memory stays bounded at genome scale).
             tfs: candidate TF symbols (a list or a file); default :attr:`tfs`.
             min_score: keep pairs whose score (logit) is at least this.
-            format: ``"grnlib"`` (``tf, target, score, rank, in_prior, sign, sign_confidence``;
-                ``score`` is the logit, ``sign`` +1 activation / -1 repression, see
-                :mod:`grnlib.user.signs`), ``"decoupler"`` (``source, target, weight``), ``"beeline"``
-                (``Gene1, Gene2, EdgeWeight``) or ``"arboreto"`` (``TF, target, importance``); the
-                weight of the last three is ``log(1 + e^score)`` (:func:`grnlib.user.edge_weight`),
+            format: a table format of :data:`grnlib.formats.FORMATS`: ``"grnlib"`` (``tf, target, score,
+                rank, in_prior, sign, sign_confidence``; ``score`` is the logit, ``sign`` +1 activation / -1
+                repression, see :mod:`grnlib.user.signs`), ``"decoupler"`` (``source, target, weight``),
+                ``"beeline"`` (``Gene1, Gene2, EdgeWeight``) or ``"arboreto"`` (``TF, target, importance``);
+                the weight of the last three is ``log(1 + e^score)`` (:func:`grnlib.formats.edge_weight`),
                 times the sign for decoupler (a negative weight is a repression there).
             key_added: also store the table in ``adata.uns[key_added]`` (``adata`` must be an AnnData).
             layer, raw_counts: how to read ``adata``; default as in training.

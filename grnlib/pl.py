@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from grnlib.benchmark.summary import benchmark_figure, floors_figure
-from grnlib.data.edges import EDGE_FORMATS
+from grnlib.formats import written_as
 from grnlib.errors import DataError
 from grnlib.plots import (_axes, _no_data, ablation_points, bench_chart, catalogue_counts, count_heatmap,
                           degree_distributions, degree_grid, forest, labelled_bars, library_sizes, lr_schedules,
@@ -41,14 +41,14 @@ def _edges(ranked: pd.DataFrame) -> pd.DataFrame:
     """``tf, target, value`` (+ ``in_prior``/``sign`` when present) of a ranked table in any format."""
     if isinstance(ranked, dict):
         raise DataError(None, "got one table per group", "pass one group's table, e.g. ranked['hepatocyte']")
-    for tf, target, value in EDGE_FORMATS.values():
-        if {tf, target, value} <= set(ranked.columns):
-            out = pd.DataFrame({"tf": ranked[tf].astype(str), "target": ranked[target].astype(str),
-                                "value": ranked[value].astype(float)})
-            for extra in ("in_prior", "sign"):
-                if extra in ranked:
-                    out[extra] = ranked[extra].to_numpy()
-            return out.assign(label=value)
+    written = written_as(ranked.columns)
+    if written is not None:
+        out = pd.DataFrame({"tf": ranked[written.source].astype(str), "target": ranked[written.target].astype(str),
+                            "value": ranked[written.weight_column].astype(float)})
+        for extra in ("in_prior", "sign"):
+            if extra in ranked:
+                out[extra] = ranked[extra].to_numpy()
+        return out.assign(label=written.weight_column)
     raise DataError(None, f"not a ranked table (columns {list(ranked.columns)})",
                     "pass a table from GRNModel.rank (tf, target, score ... or source, target, weight)")
 

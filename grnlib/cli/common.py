@@ -57,6 +57,15 @@ def scheduler_client(address: str | None):
         client.close()
 
 
+def add_edge_format_option(group, option: str, read: str) -> None:
+    """``option`` (``--priors-format``, ``--network-format`` ...): read the ``read`` file in this edge table
+    layout, one of :data:`grnlib.formats.FORMATS`, instead of detecting it from the header."""
+    from grnlib.formats import format_help, format_names
+
+    group.add_argument(option, choices=format_names(table=True), default=None,
+                       help=f"read {read} in this layout: {format_help()}; default: detected from the header")
+
+
 def add_run_options(parser: argparse.ArgumentParser, seed_help: str) -> None:
     """--seed, --device, --threads, --quiet."""
     group = parser.add_argument_group("run")

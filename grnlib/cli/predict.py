@@ -15,12 +15,10 @@ import argparse
 import math
 import time
 
-from grnlib.cli.common import (Console, add_expression_options, add_run_options, check_device, scheduler_client,
-                               set_threads)
+from grnlib.cli.common import (Console, add_edge_format_option, add_expression_options, add_run_options, check_device,
+                               scheduler_client, set_threads)
 from grnlib.errors import check_seed
-
-FORMATS = ("grnlib", "beeline", "arboreto", "decoupler")  # grnlib.data.edges.EDGE_FORMATS (not imported: keeps --help light)
-OUTPUT_FORMATS = (*FORMATS, "graphml")  # GraphML (Cytoscape, Gephi): grnlib.user.export
+from grnlib.formats import format_help, format_names
 
 EXAMPLES = """\
 examples:
@@ -52,8 +50,7 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
                        help="score only these pairs: CSV/TSV with source,target (or headerless, source first)")
     group.add_argument("--priors", metavar="FILE",
                        help="mark in_prior against these edges instead of the training priors")
-    group.add_argument("--priors-format", choices=FORMATS, default=None,
-                       help="read --priors in this layout (default: detected from the header)")
+    add_edge_format_option(group, "--priors-format", "--priors")
     group.add_argument("--knowledge", metavar="SOURCES",
                        help="score TFs with no prior edges (given with --tfs) from annotations: go, pfam, jaspar "
                             "or auto (default: as in training); adds an evidence column")
@@ -70,12 +67,9 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
     keep.add_argument("--min-score", type=float, metavar="S", help="keep pairs with score >= S (logit; 0 = p 0.5)")
     group.add_argument("--out", required=True, metavar="FILE",
                        help="ranked table to write (.tsv; .csv for commas; add .gz to compress)")
-    group.add_argument("--format", choices=OUTPUT_FORMATS, default="grnlib",
-                       help="columns of --out: grnlib (tf target score rank in_prior sign sign_confidence), "
-                            "beeline (Gene1 Gene2 EdgeWeight, tab-separated), arboreto (TF target importance), "
-                            "decoupler (source target weight); the weight of the last three is log(1 + e^score), "
-                            "decoupler's times the sign (negative: repression); graphml: the edges with "
-                            "their columns as attributes, for Cytoscape")
+    group.add_argument("--format", choices=format_names(), default="grnlib",
+                       help=f"layout of --out: {format_help(None, written=True)}; grnlib's columns are tf target "
+                            "score rank in_prior sign sign_confidence, graphml's edges carry them as attributes")
     group.add_argument("--overwrite", action="store_true", help="replace an existing --out file (never an input)")
     group.add_argument("--chunk", type=int, default=256, help="TFs scored per step (memory: chunk x genes scores)")
     add_run_options(parser, "seeds a refit of the features (default: the training seed)")

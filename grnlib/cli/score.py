@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from grnlib.cli.common import Console
-
-FORMATS = ("grnlib", "beeline", "arboreto", "decoupler")  # grnlib.data.edges.EDGE_FORMATS (not imported: light --help)
+from grnlib.cli.common import Console, add_edge_format_option
 
 EXAMPLES = """\
 examples:
@@ -35,10 +33,10 @@ def add_score_parser(subparsers) -> argparse.ArgumentParser:
                        help="ranked edges: grnlib (tf target score), BEELINE rankedEdges (Gene1 Gene2 EdgeWeight), "
                             "arboreto/pySCENIC (TF target importance), decoupler (source target weight), or "
                             "source,target in rank order")
-    group.add_argument("--network-format", choices=FORMATS, default=None, help="force the layout of --network")
+    add_edge_format_option(group, "--network-format", "--network")
     group.add_argument("--reference", required=True, metavar="FILE",
                        help="true edges (source,target; BEELINE refNetwork Gene1,Gene2; any layout above)")
-    group.add_argument("--reference-format", choices=FORMATS, default=None, help="force the layout of --reference")
+    add_edge_format_option(group, "--reference-format", "--reference")
     floors = group.add_mutually_exclusive_group()
     floors.add_argument("--train-reference", type=float, metavar="FRACTION",
                         help="compute the floors from this seeded fraction of the reference edges, which then "

@@ -21,9 +21,8 @@ import shutil
 import time
 from pathlib import Path
 
-from grnlib.cli.common import (Console, add_expression_options, add_run_options, check_device, scheduler_client,
-                               set_threads)
-from grnlib.cli.predict import FORMATS
+from grnlib.cli.common import (Console, add_edge_format_option, add_expression_options, add_run_options, check_device,
+                               scheduler_client, set_threads)
 from grnlib.entry import Terminated
 from grnlib.errors import check_seed
 
@@ -63,10 +62,7 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     group.add_argument("--priors", metavar="FILE",
                        help="prior edges, CSV/TSV: a header with source,target (optional sign, weight), or "
                             "no header with source and target first (e.g. TRRUST's raw table)")
-    group.add_argument("--priors-format", choices=FORMATS, default=None,
-                       help="read --priors in this layout: grnlib, beeline (Gene1 Gene2 EdgeWeight), arboreto (TF "
-                            "target importance), decoupler (source target weight; CollecTRI, DoRothEA); default: "
-                            "detected from the header")
+    add_edge_format_option(group, "--priors-format", "--priors")
     group.add_argument("--tfs", metavar="FILE",
                        help="TF symbols, one per line (or the first column of a CSV): only prior edges from "
                             "these TFs are used, and they are the default TFs of grnlib predict")

@@ -1,8 +1,9 @@
 """User edge lists (priors, ground truths) by gene symbol, and datasets built from them.
 
 Besides a plain ``source,target`` table, the edge tables of the tools people already use are read
-as they are written (:data:`EDGE_FORMATS`): grnlib's own ranked table, BEELINE's ``rankedEdges.csv``,
-arboreto/pySCENIC adjacencies and decoupler networks (its CollecTRI and DoRothEA tables included).
+as they are written (:data:`grnlib.formats.FORMATS`): grnlib's own ranked table, BEELINE's
+``rankedEdges.csv``, arboreto/pySCENIC adjacencies and decoupler networks (its CollecTRI and DoRothEA
+tables included).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pandas as pd
 
 from grnlib.data.dataset import GRNDataset
 from grnlib.errors import DataError, DataWarning
+from grnlib.formats import detect_format, edge_format, format_names
 from grnlib.data.symbols import match_symbols
 from grnlib.data.validate import delimiter_for, first_line, read_table, require_no_missing, shown
 
@@ -27,31 +29,12 @@ ALIASES = {
 SIGN_WORDS = {"activation": 1, "activator": 1, "+": 1, "repression": -1, "repressor": -1, "-": -1,
               "unknown": 0, "": 0}
 
-# The edge tables of other tools, by the header each writes: (source, target, weight) column names.
-# grnlib: `grnlib predict` (plus rank, in_prior); beeline: BEELINE's rankedEdges.csv, which BEELINE
-# reads tab-separated whatever the suffix; arboreto: arboreto/pySCENIC adjacencies; decoupler: a
-# decoupler network (its CollecTRI and DoRothEA tables add columns such as resources, confidence).
-EDGE_FORMATS = {
-    "grnlib": ("tf", "target", "score"),
-    "beeline": ("Gene1", "Gene2", "EdgeWeight"),
-    "arboreto": ("TF", "target", "importance"),
-    "decoupler": ("source", "target", "weight"),
-}
-FORMAT_SEPARATORS = {"beeline": "\t"}  # formats whose separator does not follow the file suffix
-# Header words that identify each format, checked in this order (grnlib before arboreto: both have tf, target).
-_SIGNATURES = (("grnlib", {"tf", "target", "score", "rank"}), ("arboreto", {"tf", "target", "importance"}),
-               ("beeline", {"gene1", "gene2"}), ("decoupler", {"source", "target"}))
-
-
-def detect_edge_format(columns) -> str | None:
-    """The name of the format (a key of :data:`EDGE_FORMATS`) whose header ``columns`` are, or None."""
-    lower = {str(c).strip().lower() for c in columns}
-    return next((name for name, words in _SIGNATURES if words <= lower), None)
 
 
 def check_edge_format(format: str | None, path=None) -> str | None:
-    if format is not None and format not in EDGE_FORMATS:
-        raise DataError(path, f"unknown edge table format {format!r}", f"use one of {list(EDGE_FORMATS)}")
+    """``format`` when it names an edge table format of :data:`grnlib.formats.FORMATS` (or is None)."""
+    if format is not None and format not in format_names(table=True):
+        raise DataError(path, f"unknown edge table format {format!r}", f"use one of {format_names(table=True)}")
     return format
 
 
@@ -63,7 +46,7 @@ def edge_separator(path: str | Path) -> str:
     if line is None or sep in line:
         return sep
     for other in ("\t", ","):
-        if other != sep and other in line and detect_edge_format(line.split(other)) is not None:
+        if other != sep and other in line and detect_format(line.split(other)) is not None:
             return other
     return sep
 
@@ -74,7 +57,7 @@ def read_edges(path: str | Path, sep: str | None = None, format: str | None = No
     Columns (header required, names matched case-insensitively; aliases in ``ALIASES``):
     ``source`` and ``target`` (required), ``sign`` (optional: -1/0/1 or
     activation/repression/unknown) and ``weight`` (optional, finite numbers). The tables of
-    :data:`EDGE_FORMATS` are recognised by their header (``tf,target,score``,
+    :data:`grnlib.formats.FORMATS` are recognised by their header (``tf,target,score``,
     ``Gene1,Gene2,EdgeWeight``, ``TF,target,importance``, ``source,target,weight``);
     ``format`` forces one of them, and then its exact column names are required. A decoupler
     network's signed weights (CollecTRI, DoRothEA) give ``sign`` when no sign column does.
@@ -101,19 +84,20 @@ def edges_from_table(raw: pd.DataFrame, path=None, format: str | None = None,
     """The standard edge table (see :func:`read_edges`) from a DataFrame in any of the accepted
     layouts (``path`` is only named in messages)."""
     check_edge_format(format, path)
-    detected = detect_edge_format(raw.columns)
+    detected = detect_format(raw.columns)
     lower = {str(c).lower(): c for c in raw.columns}
     if format is not None:
-        names = [n.lower() for n in EDGE_FORMATS[format]]
+        forced = edge_format(format)
+        names = [n.lower() for n in forced.columns[:3]]
         if not all(n in lower for n in names[:2]):
             raise DataError(path, f"{what} has columns {[str(c) for c in raw.columns]}, not the {format} header "
-                            f"{', '.join(EDGE_FORMATS[format])}",
+                            f"{', '.join(forced.columns[:3])}",
                             f"drop the format setting to detect the layout, or write the {format} header")
         picked = {"source": lower[names[0]], "target": lower[names[1]]}
         if names[2] in lower:
             picked["weight"] = lower[names[2]]
-        if format == "decoupler" and "mor" in lower:  # decoupler 1.x: mor is the sign
-            picked["sign"] = lower["mor"]
+        if forced.sign_column is not None and forced.sign_column in lower:  # decoupler 1.x: mor is the sign
+            picked["sign"] = lower[forced.sign_column]
     else:
         picked = {}
         for column, names in ALIASES.items():
@@ -138,11 +122,11 @@ def edges_from_table(raw: pd.DataFrame, path=None, format: str | None = None,
             raise DataError(path, f"column 'weight' must hold finite numbers; data row {row + 1} has "
                             f"{shown(edges['weight'].iloc[row])}", "fix or drop the weight column")
         edges["weight"] = weight.astype(np.float64)
-        # decoupler reads the weight's sign as the mode of regulation (CollecTRI's +-1, DoRothEA's
-        # fractional +-weights, grnlib's signed ranking): + activates, - represses. All-positive
+        # A signed format (decoupler) reads the weight's sign as the mode of regulation (CollecTRI's +-1,
+        # DoRothEA's fractional +-weights, grnlib's signed ranking): + activates, - represses. All-positive
         # magnitudes other than 1 say nothing about the mode, so they give no sign.
         weights = edges["weight"]
-        if (format or detected) == "decoupler" and "sign" not in edges and (
+        if (format or detected) is not None and edge_format(format or detected).signed and "sign" not in edges and (
                 (weights < 0).any() or weights.isin([-1, 1]).all()):
             edges["sign"] = np.sign(weights).astype(np.int8)
     edges = drop_loops_and_duplicates(edges, path, stacklevel=3)

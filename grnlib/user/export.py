@@ -13,17 +13,16 @@ import numpy as np
 import pandas as pd
 
 from grnlib.errors import DataError
-from grnlib.data.edges import EDGE_FORMATS
+from grnlib.formats import edge_format, edge_weight, written_as
 from grnlib.io import atomic_file
-from grnlib.user.ranking import edge_weight
 
 
 def _gene_columns(table: pd.DataFrame) -> tuple[str, str]:
-    for source, target, _ in EDGE_FORMATS.values():
-        if {source, target} <= set(table.columns):
-            return source, target
+    written = written_as(table.columns, with_weight=False)
+    if written is not None:
+        return written.source, written.target
     raise DataError(None, f"a ranked table has the columns of one edge format, got {list(table.columns)}",
-                    f"pass a table from GRNModel.rank (columns e.g. {list(EDGE_FORMATS['grnlib'])})")
+                    f"pass a table from GRNModel.rank (columns e.g. {list(edge_format('grnlib').columns[:3])})")
 
 
 def to_networkx(table: pd.DataFrame):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from grnlib.errors import DataError, DataWarning
-from grnlib.data.edges import EDGE_FORMATS, FORMAT_SEPARATORS
+from grnlib.formats import edge_format, format_names
 from grnlib.data.symbols import match_symbols
 from grnlib.io import write_table
 from grnlib.progress import enabled as progress_on
@@ -19,8 +19,8 @@ from grnlib.progress import step
 if TYPE_CHECKING:
     from grnlib.user.model import UserModel
 
-OUTPUT_COLUMNS = ["tf", "target", "score", "rank", "in_prior", "sign", "sign_confidence", "evidence"]
-OUTPUT_FORMATS = tuple(EDGE_FORMATS)  # grnlib, beeline, arboreto, decoupler
+OUTPUT_COLUMNS = list(edge_format("grnlib").columns)  # tf target score rank in_prior sign sign_confidence evidence
+OUTPUT_FORMATS = tuple(format_names(table=True))  # grnlib, beeline, arboreto, decoupler
 
 
 
@@ -200,19 +200,11 @@ def priors_as_ids(priors: pd.DataFrame, genes) -> pd.DataFrame:
     return table
 
 
-def edge_weight(score) -> np.ndarray:
-    """The edge's confidence as the other formats carry it: ``log(1 + e^score)``, i.e. ``-log(1 - p)``
-    for the model's probability ``p``. It orders edges as the score does, is never negative (BEELINE
-    takes ``abs(EdgeWeight)``, arboreto importances are >= 0; decoupler's weight is this times the
-    edge's sign) and, unlike ``p``, does not round to 1.0 at the top of the ranking, where
-    BEELINE's 6-decimal rounding would tie the best edges."""
-    return np.logaddexp(0.0, np.asarray(score, dtype=np.float64))
-
-
 def as_format(ranked: pd.DataFrame, format: str = "grnlib") -> pd.DataFrame:
-    """A ranked table (from :func:`rank_edges`, best first) in another tool's convention.
+    """A ranked table (from :func:`rank_edges`, best first) in another tool's convention: the columns
+    of its :class:`~grnlib.formats.EdgeFormat` (:data:`grnlib.formats.FORMATS`).
 
-    - ``grnlib``: ``tf, target, score, rank, in_prior`` (unchanged);
+    - ``grnlib``: ``tf, target, score, rank, in_prior, sign, sign_confidence`` (unchanged);
     - ``beeline``: ``Gene1, Gene2, EdgeWeight`` (BEELINE's ``rankedEdges.csv``);
     - ``arboreto``: ``TF, target, importance`` (arboreto/pySCENIC adjacencies);
     - ``decoupler``: ``source, target, weight`` (a decoupler network).
@@ -221,16 +213,17 @@ def as_format(ranked: pd.DataFrame, format: str = "grnlib") -> pd.DataFrame:
     edge's ``sign`` (a negative weight is a repression for decoupler), so ``|weight|`` orders the rows,
     which stay best first.
     """
-    if format not in EDGE_FORMATS:
-        raise DataError(None, f"unknown output format {format!r}", f"use one of {list(EDGE_FORMATS)}")
+    if format not in format_names(table=True):
+        raise DataError(None, f"unknown output format {format!r}", f"use one of {format_names(table=True)}")
+    written = edge_format(format)
     group = ["group"] if "group" in ranked else []  # per-group rankings stacked (grnlib.user.groups) keep it first
-    if format == "grnlib":
-        return ranked[group + [c for c in OUTPUT_COLUMNS if c in ranked]].reset_index(drop=True)
-    source, target, weight = EDGE_FORMATS[format]
-    values = edge_weight(ranked["score"].to_numpy())
-    if format == "decoupler" and "sign" in ranked:
+    if written.weight is None:  # the ranked table's own columns
+        return ranked[group + [c for c in written.columns if c in ranked]].reset_index(drop=True)
+    values = written.weight(ranked["score"].to_numpy())
+    if written.signed and "sign" in ranked:
         values = values * ranked["sign"].to_numpy()
-    out = pd.DataFrame({source: ranked["tf"].to_numpy(), target: ranked["target"].to_numpy(), weight: values})
+    out = pd.DataFrame({written.source: ranked["tf"].to_numpy(), written.target: ranked["target"].to_numpy(),
+                        written.weight_column: values})
     return pd.concat([ranked[group].reset_index(drop=True), out], axis=1) if group else out
 
 
@@ -238,11 +231,9 @@ def write_ranked(table: pd.DataFrame, path, format: str = "grnlib") -> Path:
     """Write a ranked table atomically in ``format`` (see :func:`as_format`): CSV for ``.csv``, else
     TSV (BEELINE's table is always tab-separated, as BEELINE reads it); gzip when the name ends in
     ``.gz``."""
-    # 9 significant digits: weights of neighbouring ranks stay distinct in the file
-    float_format = "%.6g" if format == "grnlib" else "%.9g"
+    written = edge_format(format)
     with step(f"write {len(table):,} ranked pairs to {Path(path).name}"):
-        return write_table(as_format(table, format), path, sep=FORMAT_SEPARATORS.get(format),
-                           float_format=float_format)
+        return write_table(as_format(table, format), path, sep=written.separator, float_format=written.float_format)
 
 
 def prior_roles(um: UserModel, ranked: pd.DataFrame) -> np.ndarray:

@@ -151,7 +151,7 @@ def read_priors(path, genes=None, format: str | None = None) -> pd.DataFrame:
     Files with a header go through :func:`grnlib.data.read_edges` (column names and aliases
     there): a plain ``source,target`` table, or the table of another tool recognised by its header
     (grnlib's ranked table, BEELINE's ``rankedEdges.csv``, arboreto/pySCENIC adjacencies, a
-    decoupler network such as CollecTRI or DoRothEA; see ``grnlib.data.edges.EDGE_FORMATS``).
+    decoupler network such as CollecTRI or DoRothEA; see ``grnlib.formats.FORMATS``).
     ``format`` forces one of those and requires its header. A file without a header is read as ``source, target[, sign, ...]`` when its first
     row is data: its third field is a sign word or a number (TRRUST's raw table:
     ``TF  target  Activation  PMIDs``), or its first two fields are genes of ``genes`` (the

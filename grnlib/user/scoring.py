@@ -71,7 +71,7 @@ def score_network(network, reference, *, genes=None, genes_source: str | None = 
     beside the degree and edge-prior floors, with TF-bootstrap intervals.
 
     Args:
-        network: the ranked edges (file or DataFrame, any layout of :data:`grnlib.data.edges.EDGE_FORMATS`).
+        network: the ranked edges (file or DataFrame, any layout of :data:`grnlib.formats.FORMATS`).
         reference: the true edges (file or DataFrame; ``source, target`` or any accepted layout).
         genes: the gene universe (e.g. the expression's ``var_names``); default the genes the
             network and the reference name. ``genes_source`` says where it came from (for the record).

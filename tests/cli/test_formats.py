@@ -9,7 +9,7 @@ import pytest
 
 from grnlib.data import read_edges
 from grnlib.errors import DataError, DataWarning
-from grnlib.data.edges import EDGE_FORMATS, detect_edge_format
+from grnlib.formats import FORMATS, detect_format, edge_format, format_names
 from grnlib.user import edge_weight, read_priors, user_dataset
 
 from cli_helpers import run, train_argv
@@ -40,7 +40,7 @@ def raw_lines(path):
         return handle.read().splitlines()
 
 
-@pytest.mark.parametrize("format", list(EDGE_FORMATS))
+@pytest.mark.parametrize("format", format_names(table=True))
 @pytest.mark.parametrize("name", ["net.tsv", "net.csv", "net.tsv.gz"])
 def test_predict_writes_each_convention_and_reads_it_back(format, name, trained, toy_files, reference, tmp_path,
                                                           capsys):
@@ -57,7 +57,7 @@ def test_predict_writes_each_convention_and_reads_it_back(format, name, trained,
     assert lines[0] == HEADERS[format].replace("\t", sep)
     assert len(lines) == TOP_K + 1
     table = pd.read_csv(out, sep=sep)
-    source, target, weight = EDGE_FORMATS[format]
+    source, target, weight = edge_format(format).columns[:3]
     assert table[source].tolist() == reference["tf"].tolist()  # same edges, best first
     assert table[target].tolist() == reference["target"].tolist()
     magnitude = table[weight].abs()  # decoupler's weight is signed: sign x confidence
@@ -79,7 +79,7 @@ def test_predict_writes_each_convention_and_reads_it_back(format, name, trained,
     assert forced[["source", "target"]].equals(back[["source", "target"]])
 
 
-@pytest.mark.parametrize("format", list(EDGE_FORMATS))
+@pytest.mark.parametrize("format", format_names(table=True))
 def test_priors_in_every_format_mark_in_prior_and_train(format, trained, toy_files, reference, tmp_path, capsys):
     net = tmp_path / ("net.csv" if format != "beeline" else "rankedEdges.csv")
     assert predict(trained, toy_files, net, capsys, "--format", format)[0] == 0
@@ -129,18 +129,66 @@ def test_decoupler_resources_are_read_with_their_signs(text, sign, tmp_path):
 
 
 def test_command_line_offers_every_format():
-    from grnlib.cli.predict import FORMATS  # spelled out there so --help imports no pandas
+    """The choices of every format option are the names of grnlib.formats.FORMATS (the edge tables where
+    a file is read; every format where predict writes)."""
+    from grnlib.cli import build_parser
 
-    assert FORMATS == tuple(EDGE_FORMATS)
+    commands = build_parser()._subparsers._group_actions[0].choices
+    choices = {(command, action.dest): list(action.choices) for command, parser in commands.items()
+               for action in parser._actions if action.dest.endswith("format")}
+    assert choices == {("predict", "priors_format"): format_names(table=True), ("predict", "format"): FORMATS.names()
+                       and format_names(), ("train", "priors_format"): format_names(table=True),
+                       ("score", "network_format"): format_names(table=True),
+                       ("score", "reference_format"): format_names(table=True)}
+    assert set(format_names()) == set(FORMATS.names())
 
 
 def test_format_detection_is_by_header():
-    assert detect_edge_format(["tf", "target", "score", "rank", "in_prior"]) == "grnlib"
-    assert detect_edge_format(["TF", "target", "importance"]) == "arboreto"
-    assert detect_edge_format(["Gene1", "Gene2", "EdgeWeight"]) == "beeline"
-    assert detect_edge_format(["Gene1", "Gene2", "Type"]) == "beeline"  # BEELINE's refNetwork.csv
-    assert detect_edge_format(["source", "target"]) == "decoupler"
-    assert detect_edge_format(["regulator", "gene"]) is None  # still read through the aliases
+    assert detect_format(["tf", "target", "score", "rank", "in_prior"]) == "grnlib"
+    assert detect_format(["TF", "target", "importance"]) == "arboreto"
+    assert detect_format(["Gene1", "Gene2", "EdgeWeight"]) == "beeline"
+    assert detect_format(["Gene1", "Gene2", "Type"]) == "beeline"  # BEELINE's refNetwork.csv
+    assert detect_format(["source", "target"]) == "decoupler"
+    assert detect_format(["regulator", "gene"]) is None  # still read through the aliases
+
+
+@pytest.mark.parametrize("format", format_names(table=True))
+@pytest.mark.parametrize("name", ["net.tsv", "net.csv", "net.csv.gz"])
+def test_every_format_round_trips_without_a_model(format, name, tmp_path):
+    """A ranked table written in each format (any suffix) is read back as the same signed, weighted edges,
+    detected from its header and forced."""
+    from grnlib.user import write_ranked
+
+    ranked = pd.DataFrame({"tf": ["A", "A", "B", "C"], "target": ["B", "C", "C", "A"],
+                           "score": [2.5, 0.75, -0.5, -3.0], "rank": [1, 2, 3, 4], "in_prior": [1, 0, 0, 1],
+                           "sign": [1, -1, 1, -1], "sign_confidence": [1.0, 0.6, 0.7, 1.0]})
+    path = write_ranked(ranked, tmp_path / name, format=format)
+    written = edge_format(format)
+    sep = written.separator or ("," if ".csv" in name else "\t")
+    assert raw_lines(path)[0].split(sep) == [c for c in written.columns if c in ranked or c in written.columns[:3]]
+    for forced in (None, format):
+        back = read_edges(path, format=forced)
+        assert back.attrs["format"] == format
+        assert list(zip(back["source"], back["target"])) == list(zip(ranked["tf"], ranked["target"]))
+        weight = ranked["score"] if written.weight is None else edge_weight(ranked["score"]) * (
+            ranked["sign"] if written.signed else 1)
+        np.testing.assert_allclose(back["weight"], weight, rtol=1e-6)
+        if written.signed or "sign" in written.columns:
+            assert back["sign"].tolist() == ranked["sign"].tolist()
+
+
+def test_the_readme_table_lists_every_format():
+    """README's --format table: one row per format, its columns, and 'always tab' where the format fixes it."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("| `--format` | columns | separator |", 1)[1].split("\n\n", 1)[0]
+    rows = {line.split("`")[1]: line for line in table.splitlines() if line.startswith("| `")}
+    assert list(rows) == format_names()
+    for name, row in rows.items():
+        written = edge_format(name)
+        assert " ".join(written.columns[:3]) in row, row
+        assert ("always tab" in row) == (written.separator == "\t"), row
 
 
 def test_tab_separated_beeline_table_under_a_csv_name(tmp_path):
