@@ -225,6 +225,8 @@ def test_robust_report_has_a_figure_for_each_table_and_a_computed_conclusion(com
     findings = report["findings"]
     assert any(line.startswith("**heldout-tf**, `h` (`best_heldout`)") for line in findings)
     assert any(line.startswith("Controls: heldout-tf, `h`") and "TF-specific" in line for line in findings)
+    assert any(line.startswith("Tried on **heldout-tf**: `h` falling back") for line in findings)
+    assert report["fallback"].loc[("heldout-tf", "h_fallback"), "Δ auroc"] == pytest.approx(0.05)  # h never falls back
     goals = report["goals"][~report["goals"]["goal"].str.startswith("stretch")]
     assert any(line.startswith(f"Goals: {int(goals['met'].sum())} of {len(goals)} goal rows met") for line in findings)
     text = tables.conclusion("09_beyond_the_floor", found=findings)

@@ -689,6 +689,10 @@ def robust_report(folder, names=None, quantile: float | None = None) -> dict:
                                     "95 % t intervals, df = settings - 1",
                         "gains": "units: settings (paired over the settings' seed means); 95 % t intervals"}}
     report["figures"] = robust_panels(coverage_by_seed(folder, names), choice, worst, controls, gains, goals, quantile)
+    heldout = judged["best_heldout"]  # the alias with the worst settings: would falling back to the floor help?
+    part = cells[cells["model"].isin([*FLOORS, heldout])]
+    report["fallback"] = worst_settings(pd.concat([part, fallback_rows(part, [heldout])], ignore_index=True),
+                                        [heldout, heldout + FALLBACK_SUFFIX], quantile).set_index(["protocol", "model"])
     report["findings"] = robust_findings(report)
     return report
 
@@ -780,6 +784,17 @@ def robust_findings(report: dict) -> list[str]:
             lines.append(f"**{protocol}**, `{model}` (`{alias}`), worst of {row['settings']} settings: pooled AUROC "
                          f"{row['Δ auroc']:+.3f} against the higher floor on `{row['worst auroc setting']}`, pooled "
                          f"AUPRC {row['Δ auprc']:+.3f} on `{row['worst auprc setting']}` ({'; '.join(within)}).")
+    fallback = report.get("fallback")
+    for protocol in TF_PROTOCOLS if fallback is not None else ():
+        model = judged.get("best_heldout")
+        if (protocol, model) in fallback.index and (protocol, model + FALLBACK_SUFFIX) in fallback.index:
+            alone, gated = fallback.loc[(protocol, model)], fallback.loc[(protocol, model + FALLBACK_SUFFIX)]
+            low = next(c for c in fallback.columns if c.startswith("Δ auroc q"))  # the worst-case quantile
+            lines.append(f"Tried on **{protocol}**: `{model}` falling back to the higher floor in each split where its "
+                         f"validation AUROC is not above the floor's: worst setting {alone['Δ auroc']:+.3f} -> "
+                         f"{gated['Δ auroc']:+.3f}, {low.removeprefix('Δ auroc q')} quantile {alone[low]:+.3f} -> "
+                         f"{gated[low]:+.3f}, mean {alone['Δ auroc mean']:+.3f} -> {gated['Δ auroc mean']:+.3f} "
+                         "(pooled AUROC against the higher floor).")
     lines += ["Controls: " + line.removeprefix("- ") for line in report["control_verdicts"].splitlines()]
     if len(goals):
         stretch = goals["goal"].str.startswith("stretch")
