@@ -87,50 +87,39 @@ def load(dataset: str, seed: int = 0):
     return load_dataset(dataset), load_split(dataset, sample=1)
 
 
-def spec_for(model_name: str, epochs: int) -> tuple[str, dict]:
-    """``(preset name, run spec)`` that trains ``model_name``: its preset (phase 4 for
-    deep_two_tower), or plain AdamW on PCA-64 features when no preset names the model."""
-    from grnlib.evaluation.presets import PRESETS, preset
+def spec_for(model_name: str, epochs: int):
+    """``(preset name, RunSpec)`` that trains ``model_name``: its preset (phase 3 for deep_two_tower),
+    or plain AdamW on PCA-64 features when no preset names the model; resolved like every run spec."""
+    from grnlib.evaluation.presets import PRESETS
+    from grnlib.evaluation.spec import preset, resolve_spec
 
     name = PREFERRED_PRESET.get(model_name) or next(
         (p for p, spec in PRESETS.items() if spec.get("model") == model_name), None)
     if name is not None:
-        spec = preset(name, epochs=epochs)
-    else:
-        name = "(none)"
-        spec = {"name": model_name, "model": model_name, "features": dict(DEFAULT_FEATURES),
-                "train": {"optimizer": "adamw", "lr": 1e-3, "scheduler": "constant", "epochs": epochs,
-                          "batch_size": 256, "loss": "bce"}}
-    spec.setdefault("model_cfg", {})
-    spec.setdefault("features", None)
-    return name, spec
+        return name, preset(name, epochs=epochs)
+    return "(none)", resolve_spec({"model": model_name, "features": dict(DEFAULT_FEATURES),
+                                   "train": {"optimizer": "adamw", "lr": 1e-3, "scheduler": "constant",
+                                             "epochs": epochs, "batch_size": 256, "loss": "bce"}})
 
 
-def build(ds, split, spec: dict, seed: int, device):
-    """Model (seeded, prepared on the training graph when it reads one) and features."""
+def build(ds, split, spec, seed: int, device):
+    """Model (seeded, prepared on the training graph when it reads one) and features, built as
+    :func:`grnlib.evaluation.experiment.build_run` builds every trained run."""
     import torch
 
-    from grnlib.features import gene_features
-    from grnlib.models import MODELS, build_model
+    from grnlib.evaluation.experiment import build_run
+    from grnlib.evaluation.spec import Runtime
 
-    cfg = {"n_genes": ds.n_genes, **spec["model_cfg"]}
-    features = None
-    if spec["features"]:
-        features = torch.from_numpy(gene_features(ds, seed=seed, **spec["features"]))
-        if "in_features" in MODELS.valid_keys(spec["model"]):
-            cfg["in_features"] = features.shape[1]
-    torch.manual_seed(seed)
-    model = build_model(spec["model"], **cfg)
-    if hasattr(model, "prepare"):
-        model.prepare(ds, split["train"])
-    return model.to(device), features
+    built = build_run(ds, split, spec, Runtime(seed=seed, device=str(device)))
+    features = None if built.features is None else torch.from_numpy(built.features)
+    return built.model.to(device), features
 
 
 def _fit_epochs(model, split, features, spec: dict, seed: int, device) -> dict:
     """Train for spec's epochs without validation; wall and CPU seconds of every epoch."""
     from grnlib.training.loop import TrainConfig, fit
 
-    config = TrainConfig(**{**spec["train"], "seed": seed, "progress": False, "device": str(device),
+    config = TrainConfig(**{**spec.train, "seed": seed, "progress": False, "device": str(device),
                             "early_stopping_patience": None, "checkpoint_dir": None})
     cpu_marks = [time.process_time()]
     result = fit(model, split["train"], None, features=features, config=config,
@@ -160,12 +149,12 @@ def train_job(dataset: str, model: str, epochs: int = 3, seed: int = 0, naive: b
     n_train = len(split["train"])
     timing = _fit_epochs(net, split, features, spec, seed, device)
     row = {"dataset": dataset, "model": model, "preset": preset_name,
-           "features": f"{spec['features']['kind']}-{features.shape[1]}" if features is not None else None,
-           "n_train": n_train, "batch_size": spec["train"]["batch_size"], "epochs_run": epochs,
+           "features": f"{spec.features['kind']}-{features.shape[1]}" if features is not None else None,
+           "n_train": n_train, "batch_size": spec.train["batch_size"], "epochs_run": epochs,
            "parameters": count_parameters(net), "epoch_s": timing["timed"], "epoch_cpu_s": timing["timed_cpu"],
            "epoch_s_all": timing["walls"], "pairs_per_s": n_train / timing["timed"],
            "peak_rss_mb": peak_rss_mb(), **device_info(device)}
-    if naive and getattr(net, "is_two_tower", False) and hasattr(net, "forward_per_pair"):
+    if naive and net.is_two_tower:
         per_pair, _ = build(ds, split, spec, seed, device)
         per_pair.forward = per_pair.forward_per_pair  # same weights, same batches, towers per pair
         slow = _fit_epochs(per_pair, split, features, spec, seed, device)
@@ -198,19 +187,19 @@ def phase4_job(dataset: str, epochs: int | None = None, seed: int = 0) -> dict:
     from grnlib.evaluation.baselines import score_baseline
     from grnlib.evaluation.experiment import train_run
     from grnlib.evaluation.metrics import auroc
-    from grnlib.evaluation.presets import preset
+    from grnlib.evaluation.spec import Runtime, preset
     from grnlib.training.loop import resolve_device
 
     device = resolve_device("auto")
     ds, split = load(dataset, seed)
     spec = preset("phase4", epochs=epochs)
     clock = Clock(device)
-    result = train_run(ds, split, spec, seed=seed).result
+    result = train_run(ds, split, spec, Runtime(seed=seed)).result
     wall, cpu = clock.stop()
     history = result.history
     best = result.best_epoch or len(history)
     degree = score_baseline("degree", ds, split["train"], split["val"], seed=seed)
-    return {"dataset": dataset, "preset": "phase4", "max_epochs": spec["train"]["epochs"],
+    return {"dataset": dataset, "preset": "phase4", "max_epochs": spec.train["epochs"],
             "fit_seconds": wall, "fit_cpu_seconds": cpu, "epochs": len(history), "best_epoch": best,
             "seconds_to_best_epoch": float(history["time_s"].iloc[:best].sum()),
             "stopped_early": bool(result.stopped_early), "mean_epoch_s": float(history["time_s"].mean()),

@@ -42,15 +42,14 @@ PREVIOUS_TRAIN = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay
                   "loss": "focal", "loss_kwargs": {"alpha": 0.25, "gamma": 2.0}}
 
 
-def recipes(candidate: dict | None = None, epochs: int | None = None) -> dict[str, dict]:
+def recipes(candidate: dict | None = None, epochs: int | None = None) -> dict:
     """``{"previous": spec, "current": spec}``: full run specs for ``train_run`` (``epochs``
     caps both, for smoke runs)."""
-    from grnlib.evaluation.presets import preset
+    from grnlib.evaluation.spec import preset
 
     train = {k: v for k, v in PREVIOUS_TRAIN.items() if k != "epochs"}
     # Epochs go through preset(epochs=...), which shortens the warm-up of both recipes alike.
-    previous = preset("phase4", epochs=epochs or PREVIOUS_TRAIN["epochs"], **train)
-    previous["name"] = "phase4_previous"
+    previous = preset("phase4", epochs=epochs or PREVIOUS_TRAIN["epochs"], **train).replace(name="phase4_previous")
     current = preset("phase4", epochs=epochs, **(candidate or {}))
     return {"previous": previous, "current": current}
 
@@ -68,7 +67,7 @@ def load(dataset: str, seed: int):
     return load_dataset(dataset), load_split(dataset, sample=seed + 1)
 
 
-def fit_once(ds, split, spec: dict, seed: int) -> dict:
+def fit_once(ds, split, spec, seed: int) -> dict:
     """Train ``spec`` on ``split`` with ``seed``; seconds, epochs and validation/test AUROC."""
     from grnlib.evaluation.experiment import train_run
     from grnlib.evaluation.metrics import auroc

@@ -9,7 +9,7 @@ What it measures (each job in its own Python process, so every peak RSS is indep
   pair: the naive reference);
 - ``genelink``: one epoch of a GENELink-style graph-attention reference on the same split
   (``benchmarks/genelink_ref.py``; grnlib has no GAT model);
-- ``phase4``: time to convergence of ``grnlib.evaluation.presets.preset("phase4")`` (early stopping);
+- ``phase4``: time to convergence of ``grnlib.evaluation.spec.preset("phase4")`` (early stopping);
 - ``phase4_recipe``: the previous phase-4 recipe (batch 256) against the current preset, fitted
   alternately on released sample 1 (``benchmarks/phase4_speed.py``): the speed-up with its spread
   and the paired validation/test AUROC differences;

@@ -273,7 +273,6 @@ def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format:
         DataError: bad input (names the problem and the fix), as on the command line.
     """
     seed = 0 if seed is None else check_seed(seed, "seed")  # None: the default, as on the command line
-    from grnlib.training.loop import user_patience
     from grnlib.user.reading import transposed_fix
     from grnlib.user.trainable import check_trainable
 
@@ -281,8 +280,7 @@ def fit(adata, net, model: str = "best", seed: int = 0, *, tfs=None, net_format:
                "prior_correction": prior_correction}
     check_trainable(model, listing="print(grnlib.user.trainable.model_list())")
     spec = resolve_user_spec(model, {k: v for k, v in options.items() if v is not None}, epochs=epochs)
-    spec["train"] = user_patience(spec["train"], patience,
-                                  set_in_params="early_stopping_patience" in (train or {}))
+    spec = spec.with_patience(patience, set_in_params="early_stopping_patience" in (train or {}))
     expression, expression_path = _expression(adata, layer=layer, raw_counts=raw_counts, genes_as=genes_as,
                                               out_of_core=out_of_core, client=client)
     net_path = net if isinstance(net, (str, os.PathLike)) else None

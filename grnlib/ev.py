@@ -8,11 +8,12 @@ to compare with.
 >>> evaluation = ev.evaluate_split(ds, split, [tl.preset("phase1")], baselines=("degree",), seed=0)
 >>> ev.summary_table(evaluation.metrics)           # mean ± std over seeds, one row per scorer
 """
-from grnlib.evaluation.experiment import Evaluation, evaluate_split, summary_table
+from grnlib.evaluation.experiment import Evaluation, evaluate_split
 from grnlib.evaluation.metrics import (auprc, auroc, bootstrap_ci, cluster_bootstrap, evaluate_scores, paired_bootstrap,
                                        per_tf_metrics)
 from grnlib.evaluation.protocols import PROTOCOLS, make_split
 from grnlib.reference import PUBLISHED_RELEASED, historical_context
+from grnlib.tables import summary_table
 
 __all__ = ["Evaluation", "PROTOCOLS", "PUBLISHED_RELEASED", "auprc", "auroc", "bootstrap_ci", "cluster_bootstrap",
            "evaluate_scores", "evaluate_split", "historical_context", "make_split", "paired_bootstrap",

@@ -1,7 +1,7 @@
 """Tables and text for the notebooks: what a chapter displays, formatted to fit the book's column.
 
 Every table here has short headers, three decimals, and mean ± std in one cell
-(:func:`grnlib.evaluation.experiment.mean_std`); a single measurement never shows a NaN spread.
+(:func:`mean_std`); a single measurement never shows a NaN spread.
 Paths are printed relative to the repository (results) or to the data root (data files), never
 as absolute paths of the machine that built the book. :func:`setup_notebook` is the first call of
 every chapter: pandas display options and one-line warnings.
@@ -17,8 +17,39 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from grnlib.evaluation.experiment import METRIC_LABELS, mean_std, summary_table
+from grnlib.evaluation.metrics import METRIC_LABELS
 from grnlib.paths import project_root
+
+METRIC_COLUMNS = ("auroc", "auprc", "auprc_ratio", "accuracy", "f1", "mcc", "early_precision_ratio")
+
+
+# -- mean ± std -------------------------------------------------------------------------------
+def summary_table(metrics: pd.DataFrame, columns=METRIC_COLUMNS, by="name") -> pd.DataFrame:
+    """Mean ± std over seeds in one cell per metric (three decimals), one row per ``by`` group in
+    order of first appearance, with the number of seeds first. Headers are the readable labels of
+    :data:`METRIC_LABELS`. A group measured once has no spread: its cells read ``0.812 ± —``, never NaN,
+    and a table of single measurements shows plain means.
+    """
+    columns = [c for c in columns if c in metrics]
+    grouped = metrics.groupby(by, sort=False)[columns]
+    mean, std, n = grouped.mean(), grouped.std(ddof=1), grouped.size()
+    if n.max() < 2:
+        table = pd.DataFrame({METRIC_LABELS.get(c, c): mean[c].map("{:.3f}".format) for c in columns})
+    else:
+        table = pd.DataFrame({METRIC_LABELS.get(c, c): [mean_std(m, s, k) for m, s, k in zip(mean[c], std[c], n)]
+                              for c in columns}, index=mean.index)
+    table.insert(0, "seeds", n.to_numpy())
+    return table
+
+
+def mean_std(mean: float, std: float | None = None, n: int | None = None, digits: int = 3) -> str:
+    """``"0.812 ± 0.004"``. Without a spread (``n`` < 2, or ``std`` missing/NaN) ``"0.812 ± —"``;
+    a missing mean ``"—"``."""
+    if mean is None or not np.isfinite(mean):
+        return "—"
+    spread = "—" if std is None or not np.isfinite(std) or (n is not None and n < 2) else f"{std:.{digits}f}"
+    return f"{mean:.{digits}f} ± {spread}"
+
 
 # -- notebook setup and paths -----------------------------------------------------------------
 
@@ -155,12 +186,12 @@ PROTOCOL_ORDER = {"released": 0, "heldout-tf": 1, "degree-matched": 2, "seed": 3
 def parameter_counts(ds, runs) -> pd.Series:
     """Trainable parameters of each run spec's model built for ``ds`` (index: run name), as text with
     thousands separators (baselines have none: join, then fill with "—")."""
-    from grnlib.evaluation.spec import resolve_spec
+    from grnlib.evaluation.spec import as_spec
     from grnlib.models import build_model, count_parameters
 
-    specs = [resolve_spec(run) for run in runs]
-    return pd.Series({s["name"]: f"{count_parameters(build_model(s['model'], n_genes=ds.n_genes, **s['model_cfg'])):,}"
-                      for s in specs if s["kind"] == "model"}, name="parameters")
+    specs = [as_spec(run) for run in runs]
+    return pd.Series({s.name: f"{count_parameters(build_model(s.model, n_genes=ds.n_genes, **s.model_cfg)):,}"
+                      for s in specs if s.kind == "model"}, name="parameters")
 
 
 def comparison_table(metrics: pd.DataFrame, paired: pd.DataFrame, floor: str = "degree",

@@ -9,12 +9,12 @@
 
 A user training on their own data calls :func:`grnlib.fit` instead.
 """
-from grnlib.evaluation.presets import BEST_SELECTED, PRESETS, preset
-from grnlib.evaluation.spec import resolve_spec, resolve_specs
+from grnlib.evaluation.presets import BEST_SELECTED, PRESETS
+from grnlib.evaluation.spec import RunSpec, Runtime, preset, resolve_spec, resolve_specs
 from grnlib.models import MODELS, build_model, count_parameters
 from grnlib.training.checkpoint import load_model, save_checkpoint
 from grnlib.training.loop import TrainConfig, fit, predict_logits, predict_proba
 
-__all__ = ["BEST_SELECTED", "MODELS", "PRESETS", "TrainConfig", "build_model", "count_parameters", "fit",
-           "load_model", "predict_logits", "predict_proba", "preset", "resolve_spec", "resolve_specs",
-           "save_checkpoint"]
+__all__ = ["BEST_SELECTED", "MODELS", "PRESETS", "RunSpec", "Runtime", "TrainConfig", "build_model",
+           "count_parameters", "fit", "load_model", "predict_logits", "predict_proba", "preset", "resolve_spec",
+           "resolve_specs", "save_checkpoint"]

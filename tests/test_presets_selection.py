@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from grnlib.benchmark import beyond_floor, sweep
-from grnlib.evaluation.presets import BEST_SELECTED, ROBUST_SWEEPS, WORST_QUANTILE, preset
+from grnlib.evaluation.presets import BEST_SELECTED, ROBUST_SWEEPS, WORST_QUANTILE
+from grnlib.evaluation.spec import preset
 from grnlib.paths import project_root
 
 

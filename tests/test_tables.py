@@ -7,8 +7,8 @@ import pytest
 
 from grnlib import tables
 from grnlib.errors import DataWarning
-from grnlib.evaluation.experiment import mean_std, summary_table
 from grnlib.paths import project_root
+from grnlib.tables import mean_std, summary_table
 
 
 def metrics_frame(seeds=(0, 1, 2)):

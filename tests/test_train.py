@@ -214,7 +214,7 @@ def test_fit_clips_the_global_gradient_norm():
 def test_phase4_differs_from_phase3_only_by_its_loss_and_batch_recipe():
     """Phase 4 trains like phase 3 except the focal loss and its larger batch with a scaled-up
     learning rate (the speed recipe, benchmarks/phase4_speed.py); everything else is shared."""
-    from grnlib.evaluation.presets import preset
+    from grnlib.evaluation.spec import preset
 
     p3, p4 = preset("phase3")["train"], preset("phase4")["train"]
     assert preset("phase3")["model"] == preset("phase4")["model"] == "deep_two_tower"

@@ -334,7 +334,7 @@ def against_floors(summary: pd.DataFrame, models=None, metrics=("auroc", "auprc"
     ``degree``, ``edge_prior``) on the same settings, and the paired gap to the higher floor of each
     setting (:func:`higher_floor`) as mean ± the half-width of its 95 % t interval over the ``n``
     settings (df = n - 1). Display strings, 3 decimals."""
-    from grnlib.evaluation.experiment import METRIC_LABELS
+    from grnlib.evaluation.metrics import METRIC_LABELS
 
     by, keys = list(by), ["dataset", "protocol"]
     models = _trained(summary) if models is None else models

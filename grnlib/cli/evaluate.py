@@ -107,7 +107,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     elif any(not 0 <= fold < args.n_folds for fold in folds):
         raise DataError(None, f"--folds {args.folds} names a fold outside 0..{args.n_folds - 1}",
                         f"pass folds from 0 to {args.n_folds - 1}, or raise --n-folds")
-    specs = resolve_specs(names, epochs=args.epochs, device=args.device)  # unknown names fail here
+    specs = resolve_specs(names, epochs=args.epochs)  # resolved once, here: unknown names fail here
     ds = load_dataset(args.dataset, args.root)  # unknown ids fail here, with close matches
     check_expression(ds, specs)
     say = console.info
@@ -116,13 +116,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     for seed in seeds:
         for fold in folds:
             cell = Cell(ds.id, args.protocol, seed, fold, tuple(names), args.epochs, args.n_folds)
-            cell_records = evaluate_cell(cell, device=args.device, single_thread=False, dataset=ds)
+            cell_records = evaluate_cell(cell, device=args.device, single_thread=False, dataset=ds, specs=specs)
             records += cell_records
             for r in cell_records:
                 say(f"seed {seed} fold {fold} {r['model']:>22}: AUROC {r['auroc']:.3f}  AUPRC {r['auprc']:.3f}")
     config = {"dataset": ds.id, "protocol": args.protocol, "models": names, "seeds": seeds, "folds": folds,
               "n_folds": args.n_folds, "epochs": args.epochs, "device": args.device,
-              "specs": specs, "seconds": round(time.perf_counter() - started, 2),
+              "specs": [s.to_dict() for s in specs], "seconds": round(time.perf_counter() - started, 2),
               **environment_info()}
     path = write_json(args.out, {"config": config, "results": records})
     say(f"wrote {len(records)} records to {path}")

@@ -110,7 +110,7 @@ def _train(args: argparse.Namespace) -> int:
     from grnlib.cli.common import data_file
     from grnlib.errors import DataError
     from grnlib.io import atomic_folder, write_failure
-    from grnlib.training.loop import TrainConfig, user_patience
+    from grnlib.training.loop import TrainConfig
     from grnlib.user import (load_params_file, read_priors, read_tf_list, read_user_expression, resolve_user_spec,
                              train_user_model, user_dataset, write_user_model)
     from grnlib.user.reading import transposed_fix
@@ -138,10 +138,10 @@ def _train(args: argparse.Namespace) -> int:
                 params = stored["params"]
             check_trainable(args.model or params.get("model"), None if args.model else args.params)
             spec = resolve_user_spec(args.model, params, epochs=args.epochs, params_path=args.params)
-            spec["train"] = user_patience(spec["train"], args.patience,
-                                          set_in_params="early_stopping_patience" in (params.get("train") or {}))
+            spec = spec.with_patience(args.patience,
+                                      set_in_params="early_stopping_patience" in (params.get("train") or {}))
             from_flag = args.seed is not None
-            seed = check_seed(args.seed if from_flag else (spec["seed"] or 0), "--seed" if from_flag else "seed",
+            seed = check_seed(args.seed if from_flag else (spec.seed or 0), "--seed" if from_flag else "seed",
                               source=None if from_flag else args.params)
             device = check_device(args.device)
             adata = read_user_expression(args.expression, args.genes_as, args.layer, args.raw_counts, cli=True,
@@ -162,8 +162,8 @@ def _train(args: argparse.Namespace) -> int:
                 partial.start(args, params, seed, inputs)
             else:
                 console.info(f"resuming from epoch {stored['epoch']} of {partial.path}")
-            patience = spec["train"].get("early_stopping_patience", TrainConfig.early_stopping_patience)
-            console.info(f"training {spec['preset'] or spec['model']} (seed {seed}, split {spec['split']['protocol']}, "
+            patience = spec.run.train.get("early_stopping_patience", TrainConfig.early_stopping_patience)
+            console.info(f"training {spec.run.preset or spec.run.model} (seed {seed}, split {spec.split['protocol']}, "
                          + (f"early stopping after {patience} epochs without improvement)" if patience else
                             "every epoch)"))
             try:
@@ -197,8 +197,8 @@ def _train(args: argparse.Namespace) -> int:
         raise
     partial.discard(force=True)
     history = um.history
-    if history is not None and len(history) < int(spec["train"].get("epochs", len(history))):
-        console.info(f"stopped early after epoch {len(history)} of {spec['train']['epochs']}; kept the weights of "
+    if history is not None and len(history) < int(spec.run.train.get("epochs", len(history))):
+        console.info(f"stopped early after epoch {len(history)} of {spec.run.train['epochs']}; kept the weights of "
                      f"epoch {um.params['data']['best_epoch']} (best validation AUROC)")
     console.info(f"wrote {partial.out} in {time.perf_counter() - started:.1f} s")
     if not args.quiet:

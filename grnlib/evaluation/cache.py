@@ -1,6 +1,6 @@
 """A content-addressed run cache: a trained run (or a baseline's scores) is computed once per
 
-    resolved run spec + dataset content + split content + seed + the code that trains,
+    run spec (its science: RunSpec.key) + dataset content + split content + seed + the code that trains,
 
 and reused by every later call with the same key: chapters that train the same run share it, and a
 rebuild with unchanged code retrains nothing. An entry holds the model checkpoint (config + weights),
@@ -145,15 +145,12 @@ def split_fingerprint(split: dict) -> str:
     return h.hexdigest()
 
 
-def run_key(spec: dict, ds, split: dict, seed: int) -> str:
-    """The cache key of one run spec (or baseline) on one split."""
-    science = {k: v for k, v in spec.items() if k != "name"}
-    # where and how a run executes never changes its numbers: not part of the key
-    runtime = {"device", "progress", "checkpoint_dir", "checkpoint_every"}
-    science["train"] = {k: v for k, v in science.get("train", {}).items() if k not in runtime}
+def run_key(spec, ds, split: dict, seed: int) -> str:
+    """The cache key of one :class:`~grnlib.evaluation.spec.RunSpec` (a model or baseline) on one split: its
+    science (:meth:`~grnlib.evaluation.spec.RunSpec.key`; run settings are never in a spec), the data, the
+    split, the seed and the code that trains."""
     h = _hasher()
-    h.update(json.dumps(science, sort_keys=True, default=str).encode())
-    for part in (dataset_fingerprint(ds), split_fingerprint(split), str(int(seed)), code_fingerprint()):
+    for part in (spec.key(), dataset_fingerprint(ds), split_fingerprint(split), str(int(seed)), code_fingerprint()):
         h.update(part.encode())
     return h.hexdigest()
 
@@ -241,6 +238,56 @@ def store(key: str, entry: dict) -> None:
     from grnlib.io import torch_bytes
 
     store_bytes(key, ".pt", torch_bytes({"format": FORMAT, **entry}))
+
+
+# -- the entry format: a run as tensors and JSON strings (read back with weights_only=True) ----------
+def scores_entry(val, test, seconds: float) -> dict:
+    """A scorer's raw validation and test scores (float64) and the seconds they took."""
+    import torch
+
+    return {"val": torch.from_numpy(np.asarray(val, dtype=np.float64)),
+            "test": torch.from_numpy(np.asarray(test, dtype=np.float64)), "seconds": float(seconds)}
+
+
+def trained_entry(model, result, recipe=None, features=None) -> dict:
+    """A trained model (config and weights), its :class:`~grnlib.training.loop.FitResult` (history and
+    best epoch) and fitted feature recipe with its features, as tensors and JSON strings."""
+    import torch
+
+    entry = {"model_config": json.dumps(model.config), "model_state": model.state_dict(),
+             "history": result.history.to_json(orient="split"),
+             "fit": json.dumps({"best_epoch": result.best_epoch, "best_value": result.best_value,
+                                "stopped_early": bool(result.stopped_early), "device": str(result.device),
+                                "config": result.config.to_dict()}, default=str)}
+    if recipe is not None:
+        meta, tensors = recipe.state()
+        entry.update(recipe_meta=json.dumps(meta), features=torch.from_numpy(features), **tensors)
+    return entry
+
+
+def trained_parts(entry: dict) -> dict:
+    """``{model, result, recipe, features}`` rebuilt from a :func:`trained_entry` (model in eval mode)."""
+    import io
+
+    import pandas as pd
+
+    from grnlib.features import FeatureRecipe
+    from grnlib.models import build_model
+    from grnlib.training.loop import FitResult, TrainConfig
+
+    model = build_model(**json.loads(entry["model_config"]))
+    model.load_state_dict(entry["model_state"])
+    model.eval()
+    fit = json.loads(entry["fit"])
+    history = pd.read_json(io.StringIO(entry["history"]), orient="split")
+    result = FitResult(model=model, history=history, best_epoch=fit["best_epoch"], best_value=fit["best_value"],
+                       stopped_early=fit["stopped_early"], config=TrainConfig.from_dict(fit["config"]),
+                       device=fit["device"])
+    recipe = features = None
+    if "recipe_meta" in entry:
+        recipe = FeatureRecipe.from_state(json.loads(entry["recipe_meta"]), entry)
+        features = entry["features"].numpy()
+    return {"model": model, "result": result, "recipe": recipe, "features": features}
 
 
 def evict(limit_bytes: int) -> int:

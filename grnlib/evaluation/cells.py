@@ -18,7 +18,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Cell:
-    """One split and the scorer names (baselines, presets, models) to run on it."""
+    """One split and the scorer names (baselines, presets, models) to run on it: plain data, as a sweep
+    records and resumes it; the names are resolved once, when the cell runs."""
 
     dataset: str
     protocol: str
@@ -42,29 +43,27 @@ def cached_dataset(dataset: str, root: str | None):
 
 
 def evaluate_cell(cell: Cell, root=None, device: str | None = None, single_thread: bool = True,
-                  dataset=None) -> list[dict]:
+                  dataset=None, specs=None) -> list[dict]:
     """Make the cell's split, score every scorer on it; one record per scorer.
 
     Each record: dataset, protocol, seed, fold, split ("test"), model, kind, every metric of
     :func:`grnlib.evaluation.metrics.evaluate_scores` (auroc, auprc, pos_rate, n, ...), ``n_test``,
-    ``n_train``, threshold, seconds. ``dataset`` (a loaded GRNDataset) skips loading by id.
+    ``n_train``, threshold, seconds. ``dataset`` (a loaded GRNDataset) skips loading by id; ``specs``
+    (the cell's scorers already resolved by the caller, e.g. ``grnlib evaluate``) skips resolving them.
 
     ``single_thread`` pins torch to one thread: the sweep runs one cell per core.
     """
-    if single_thread:
-        import torch
-
-        torch.set_num_threads(1)
     from grnlib.evaluation.experiment import evaluate_split
     from grnlib.evaluation.protocols import make_split
-    from grnlib.evaluation.spec import check_expression, resolve_specs
+    from grnlib.evaluation.spec import Runtime, check_expression, resolve_specs
 
+    runtime = Runtime(seed=cell.seed, device=device or "auto", threads=1 if single_thread else None)
+    runtime.apply_threads()
     ds = dataset if dataset is not None else cached_dataset(cell.dataset, None if root is None else str(root))
-    specs = resolve_specs(cell.models, epochs=cell.epochs, device=device)
+    specs = resolve_specs(cell.models, epochs=cell.epochs) if specs is None else specs
     check_expression(ds, specs)
     split = make_split(ds, cell.protocol, seed=cell.seed, fold=cell.fold, n_folds=cell.n_folds)
-    evaluation = evaluate_split(ds, split, [s for s in specs if s["kind"] != "baseline"],
-                                baselines=[s for s in specs if s["kind"] == "baseline"], seed=cell.seed)
+    evaluation = evaluate_split(ds, split, specs, runtime, baselines=())
     records = []
     for row in evaluation.metrics.to_dict(orient="records"):
         name = row.pop("name")

@@ -18,14 +18,13 @@ take like any model:
     gene independently (co-expression destroyed, every gene's distribution kept; sparse matrices
     stay sparse). What survives comes from the training graph, not from expression.
 
-A control with a data transform resolves to a run spec of kind ``"control"`` (``model``: the
-transform, ``model_cfg["base"]``: the resolved model spec it wraps);
-:func:`grnlib.evaluation.experiment.train_run` applies the transform (:func:`apply_control`) and
-trains the base on the result. Transforms are registered by name in :data:`CONTROLS`.
+A control with a data transform resolves (:func:`grnlib.evaluation.spec.resolve_spec`) to a run spec of
+kind ``"control"`` (``model``: the transform, ``base``: the resolved model spec it wraps);
+:func:`grnlib.evaluation.experiment.build_run` applies the transform (:func:`apply_control`) and
+builds the base on the result. Transforms are registered by name in :data:`CONTROLS`.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 
 import numpy as np
@@ -47,23 +46,6 @@ CONTROL_PRESETS: dict[str, dict] = {
 """Run names of the controls: ``target_only`` is a plain model preset; the others wrap the model
 named by ``of`` in the data transform named by ``control`` (:data:`CONTROLS`)."""
 CONTROL_NAMES = ("target_only", "tf_shuffled", "expression_permuted")
-
-
-def control_spec(name: str, overrides: dict, source=None, epochs=None, device=None) -> dict:
-    """The run spec of a wrapping control: kind ``"control"``, ``model`` the transform and
-    ``model_cfg["base"]`` the wrapped model's resolved spec (``overrides`` other than ``name`` apply
-    to it). Its prior correction is the base's."""
-    from grnlib.evaluation.spec import resolve_spec
-
-    preset = CONTROL_PRESETS[name]
-    if overrides.get("kind") == "control":  # a resolved control spec, resolved again (e.g. with fewer epochs)
-        base = resolve_spec(overrides["model_cfg"]["base"], epochs=epochs, device=device, source=source)
-    else:
-        inner = {k: v for k, v in copy.deepcopy(overrides).items() if k not in ("name", "model", "preset")}
-        base = resolve_spec({"preset": preset["of"], **inner}, epochs=epochs, device=device, source=source)
-    return {"name": overrides.get("name", name), "kind": "control", "model": preset["control"], "preset": name,
-            "model_cfg": {"base": base}, "train": {}, "features": None,
-            "prior_correction": base["prior_correction"]}
 
 
 def apply_control(name: str, ds, split: dict, seed: int = 0):

@@ -40,6 +40,7 @@ import torch.nn as nn
 
 from grnlib.errors import DataError
 from grnlib.models.floors import base_rate_offsets
+from grnlib.models.interface import LinkModel
 
 MODES = ("auto", True, False)
 AUTO_SLOPE = 0.5
@@ -130,20 +131,18 @@ def fit_prior_correction(train_pairs: pd.DataFrame, n_genes: int, mode="auto",
     return PriorCorrection(offsets=rates.offsets, applied=applied, mode=mode, slope=slope, reason=reason)
 
 
-class CorrectedModel(nn.Module):
+class CorrectedModel(LinkModel):
     """A trained model whose logits get the per-TF offsets: ``forward = model(...) + offsets[tf]``.
 
     ``grnlib predict`` scores through it, so top-k selection and every score see the corrected
     logit. It scores pairs, never towers (``is_two_tower`` is False): the offset depends on the TF.
     """
 
-    is_two_tower = False
-
     def __init__(self, model: nn.Module, correction: PriorCorrection):
         super().__init__()
         self.inner = model
         self.config = model.config
-        self.uses_features = getattr(model, "uses_features", True)
+        self.uses_features = model.uses_features
         device = next(model.parameters()).device
         self.register_buffer("offsets", torch.as_tensor(correction.offsets, dtype=torch.float32, device=device))
         self.eval()

@@ -531,3 +531,10 @@ def cluster_bootstrap(y_true, scores: dict, clusters, n_boot: int = 200, seed: i
                 values[f"per_tf_{key}"] = (w @ per_tf[key].to_numpy()) / w.sum(1)
         out[name] = values
     return out
+
+
+#: Readable names of the metrics, the column headers of formatted tables (short, so a table fits the book's
+#: content column).
+METRIC_LABELS = {"auroc": "AUROC", "auprc": "AUPRC", "auprc_ratio": "AUPRC / rate", "accuracy": "accuracy",
+                 "f1": "F1", "mcc": "MCC", "early_precision_ratio": "early prec. ratio", "brier": "Brier",
+                 "per_tf_auroc": "per-TF AUROC", "per_tf_auprc": "per-TF AUPRC"}

@@ -1,8 +1,9 @@
 """Named run configurations: each phase's recipe as plain data, selectable by name from params,
 the CLI and the sweep (``grnlib evaluate --models baseline,phase4,degree``).
 
-A preset is a run spec for :func:`grnlib.evaluation.experiment.evaluate_split`, or a stacked
-ensemble (a ``stack`` list of member names, :mod:`grnlib.evaluation.stacking`). Baseline scorers
+A preset is a partial run spec, plain data: :func:`grnlib.evaluation.spec.preset` resolves one into a
+:class:`~grnlib.evaluation.spec.RunSpec`; or a stacked ensemble (a ``stack`` list of member names,
+:mod:`grnlib.evaluation.stacking`). This module imports nothing of the resolver. Baseline scorers
 (``degree``, ``correlation``, ...) are not presets; they are looked up in :mod:`grnlib.evaluation.baselines`.
 """
 from __future__ import annotations
@@ -137,12 +138,3 @@ ROBUST_SWEEPS = ("robust_tf", "robust_released", "robust_seed")
 for _alias, _chosen in BEST_SELECTED.items():
     PRESETS[_alias] = copy.deepcopy(PRESETS[_chosen])
 
-
-def preset(name: str, epochs: int | None = None, **train_overrides) -> dict:
-    """Preset ``name`` as a complete run spec, optionally with fewer epochs or other training changes
-    (:func:`grnlib.evaluation.spec.resolve_spec`)."""
-    from grnlib.evaluation.spec import resolve_spec
-
-    if name not in PRESETS:
-        raise KeyError(f"unknown preset {name!r}. Valid presets: {', '.join(sorted(PRESETS))}")
-    return resolve_spec({"preset": name, "train": train_overrides}, epochs=epochs)

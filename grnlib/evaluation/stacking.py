@@ -144,23 +144,22 @@ def stacked_model(spec: dict, ds, split: dict, evaluation, seed: int = 0):
     from grnlib.errors import DataError
     from grnlib.evaluation.baselines import fitted_edge_prior
     from grnlib.evaluation.experiment import applied_correction
-    from grnlib.evaluation.spec import resolve_spec
     from grnlib.models.floors import positive_edges
     from grnlib.models.stacked import StackedModel
 
-    fitted = evaluation.stacks[spec["name"]]
-    member_specs = [resolve_spec(m) for m in spec["model_cfg"]["members"]]
-    other = [m["name"] for m in member_specs if m["kind"] == "baseline" and m["model"] not in SAVEABLE_BASELINES]
+    fitted = evaluation.stacks[spec.name]
+    member_specs = spec.members
+    other = [m.name for m in member_specs if m.kind == "baseline" and m.model not in SAVEABLE_BASELINES]
     if other:
-        raise DataError(None, f"stack {spec['name']!r} has baseline member(s) {other} that a model folder cannot hold",
+        raise DataError(None, f"stack {spec.name!r} has baseline member(s) {other} that a model folder cannot hold",
                         f"use stacks whose baselines are {SAVEABLE_BASELINES}")
-    trained = [evaluation.trained[m["name"]] for m in member_specs if m["kind"] != "baseline"]
+    trained = [evaluation.trained[m.name] for m in member_specs if m.kind != "baseline"]
     recipes = {None if t.recipe is None else repr(t.recipe.describe()) for t in trained if t.recipe is not None}
     with_features = [t for t in trained if t.features is not None]
     if len(recipes) > 1 or any(not np.array_equal(t.features, with_features[0].features) for t in with_features):
-        raise DataError(None, f"the members of stack {spec['name']!r} read different expression features",
+        raise DataError(None, f"the members of stack {spec.name!r} read different expression features",
                         "stack members that share one feature recipe")
-    members = [{"name": m["model"]} if m["kind"] == "baseline" else {"name": m["name"], "model": t.model.config}
+    members = [{"name": m.model} if m.kind == "baseline" else {"name": m.name, "model": t.model.config}
                for m, t in zip(member_specs, _aligned(member_specs, trained))]
     in_features = with_features[0].features.shape[1] if with_features else None
     model = StackedModel(members, fitted.to_dict() | {"members": [m["name"] for m in members]}, ds.n_genes,
@@ -170,7 +169,7 @@ def stacked_model(spec: dict, ds, split: dict, evaluation, seed: int = 0):
     edges = positive_edges(split["train"])
     prior = fitted_edge_prior(ds, split["train"], seed) if "edge_prior" in fitted.members else None
     model.set_floors(np.bincount(edges[0], minlength=ds.n_genes), np.bincount(edges[1], minlength=ds.n_genes), prior)
-    for k, m in enumerate(s for s in member_specs if s["kind"] != "baseline"):
+    for k, m in enumerate(s for s in member_specs if s.kind != "baseline"):
         correction = applied_correction(m, ds, split)
         if correction is not None:
             model.set_offsets(k, correction.offsets)
@@ -180,4 +179,4 @@ def stacked_model(spec: dict, ds, split: dict, evaluation, seed: int = 0):
 def _aligned(member_specs, trained):
     """``trained`` spread over ``member_specs`` (None at the baselines)."""
     it = iter(trained)
-    return [None if m["kind"] == "baseline" else next(it) for m in member_specs]
+    return [None if m.kind == "baseline" else next(it) for m in member_specs]

@@ -10,16 +10,15 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-import torch.nn as nn
 
 from grnlib.models.layers import GeneInput, check_dims, init_weights, make_mlp
+from grnlib.models.interface import LinkModel, reads_inputs
 from grnlib.models.registry import MODELS
 
 
-class CrossEncoder(nn.Module):
+class CrossEncoder(LinkModel):
     """MLP over ``concat(tf_input, gene_input)``: ``2*width -> hidden_dims... -> 1``."""
 
-    is_two_tower = False
 
     def __init__(self, name: str, *, inputs: str, n_genes: int | None, in_features: int | None,
                  embedding_dim: int, hidden_dims: Sequence[int], dropout: float, init: str):
@@ -42,13 +41,8 @@ class CrossEncoder(nn.Module):
         pair = torch.cat([self.tf_input(tf_idx, features), self.gene_input(gene_idx, features)], -1)
         return self.mlp(pair).squeeze(-1)
 
-    def forward_per_pair(self, tf_idx: torch.Tensor, gene_idx: torch.Tensor,
-                         features: torch.Tensor | None = None) -> torch.Tensor:
-        """Same as :meth:`forward`: a cross-encoder has no per-gene work to share."""
-        return self.forward(tf_idx, gene_idx, features)
 
-
-@MODELS.register("cross_encoder")
+@MODELS.register("cross_encoder", reads_expression=reads_inputs)
 def cross_encoder(*, n_genes: int | None = None, in_features: int | None = None,
                   inputs: str = "embedding", embedding_dim: int = 128,
                   hidden_dims: Sequence[int] = (256, 256), dropout: float = 0.0,

@@ -25,6 +25,7 @@ import torch.nn as nn
 
 from grnlib.models.context import HIDE_MODES, TrainingGraph, evidence_columns, positive_edges_of
 from grnlib.models.layers import GeneInput, check_dims, init_weights, make_mlp
+from grnlib.models.interface import LinkModel, reads_inputs_or_evidence
 from grnlib.models.registry import MODELS
 
 
@@ -36,10 +37,9 @@ def _mean_aggregate(messages: torch.Tensor, index: torch.Tensor, n: int) -> torc
     return total / count.clamp(min=1)[:, None]
 
 
-class GraphSAGEModel(nn.Module):
+class GraphSAGEModel(LinkModel):
     """Directed GraphSAGE encoder over the training graph + MLP pair scorer (see module docstring)."""
 
-    is_two_tower = False
 
     def __init__(self, name: str, *, inputs: str, n_genes: int | None, in_features: int | None,
                  embedding_dim: int, hidden_dim: int, n_layers: int, hidden_dims: Sequence[int],
@@ -114,11 +114,8 @@ class GraphSAGEModel(nn.Module):
             parts.append(self.evidence_norm(evidence))
         return self.scorer(torch.cat(parts, dim=-1)).squeeze(-1)
 
-    def forward_per_pair(self, tf_idx, gene_idx, features=None):
-        return self.forward(tf_idx, gene_idx, features)
 
-
-@MODELS.register("graph_sage")
+@MODELS.register("graph_sage", reads_expression=reads_inputs_or_evidence)
 def graph_sage(*, n_genes: int | None = None, in_features: int | None = None, inputs: str = "expression",
                embedding_dim: int = 64, hidden_dim: int = 64, n_layers: int = 2,
                hidden_dims: Sequence[int] = (64,),

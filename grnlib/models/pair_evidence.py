@@ -34,15 +34,15 @@ from grnlib.models.context import (EVIDENCE_GROUPS, GRAPH_GROUPS, HIDE_MODES, KN
                                   EvidenceTable, FloorOffset, TrainingGraph, evidence_columns, positive_edges_of)
 from grnlib.models.knowledge import KnowledgeEvidence
 from grnlib.models.layers import GeneInput, check_dims, init_weights, make_mlp
+from grnlib.models.interface import LinkModel, reads_inputs_or_evidence
 from grnlib.models.registry import MODELS
 
 ALL_EVIDENCE = ("degree", "expression", "transfer", "topology")
 
 
-class PairEvidenceModel(nn.Module):
+class PairEvidenceModel(LinkModel):
     """logit = MLP([BN(evidence), p_tf, p_gene, p_tf * p_gene]) with p = Linear(gene input)."""
 
-    is_two_tower = False
 
     def __init__(self, name: str, *, inputs: str, n_genes: int | None, in_features: int | None,
                  evidence: Sequence[str], hide: str, embedding_dim: int, proj_dim: int,
@@ -132,11 +132,8 @@ class PairEvidenceModel(nn.Module):
             logits = logits + self.floor(self.graph.pair_evidence(tf_idx, gene_idx, ("degree",), None, self.hide), tf_idx)
         return logits
 
-    def forward_per_pair(self, tf_idx, gene_idx, features=None):
-        return self.forward(tf_idx, gene_idx, features)
 
-
-@MODELS.register("pair_evidence")
+@MODELS.register("pair_evidence", reads_expression=reads_inputs_or_evidence)
 def pair_evidence(*, n_genes: int | None = None, in_features: int | None = None,
                   inputs: str = "expression", evidence: Sequence[str] = ALL_EVIDENCE, hide: str = "edge",
                   embedding_dim: int = 32, proj_dim: int = 32, hidden_dims: Sequence[int] = (64, 64),

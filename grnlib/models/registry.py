@@ -6,7 +6,8 @@ import torch.nn as nn
 from grnlib.registry import ConfigError, Registry  # noqa: F401  (ConfigError re-exported for models)
 
 MODELS = Registry("model")
-"""Every link-prediction model, by name. Populated on import of :mod:`grnlib.models`."""
+"""Every link-prediction model, by name (a :class:`grnlib.models.interface.LinkModel`, registered with whether
+it ``reads_expression``). Populated on import of :mod:`grnlib.models`."""
 COMPOSED = Registry("composed model")
 """Models assembled from fitted parts rather than trained by gradient (the stack of
 :mod:`grnlib.models.stacked`): built and saved like any model, but not a family :func:`fit` trains."""
@@ -19,6 +20,17 @@ def build_model(name: str, **cfg) -> nn.Module:
         ConfigError: unknown ``name`` or unknown key in ``cfg`` (lists the valid ones).
     """
     return (COMPOSED if name in COMPOSED and name not in MODELS else MODELS).build(name, **cfg)
+
+
+def reads_expression(name: str, model_cfg: dict | None = None) -> bool:
+    """Whether model ``name`` with ``model_cfg`` (over its defaults) reads the expression features, as its
+    family declared it (``MODELS.register(name, reads_expression=...)``, :mod:`grnlib.models.interface`);
+    known before the model is built."""
+    registry = COMPOSED if name in COMPOSED and name not in MODELS else MODELS
+    declared = registry.info(name).get("reads_expression", False)
+    if callable(declared):
+        return bool(declared({**registry.defaults(name), **(model_cfg or {})}))
+    return bool(declared)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

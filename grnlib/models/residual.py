@@ -15,16 +15,17 @@ import torch
 import torch.nn as nn
 
 from grnlib.models.context import HIDE_MODES, FloorOffset, TrainingGraph, positive_edges_of
-from grnlib.models.registry import MODELS, ConfigError
+from grnlib.models.interface import LinkModel
+from grnlib.models.registry import MODELS, ConfigError, reads_expression
 
 DATA_KEYS = ("name", "n_genes", "in_features")
 ALPHA_INIT = 1e-3  # not 0: every parameter gets a gradient from the first step
 
 
-class ResidualModel(nn.Module):
+class ResidualModel(LinkModel):
     """A base model plus a fixed floor offset; see the module docstring."""
 
-    is_two_tower = False  # the offset is per pair: score pairs, not towers
+    # not a two-tower model (LinkModel's default): the offset is per pair, so it scores pairs
 
     def __init__(self, base: str, base_cfg: dict, floor: str, hide: str, n_genes: int | None,
                  in_features: int | None, alpha_init: float = 1e-3):
@@ -44,7 +45,7 @@ class ResidualModel(nn.Module):
         self.floor = FloorOffset(floor, n_genes)
         self.hide = hide
         self.alpha = nn.Parameter(torch.full((), float(alpha_init)))
-        self.uses_features = getattr(self.base, "uses_features", True)
+        self.uses_features = self.base.uses_features
         inner = {k: v for k, v in self.base.config.items() if k not in DATA_KEYS}
         self.config = dict(name="residual", base=base, base_cfg=inner, floor=floor, hide=hide, n_genes=int(n_genes),
                            in_features=self.base.config.get("in_features"), alpha_init=float(alpha_init))
@@ -53,19 +54,21 @@ class ResidualModel(nn.Module):
         """Fit the floor on the training table; prepare the base model when it reads the graph."""
         self.graph.set_edges(positive_edges_of(train_pairs))
         self.floor.fit(ds, train_pairs, self.hide)
-        if hasattr(self.base, "prepare"):
-            self.base.prepare(ds, train_pairs)
+        self.base.prepare(ds, train_pairs)
 
     def forward(self, tf_idx: torch.Tensor, gene_idx: torch.Tensor,
                 features: torch.Tensor | None = None) -> torch.Tensor:
         degrees = self.graph.pair_evidence(tf_idx, gene_idx, ("degree",), None, self.hide)
         return self.floor(degrees, tf_idx) + self.alpha * self.base(tf_idx, gene_idx, features)
 
-    def forward_per_pair(self, tf_idx, gene_idx, features=None):
-        return self.forward(tf_idx, gene_idx, features)
+
+def _residual_reads_expression(cfg: dict) -> bool:
+    """The base model's answer, with the ``inputs`` given to the residual passed on to it."""
+    base_cfg = {**(cfg.get("base_cfg") or {}), **({"inputs": cfg["inputs"]} if cfg.get("inputs") is not None else {})}
+    return reads_expression(cfg["base"], base_cfg)
 
 
-@MODELS.register("residual")
+@MODELS.register("residual", reads_expression=_residual_reads_expression)
 def residual(*, base: str = "expression_two_tower", base_cfg: dict | None = None, floor: str = "degree",
              hide: str = "edge", n_genes: int | None = None, in_features: int | None = None,
              inputs: str | None = None, hidden_dims=None, alpha_init: float = ALPHA_INIT) -> ResidualModel:

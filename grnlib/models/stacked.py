@@ -19,15 +19,16 @@ import torch
 import torch.nn as nn
 
 from grnlib.models.context import _bilinear
-from grnlib.models.registry import COMPOSED, MODELS, ConfigError
+from grnlib.models.interface import LinkModel
+from grnlib.models.registry import COMPOSED, MODELS, ConfigError, reads_expression
 
 FLOOR_MEMBERS = ("degree", "edge_prior")
 
 
-class StackedModel(nn.Module):
+class StackedModel(LinkModel):
     """Floors and member models blended with fixed weights; see the module docstring."""
 
-    is_two_tower = False  # the floors and offsets are per pair: score pairs, not towers
+    # not a two-tower model (LinkModel's default): the floors and offsets are per pair
 
     def __init__(self, members: list, blend: dict, n_genes: int, in_features: int | None = None):
         super().__init__()
@@ -40,7 +41,7 @@ class StackedModel(nn.Module):
         if any("model" not in m for m in models):
             raise ConfigError(f"stack members other than {FLOOR_MEMBERS} need a 'model' config; got {names}")
         self.members = nn.ModuleList(MODELS.build(**m["model"]) for m in models)
-        self.uses_features = any(getattr(m, "uses_features", False) for m in self.members)
+        self.uses_features = any(m.uses_features for m in self.members)
         for name in ("weights", "intercept", "mean", "scale"):
             self.register_buffer(name, torch.as_tensor(blend[name], dtype=torch.float64))
         self.register_buffer("out_degree", torch.zeros(int(n_genes), dtype=torch.float64))
@@ -93,11 +94,12 @@ class StackedModel(nn.Module):
         x = torch.stack(self.member_scores(tf_idx, gene_idx, features), dim=1)
         return (self.intercept + ((x - self.mean) / self.scale) @ self.weights).float()
 
-    def forward_per_pair(self, tf_idx, gene_idx, features=None):
-        return self.forward(tf_idx, gene_idx, features)
+
+def _stack_reads_expression(cfg: dict) -> bool:
+    return any(reads_expression(m["model"]["name"], m["model"]) for m in cfg.get("members") or () if "model" in m)
 
 
-@COMPOSED.register("stacked")
+@COMPOSED.register("stacked", reads_expression=_stack_reads_expression)
 def stacked(*, members: list | None = None, blend: dict | None = None, n_genes: int | None = None,
             in_features: int | None = None, inputs: str | None = None, hidden_dims=None) -> StackedModel:
     """A stack of floors and trained members (built by :func:`grnlib.evaluation.stacking.stacked_model`);

@@ -16,13 +16,13 @@ import torch.nn as nn
 
 from grnlib.models.context import TrainingGraph, positive_edges_of
 from grnlib.models.layers import GeneInput, check_dims, init_weights, make_mlp
+from grnlib.models.interface import LinkModel, reads_inputs
 from grnlib.models.registry import MODELS
 
 
-class TargetOnlyModel(nn.Module):
+class TargetOnlyModel(LinkModel):
     """logit = MLP([BN(log(1 + leave-one-out in-degree of the target)), Linear(target input)])."""
 
-    is_two_tower = False
 
     def __init__(self, *, inputs: str, n_genes: int | None, in_features: int | None, embedding_dim: int,
                  proj_dim: int, hidden_dims: Sequence[int], dropout: float, init: str):
@@ -58,11 +58,8 @@ class TargetOnlyModel(nn.Module):
             parts.append(self.gene_proj(self.gene_input(gene_idx, features)))
         return self.mlp(torch.cat(parts, dim=-1)).squeeze(-1)
 
-    def forward_per_pair(self, tf_idx, gene_idx, features=None):
-        return self.forward(tf_idx, gene_idx, features)
 
-
-@MODELS.register("target_only")
+@MODELS.register("target_only", reads_expression=reads_inputs)
 def target_only(*, n_genes: int | None = None, in_features: int | None = None, inputs: str = "expression",
                 embedding_dim: int = 32, proj_dim: int = 32, hidden_dims: Sequence[int] = (64, 64),
                 dropout: float = 0.1, init: str = "default") -> TargetOnlyModel:

@@ -48,12 +48,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grnlib.models.layers import GeneInput, check_dims, init_weights, make_mlp
+from grnlib.models.interface import LinkModel, reads_inputs
 from grnlib.models.registry import MODELS
 
 SIMILARITIES = ("dot", "cosine")
 
 
-class TwoTower(nn.Module):
+class TwoTower(LinkModel):
     """TF tower and gene tower over per-gene inputs; logit = similarity / temperature.
 
     Build it through :func:`grnlib.models.build_model`; ``self.config`` holds the name and every
@@ -134,7 +135,7 @@ def _build(name: str, temperature: float | None, similarity: str,
     return TwoTower(name, temperature=temperature, similarity=similarity, **cfg)
 
 
-@MODELS.register("embedding_two_tower")
+@MODELS.register("embedding_two_tower", reads_expression=reads_inputs)
 def embedding_two_tower(*, n_genes: int | None = None, in_features: int | None = None,
                         inputs: str = "embedding", embedding_dim: int = 128,
                         hidden_dims: Sequence[int] = (128,), out_dim: int = 128,
@@ -147,7 +148,7 @@ def embedding_two_tower(*, n_genes: int | None = None, in_features: int | None =
                   dropout=dropout, init=init)
 
 
-@MODELS.register("two_tower")
+@MODELS.register("two_tower", reads_expression=reads_inputs)
 def two_tower(*, in_features: int | None = None, n_genes: int | None = None,
               inputs: str = "expression", embedding_dim: int = 256,
               hidden_dims: Sequence[int] = (256, 256), out_dim: int = 128,
@@ -161,7 +162,7 @@ def two_tower(*, in_features: int | None = None, n_genes: int | None = None,
                   dropout=dropout, init=init)
 
 
-@MODELS.register("expression_two_tower")
+@MODELS.register("expression_two_tower", reads_expression=reads_inputs)
 def expression_two_tower(*, in_features: int | None = None, n_genes: int | None = None,
                          inputs: str = "expression", embedding_dim: int = 128,
                          hidden_dims: Sequence[int] = (512, 256), out_dim: int = 128,
@@ -174,7 +175,7 @@ def expression_two_tower(*, in_features: int | None = None, n_genes: int | None 
                   dropout=dropout, init=init)
 
 
-@MODELS.register("hybrid_two_tower")
+@MODELS.register("hybrid_two_tower", reads_expression=reads_inputs)
 def hybrid_two_tower(*, n_genes: int | None = None, in_features: int | None = None,
                      inputs: str = "hybrid", embedding_dim: int = 128,
                      hidden_dims: Sequence[int] = (256, 256), out_dim: int = 128,
@@ -188,7 +189,7 @@ def hybrid_two_tower(*, n_genes: int | None = None, in_features: int | None = No
                   dropout=dropout, init=init)
 
 
-@MODELS.register("deep_two_tower")
+@MODELS.register("deep_two_tower", reads_expression=reads_inputs)
 def deep_two_tower(*, n_genes: int | None = None, in_features: int | None = None,
                    inputs: str = "embedding", embedding_dim: int = 256,
                    hidden_dims: Sequence[int] = (512, 256, 128), out_dim: int = 64,

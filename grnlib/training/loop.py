@@ -401,7 +401,7 @@ def fit(model: nn.Module | dict, train_pairs, val_pairs=None, features=None,
         model = build_model(**model)
     model.to(device)
     feats = _features_tensor(features, device)
-    if getattr(model, "uses_features", False) and feats is None:
+    if model.uses_features and feats is None:
         raise ValueError(f"model {model.config['name']!r} reads expression features: pass "
                          "features=grnlib.features.gene_features(ds, ...)")
 
@@ -591,7 +591,7 @@ def score_all_pairs(model: nn.Module, tf_idx: Sequence[int], gene_idx: Sequence[
     _check_ids(model, feats, tfs.cpu().numpy(), genes.cpu().numpy())
     was_training = model.training
     model.eval()
-    two_tower = getattr(model, "is_two_tower", False)
+    two_tower = model.is_two_tower
     if two_tower:
         tf_emb = torch.cat([model.encode_tf(tfs[i:i + batch_size], feats)
                             for i in range(0, len(tfs), batch_size)])

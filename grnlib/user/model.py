@@ -15,6 +15,7 @@ training: a model has no representation for a gene it never saw.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import warnings
@@ -27,7 +28,7 @@ import pandas as pd
 
 from grnlib.data import GRNDataset
 from grnlib.errors import DataError, DataWarning
-from grnlib.evaluation.spec import DATA_SET_CFG, SPEC_KEYS, resolve_spec
+from grnlib.evaluation.spec import DATA_SET_CFG, RunSpec, Runtime, resolve_spec
 from grnlib.features import FeatureRecipe
 from grnlib.io import atomic_folder, write_table, write_yaml
 from grnlib.user.reading import one_line
@@ -74,11 +75,35 @@ class UserModel:
     correction: object = None
 
 
-def resolve_user_spec(model: str | None, params: dict | None = None, *, epochs: int | None = None,
-                      params_path=None) -> dict:
-    """A run spec plus the split and seed of ``grnlib train`` from a model name and a params dict.
+@dataclass(frozen=True)
+class UserSpec:
+    """What ``grnlib train`` and :func:`grnlib.fit` run, resolved once (:func:`resolve_user_spec`): the
+    run spec, the split settings (``protocol``, ``neg_ratio``, ``val_fraction``, ``test_fraction``) and
+    the params' seed (None: not given). ``spec["train"]``, ``spec["seed"]`` ... read it like the
+    params it came from."""
 
-    ``params`` keys: ``model``, ``model_cfg``, ``train``, ``features`` (see
+    run: RunSpec
+    split: dict
+    seed: int | None = None
+
+    def with_patience(self, patience: int | None, *, set_in_params: bool = False) -> "UserSpec":
+        """Early stopping on by default, as a user's run has it (:func:`grnlib.training.loop.user_patience`)."""
+        from grnlib.training.loop import user_patience
+
+        train = user_patience(self.run.train, patience, set_in_params=set_in_params)
+        return dataclasses.replace(self, run=self.run.replace(train=train))
+
+    def __getitem__(self, key: str):
+        if key in ("split", "seed"):
+            return getattr(self, key)
+        return self.run[key]
+
+
+def resolve_user_spec(model: str | None, params: dict | None = None, *, epochs: int | None = None,
+                      params_path=None) -> UserSpec:
+    """The run spec, split and seed of ``grnlib train`` from a model name and a params dict.
+
+    ``params`` keys: ``model``, ``model_cfg``, ``train``, ``features``, ``prior_correction`` (see
     :func:`grnlib.evaluation.spec.resolve_spec`), ``split`` (``protocol``: seed|heldout-tf|
     degree-matched, ``val_fraction``, ``test_fraction`` (seed), ``neg_ratio``), ``seed``. The keys
     a previous run wrote for the record (``inputs``, ``data``, ``grnlib_version``) are ignored, so a
@@ -98,7 +123,7 @@ def resolve_user_spec(model: str | None, params: dict | None = None, *, epochs: 
     if "prior_correction" in params:
         run["prior_correction"] = params["prior_correction"]
     spec = resolve_spec({"model": name, **run}, epochs=epochs, source=params_path)
-    if spec["kind"] == "baseline":
+    if spec.kind == "baseline":
         raise DataError(params_path, f"{name!r} is a baseline, which needs no training",
                         "pass a model or preset to --model; the degree baseline is scored beside it anyway")
     split = {"protocol": "seed", "neg_ratio": 1.0, "val_fraction": 0.15, **(params.get("split") or {})}
@@ -110,17 +135,17 @@ def resolve_user_spec(model: str | None, params: dict | None = None, *, epochs: 
     if unknown or ("test_fraction" in split and split["protocol"] != "seed"):
         raise DataError(params_path, f"unknown split key(s) {unknown or ['test_fraction']}",
                         "use protocol, neg_ratio, val_fraction (and test_fraction for protocol seed)")
-    return {**spec, "split": split, "seed": params.get("seed")}
+    return UserSpec(run=spec, split=split, seed=params.get("seed"))
 
 
-def train_user_model(ds: GRNDataset, spec: dict, seed: int = 0, device: str = "auto",
+def train_user_model(ds: GRNDataset, spec: UserSpec, seed: int = 0, device: str = "auto",
                      progress: bool = True, inputs: dict | None = None, checkpoint_dir=None) -> UserModel:
     """Split, build features, train and evaluate on held-out pairs beside the degree floor, through
     the one run pipeline (:func:`grnlib.evaluation.experiment.evaluate_split`).
 
     Args:
         ds: from :func:`grnlib.user.reading.user_dataset` (expression attached).
-        spec: from :func:`resolve_user_spec`.
+        spec: from :func:`resolve_user_spec` (taken as it is: never resolved again).
         seed: seeds the split, the feature fit, model init and shuffling.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
         progress: show the training progress bar.
@@ -133,43 +158,40 @@ def train_user_model(ds: GRNDataset, spec: dict, seed: int = 0, device: str = "a
     from grnlib.evaluation.experiment import evaluate_split
     from grnlib.evaluation.protocols import make_split
 
-    split_cfg = dict(spec["split"])
+    run = spec.run
+    split_cfg = dict(spec.split)
     protocol = split_cfg.pop("protocol")
     try:
         split = make_split(ds, protocol, seed=seed, **split_cfg)
     except ValueError as exc:  # DataError included: both say what the priors cannot support
         raise DataError(ds.source, f"cannot hold out {protocol!r} pairs ({one_line(exc)})",
                         "use split protocol 'seed' or adjust the split settings") from None
-    run = {k: spec[k] for k in SPEC_KEYS}
-    run["train"] = {**run["train"], "device": device}
-    if checkpoint_dir is not None and spec["kind"] != "stack":  # one training state per folder: not for stacks
-        run["train"]["checkpoint_dir"] = str(checkpoint_dir)
-    if spec["kind"] == "stack":
-        run["model_cfg"] = {"members": [{**m, "train": {**m["train"], "device": device}} if m["kind"] == "model"
-                                        else m for m in spec["model_cfg"]["members"]]}
+    # one training state per folder: not for a stack's several members
+    checkpoints = None if checkpoint_dir is None or run.kind == "stack" else str(checkpoint_dir)
+    runtime = Runtime(seed=seed, device=device, progress=progress, checkpoint_dir=checkpoints)
     try:
-        evaluation = evaluate_split(ds, split, [run], baselines=("degree",), seed=seed, progress=progress)
+        evaluation = evaluate_split(ds, split, [run], runtime, baselines=("degree",))
     except (ValueError, TypeError) as exc:
         if isinstance(exc, DataError):
             raise
-        raise DataError(None, f"cannot build or train model {spec['model']!r} ({one_line(exc)})",
+        raise DataError(None, f"cannot build or train model {run.model!r} ({one_line(exc)})",
                         "fix the model_cfg or train section of the params") from None
     from grnlib.evaluation.correction import fit_prior_correction
 
     # Genome-wide ranking sees every TF's real base rate: pi from all prior edges, rho from training.
     prior = ds.edges[["tf", "target"]].to_numpy(dtype=np.int64).T
-    correction = fit_prior_correction(split["train"], ds.n_genes, spec["prior_correction"], edges=prior)
-    if spec["kind"] == "stack":  # floors + members in one model; each member keeps the offsets it was blended with
+    correction = fit_prior_correction(split["train"], ds.n_genes, run.prior_correction, edges=prior)
+    if run.kind == "stack":  # floors + members in one model; each member keeps the offsets it was blended with
         from grnlib.evaluation.stacking import stacked_model
 
         model, trained = stacked_model(run, ds, split, evaluation, seed)
         correction.applied, correction.reason = False, "inside the stack (each member's own correction)"
-        stack = evaluation.stacks[spec["name"]]
+        stack = evaluation.stacks[run.name]
         model_cfg = {"members": list(stack.members)}
     else:
-        trained = evaluation.trained[spec["name"]]
-        if spec["features"] and trained.recipe is None:
-            warnings.warn(f"model {spec['model']!r} with these settings reads no expression features; the "
+        trained = evaluation.trained[run.name]
+        if run.features and trained.recipe is None:
+            warnings.warn(f"model {run.model!r} with these settings reads no expression features; the "
                           "'features' setting is ignored", DataWarning, stacklevel=2)
         model, stack = trained.model, None
         model_cfg = {k: v for k, v in model.config.items() if k not in DATA_SET_CFG}
@@ -178,13 +200,12 @@ def train_user_model(ds: GRNDataset, spec: dict, seed: int = 0, device: str = "a
     metrics = evaluation.metrics.drop(columns=["seed", "val_auroc", "val_auprc", "seconds", "cached"])
     from grnlib.evaluation.floor_gap import floor_verdict
 
-    verdict = floor_verdict(split["test"], evaluation.test_scores[spec["name"]], evaluation.test_scores["degree"],
-                            model=spec["name"], seed=seed)
-    train_cfg = {k: v for k, v in spec["train"].items() if k != "device"}
+    verdict = floor_verdict(split["test"], evaluation.test_scores[run.name], evaluation.test_scores["degree"],
+                            model=run.name, seed=seed)
     params = {
-        "model": spec["name"], "model_cfg": model_cfg,
-        "train": train_cfg, "features": recipe.describe() if recipe else None,
-        "split": spec["split"], "seed": seed, "prior_correction": spec["prior_correction"],
+        "model": run.name, "model_cfg": model_cfg,
+        "train": dict(run.train), "features": recipe.describe() if recipe else None,
+        "split": dict(spec.split), "seed": seed, "prior_correction": run.prior_correction,
         "inputs": dict(inputs or {}),
         "data": {"n_cells": int(ds.expression.n_obs), "n_genes": ds.n_genes, "n_tfs_trained": ds.n_tfs,
                  "n_candidate_tfs": int(len(ds.meta["candidate_tfs"])), "n_prior_edges": ds.n_edges,
@@ -325,7 +346,7 @@ def load_user_model(path, device: str = "cpu") -> UserModel:
     if config.get("n_genes") and config["n_genes"] != len(genes):
         raise DataError(file, f"checkpoint is inconsistent: the model covers {config['n_genes']} genes, its gene "
                         f"list has {len(genes)}", fix)
-    if getattr(model, "uses_features", False):
+    if model.uses_features:
         width = recipe.width if recipe else None
         if width != config.get("in_features"):
             raise DataError(file, f"checkpoint is inconsistent: the model reads {config.get('in_features')} features "

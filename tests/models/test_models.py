@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 from grnlib.training.checkpoint import load_checkpoint, load_model, save_checkpoint
 from grnlib.data import make_toy
 from grnlib.features import gene_features
-from grnlib.models import MODELS, ConfigError, build_model, count_parameters
+from grnlib.models import MODELS, ConfigError, LinkModel, build_model, count_parameters, reads_expression
 from grnlib.training.optim import build_optimizer
 from grnlib.training.loop import TrainConfig, fit, predict_logits, predict_proba
 
@@ -99,12 +99,17 @@ GRAPH_PAIRS = PAIRS[PAIRS["label"] == 1].iloc[::2]
 SCORED_PAIRS = PAIRS.drop(GRAPH_PAIRS.index)
 
 
+def reads_graph(model) -> bool:
+    """The model overrides LinkModel's no-op ``prepare``: it reads the training graph."""
+    return type(model).prepare is not LinkModel.prepare
+
+
 @pytest.mark.parametrize("name", MODELS.names())
 def test_forward_backward_and_optimizer_step(name):
     torch.manual_seed(0)
     model = build(name)
     pairs = PAIRS
-    if hasattr(model, "prepare"):
+    if reads_graph(model):
         model.prepare(DS, GRAPH_PAIRS)
         pairs = SCORED_PAIRS
     optimizer = build_optimizer("adamw", model, lr=1e-2)
@@ -253,8 +258,7 @@ def test_bad_or_missing_features_are_explained():
 def test_config_and_state_dict_rebuild_identical_model(name, tmp_path):
     torch.manual_seed(3)
     model = build(name).eval()
-    if hasattr(model, "prepare"):  # the graph buffers must travel with the weights
-        model.prepare(DS, GRAPH_PAIRS)
+    model.prepare(DS, GRAPH_PAIRS)  # the graph buffers (where a model has them) must travel with the weights
     json.dumps(model.config)  # plain data
     rebuilt = build_model(**model.config)
     rebuilt.load_state_dict(model.state_dict())
@@ -277,3 +281,29 @@ def test_registry_reports_defaults_and_keys():
     assert MODELS.defaults("deep_two_tower")["init"] == "xavier"
     for name in MODELS.names():
         assert {"n_genes", "in_features", "inputs", "hidden_dims"} <= set(MODELS.valid_keys(name))
+
+
+# The written interface (grnlib.models.interface): every model is a LinkModel, and whether a configuration
+# reads expression is declared at registration, known before building, and what the built model does.
+READS_VARIANTS = [{}, {"inputs": "embedding"}, {"inputs": "expression"}, {"inputs": "hybrid"}]
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_every_model_is_a_link_model_that_declares_whether_it_reads_expression(name):
+    assert "reads_expression" in MODELS.info(name), f"{name} is registered without reads_expression"
+    for cfg in READS_VARIANTS:
+        cfg = {k: v for k, v in cfg.items() if k in MODELS.valid_keys(name)}
+        try:
+            model = build_model(name, n_genes=N_GENES, in_features=IN_FEATURES, **cfg)
+        except (ValueError, ConfigError):
+            continue  # a combination the family refuses
+        assert isinstance(model, LinkModel)
+        assert isinstance(model.is_two_tower, bool) and isinstance(model.uses_features, bool)
+        assert reads_expression(name, cfg) == model.uses_features, (name, cfg)
+
+
+def test_reads_expression_follows_the_evidence_and_the_residual_base():
+    assert not reads_expression("pair_evidence", {"inputs": "none", "evidence": ["degree", "topology"]})
+    assert reads_expression("pair_evidence", {"inputs": "none", "evidence": ["degree", "transfer"]})
+    assert not reads_expression("residual", {"base": "deep_two_tower"})
+    assert reads_expression("residual", {"base": "deep_two_tower", "inputs": "hybrid"})
