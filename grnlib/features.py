@@ -56,16 +56,11 @@ from scipy.sparse.linalg import LinearOperator
 
 from grnlib.errors import DataError, DataWarning
 from grnlib.progress import bar, step
+from grnlib.registry import Registry
 
-KINDS = ("cells", "pca", "pseudobulk")
-FEATURE_KINDS = KINDS  # every kind is stored in a checkpoint and re-applied at predict time
 GROUPINGS = ("kmeans", "random")
 #: The features a model that reads expression gets unless its spec says otherwise (the one place).
 DEFAULT_FEATURES = {"kind": "pca", "n_components": 64, "standardize": True}
-#: Options of each kind, with defaults.
-KIND_OPTIONS = {"pca": {"n_components": 64, "standardize": True},
-                "cells": {"standardize": True},
-                "pseudobulk": {"n_groups": 32, "grouping": "kmeans", "standardize": True}}
 #: ``"cells"`` builds a dense genes x cells float32 matrix; above this many entries (400 MB) it refuses.
 MAX_CELLS_ENTRIES = 100_000_000
 #: Extra random directions of the randomized SVD (its accuracy margin).
@@ -96,12 +91,13 @@ def feature_options(features: dict) -> dict:
     if not isinstance(features, dict):
         raise ValueError(f"features must be a mapping such as {DEFAULT_FEATURES}, got {features!r}")
     kind = features.get("kind", DEFAULT_FEATURES["kind"])
-    if kind not in KIND_OPTIONS:
-        raise ValueError(f"unknown feature kind {kind!r}; valid kinds: {', '.join(KIND_OPTIONS)}")
-    unknown = sorted(set(features) - {"kind"} - set(KIND_OPTIONS[kind]))
+    if kind not in FEATURE_KINDS:
+        raise ValueError(f"unknown feature kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+    options = FEATURE_KINDS.defaults(kind)
+    unknown = sorted(set(features) - {"kind"} - set(options))
     if unknown:
-        raise ValueError(f"feature kind {kind!r} takes {sorted(KIND_OPTIONS[kind])}, not {unknown}")
-    return {"kind": kind, **KIND_OPTIONS[kind], **{k: v for k, v in features.items() if k != "kind"}}
+        raise ValueError(f"feature kind {kind!r} takes {sorted(options)}, not {unknown}")
+    return {"kind": kind, **options, **{k: v for k, v in features.items() if k != "kind"}}
 
 
 def gene_features(ds, kind: str = "cells", n_components: int = 64, n_groups: int = 32,
@@ -133,11 +129,9 @@ def gene_features(ds, kind: str = "cells", n_components: int = 64, n_groups: int
                         "use a model without expression inputs (embedding_two_tower, "
                         "deep_two_tower, cross_encoder) or a dataset that ships expression")
     n_cells, n_genes = ds.expression.shape
-    if kind == "pca" and not 1 <= n_components <= min(n_genes, n_cells):
-        raise ValueError(f"n_components={n_components} must be in [1, {min(n_genes, n_cells)}] "
-                         f"(min of {n_genes} genes and {n_cells} cells)")
-    if kind == "pseudobulk" and not 1 <= n_groups <= n_cells:
-        raise ValueError(f"n_groups={n_groups} must be in [1, {n_cells}] (number of cells)")
+    FEATURE_KINDS.build(kind, **{k: v for k, v in dict(n_components=n_components, n_groups=n_groups,
+                                                      grouping=grouping, standardize=standardize).items()
+                                 if k in FEATURE_KINDS.valid_keys(kind)}).check(n_genes, n_cells)
     recipe = FeatureRecipe.fit(ds.expression, kind, n_components=n_components, seed=seed, standardize=standardize,
                                n_groups=n_groups, grouping=grouping, path=ds.source)
     return recipe.transform(ds.expression, path=ds.source)
@@ -186,9 +180,12 @@ class FeatureRecipe:
     @property
     def width(self) -> int:
         """Features per gene (the model's ``in_features``)."""
-        if self.kind == "pca":
-            return int(self.n_components)
-        return int(self.groups.max()) + 1 if self.kind == "pseudobulk" else len(self.cells)
+        return self.how.width(self)
+
+    @property
+    def how(self) -> "FeatureKind":
+        """The strategy of this recipe's kind (:data:`FEATURE_KINDS`)."""
+        return FEATURE_KINDS[self.kind]()
 
     @classmethod
     def fit(cls, expression, kind: str = "pca", n_components: int = 64, seed: int = 0, standardize: bool = True,
@@ -207,40 +204,8 @@ class FeatureRecipe:
                                 standardize=standardize, path=path)
         recipe = cls(kind=kind, cells=[str(c) for c in expression.obs_names], seed=int(seed),
                      standardize=bool(standardize))
-        x = _matrix(expression)
-        n_cells, n_genes = x.shape
-        if kind == "cells":
-            _check_cells_size(n_genes, n_cells, path)
-            return recipe
-        if kind == "pseudobulk":
-            recipe.n_groups, recipe.grouping = int(n_groups), grouping
-            with step(f"gene features: {grouping} cell groups") as record:
-                record.note(f"{n_genes:,} genes x {n_cells:,} cells")
-                mean, std = gene_stats(x, expression.var_names, path)
-                recipe.groups = _cell_groups(x, (mean, std), min(int(n_groups), n_cells), int(seed), grouping)
-                recipe.reference = _group_means(x, mean, std, recipe.groups, recipe.standardize).astype(np.float32)
-            recipe.genes = [str(g) for g in expression.var_names]
-            return recipe
-        limit = min(n_genes, n_cells)
-        if n_components > limit:
-            warnings.warn(f"n_components={n_components} lowered to {limit} (min of {n_genes} genes and "
-                          f"{n_cells} cells)", DataWarning, stacklevel=2)
-            n_components = limit
-        recipe.n_components = int(n_components)
-        with step(f"gene features: fit PCA, {n_components} components") as record:
-            record.note(f"{n_genes:,} genes x {n_cells:,} cells, {_stored(x):,} stored values")
-            mean, std = gene_stats(x, expression.var_names, path)
-            op = _operator(x, mean, std, standardize, None)
-            centre = op.rmatvec(np.ones(n_genes, dtype=np.float32)) / n_genes  # mean over genes, per cell
-            op = _operator(x, mean, std, standardize, centre)
-            _, _, axes = _randomized_svd(op, recipe.n_components, int(seed), desc="gene features: PCA")
-            recipe.mean, recipe.components = centre.astype(np.float32), axes.astype(np.float32)
-            first = op.matmat(np.ascontiguousarray(recipe.components[:1].T))[:, 0]
-            first_std = float(np.std(first, dtype=np.float64))
-            recipe.scale = first_std if standardize and first_std > 0 else 1.0
-            # what transform gives the training genes: the basis other cells' features travel to
-            recipe.reference = (op.matmat(np.ascontiguousarray(recipe.components.T)) / np.float32(recipe.scale))
-        recipe.genes = [str(g) for g in expression.var_names]
+        recipe.how.fit(recipe, _matrix(expression), expression.var_names, path,
+                       n_components=n_components, n_groups=n_groups, grouping=grouping)
         return recipe
 
     def transform(self, expression, refit: bool = False, path=None, genes=None) -> np.ndarray:
@@ -270,18 +235,12 @@ class FeatureRecipe:
         x = _matrix(expression)
         if len(position) != x.shape[0] or (position != np.arange(len(position))).any():
             x = x[position]  # the training cells in training order (a copy of their stored values only)
-        if genes is not None and self.kind == "cells":  # the dense output: only the genes asked for
+        how = self.how
+        if genes is not None and how.dense:  # the dense output: only the genes asked for
             x, genes = x[:, np.asarray(genes)], None
         with step(f"gene features: {self.kind} for {x.shape[1]:,} genes"):
             mean, std = gene_stats(x, expression.var_names, path)
-            if self.kind == "pca":
-                op = _operator(x, mean, std, self.standardize, self.mean)
-                out = op.matmat(np.ascontiguousarray(self.components.T, dtype=np.float32)) / np.float32(self.scale)
-            elif self.kind == "pseudobulk":
-                out = _group_means(x, mean, std, self.groups, self.standardize)
-            else:
-                _check_cells_size(x.shape[1], x.shape[0], path)
-                out = _dense_profiles(x, mean, std, self.standardize)
+            out = how.apply(self, x, mean, std, path)
         if genes is not None:  # every gene's features depend on its own profile only: pick rows
             out = out[np.asarray(genes)]
         return np.ascontiguousarray(out, dtype=np.float32)
@@ -301,8 +260,7 @@ class FeatureRecipe:
         for the message) only words the error of a recipe that cannot travel."""
         if self.reference is None or self.genes is None:
             missing = list(missing if missing is not None else self.cells)
-            why = ("the 'cells' features are the training cells themselves" if self.kind == "cells" else
-                   "this model was saved by an earlier grnlib version, without the training basis")
+            why = self.how.cannot_travel or "this model was saved by an earlier grnlib version, without the training basis"
             raise DataError(path, f"expression lacks {len(missing)} of the {len(self.cells)} training cells "
                             f"(e.g. {missing[:3]}); {why}",
                             "predict on expression containing the training cells, retrain (features kind 'pca' "
@@ -331,59 +289,11 @@ class FeatureRecipe:
             record.note(f"{int(mask.sum()):,} of {len(self.genes):,} training genes measured")
             mean, std = gene_stats(x, expression.var_names, path)
             std = np.where(mask, std, 0.0)  # genes outside training weigh nothing
-            if self.kind == "pca":
-                out = self._project(x, mean, std, mask, stored)
-                if n_new >= MIN_SPLIT_CELLS:
-                    out, weight = self._shrink(x, mask, stored, out, expression.var_names, path)
-                    record.note(f"axes weighted by their reliability in these cells: mean {weight.mean():.2f}")
-            else:
-                out = self._assign(x, mean, std, stored)
+            out = self.how.travel(self, x, mean, std, mask, stored, expression.var_names, path, record)
         out[~mask] = 0.0
         if genes is not None:
             out = out[np.asarray(genes)]
         return np.ascontiguousarray(out, dtype=np.float32)
-
-    def _project(self, x, mean, std, mask, stored) -> np.ndarray:
-        """pca: ``A' A'^T F S^-2 (n / n') / scale`` with ``F`` the unscaled training features."""
-        n_new = x.shape[0]
-        loadings = stored * np.float32(self.scale)  # U S on the shared genes
-        squared = ((self.reference.astype(np.float64) * self.scale) ** 2).sum(axis=0)  # S^2 over all training genes
-        squared[squared == 0] = 1.0
-        weights = mask.astype(np.float32)
-        op = _operator(x, mean, std, self.standardize, None, weights)
-        centre = op.rmatvec(weights) / weights.sum()  # each new cell's mean over the shared genes
-        op = _operator(x, mean, std, self.standardize, centre, weights)
-        cells = op.rmatmat(loadings)  # new cells in the training axes [n_new, k]
-        out = op.matmat(cells).astype(np.float64) * (len(self.cells) / n_new) / squared
-        return out / self.scale
-
-    def _shrink(self, x, mask, stored, out, gene_names, path) -> tuple[np.ndarray, np.ndarray]:
-        """``w F' + (1 - w) F`` per axis: the travelled features ``F'`` where these cells estimate the
-        axis reproducibly, the trained ones ``F`` where they do not. ``w`` is the axis's split-half
-        reliability over two seeded random halves of the cells (Spearman-Brown corrected, in [0, 1]).
-        Leading axes have ``w`` near 1; trailing axes of a PCA over a few hundred cells are partly
-        sample noise that the model learned as part of each gene's identity, and new cells cannot
-        reproduce that noise: without it, phase 1 lost 0.08-0.21 pooled held-out AUROC on new cells
-        (``benchmarks/travel.py``)."""
-        order = np.random.default_rng(self.seed).permutation(x.shape[0])
-        halves = []
-        for rows in np.array_split(order, 2):
-            part = x[np.sort(rows)]  # a copy of those cells' stored values only
-            mean, std = gene_stats(part, gene_names, path)
-            halves.append(self._project(part, mean, np.where(mask, std, 0.0), mask, stored)[mask])
-        a, b = (h - h.mean(axis=0) for h in halves)
-        norms = np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
-        half = np.divide((a * b).sum(axis=0), norms, out=np.zeros(a.shape[1]), where=norms > 0)
-        weight = np.clip(2 * half / (1 + half), 0.0, 1.0)
-        return weight * out + (1 - weight) * stored, weight
-
-    def _assign(self, x, mean, std, stored) -> np.ndarray:
-        """pseudobulk: each new cell joins the training group whose profile over genes it matches
-        best (z-scored genes against z-scored group profiles), then genes are averaged per group."""
-        op = _operator(x, mean, std, True, None)
-        similarity = op.rmatmat(_zscore_rows(stored).astype(np.float32))  # [n_new, groups]
-        groups = np.argmax(similarity, axis=1).astype(np.int64)
-        return _group_means(x, mean, std, groups, self.standardize, n_groups=self.width)
 
     def state(self) -> tuple[dict, dict]:
         """(JSON-able description, tensors) for a checkpoint."""
@@ -391,13 +301,9 @@ class FeatureRecipe:
 
         meta = {"kind": self.kind, "cells": self.cells, "n_components": self.n_components,
                 "seed": self.seed, "standardize": self.standardize, "scale": self.scale, "genes": self.genes}
-        tensors = {}
-        if self.kind == "pca":
-            tensors = {"feature_mean": torch.from_numpy(np.asarray(self.mean, dtype=np.float32)),
-                       "feature_components": torch.from_numpy(np.asarray(self.components, dtype=np.float32))}
-        elif self.kind == "pseudobulk":
-            meta.update(n_groups=self.n_groups, grouping=self.grouping)
-            tensors = {"feature_groups": torch.from_numpy(np.asarray(self.groups, dtype=np.int64))}
+        meta.update({key: value for key, value in self.describe().items() if key not in meta})
+        tensors = {name: torch.from_numpy(np.asarray(getattr(self, field), dtype=dtype))
+                   for name, (field, dtype) in self.how.tensors.items()}
         if self.reference is not None:
             tensors["feature_reference"] = torch.from_numpy(np.asarray(self.reference, dtype=np.float32))
         return meta, tensors
@@ -409,30 +315,212 @@ class FeatureRecipe:
                      seed=int(meta["seed"]), standardize=bool(meta["standardize"]),
                      scale=float(meta.get("scale", 1.0)), n_groups=meta.get("n_groups"),
                      grouping=meta.get("grouping", "kmeans"))
-        if recipe.kind == "pca":
-            recipe.mean = ckpt["feature_mean"].float().numpy()
-            recipe.components = ckpt["feature_components"].float().numpy()
-        elif recipe.kind == "pseudobulk":
-            recipe.groups = ckpt["feature_groups"].long().numpy()
+        if recipe.kind not in FEATURE_KINDS:
+            raise ValueError(f"feature recipe of unknown kind {recipe.kind!r}; valid kinds: {', '.join(KINDS)}")
+        for name, (field, dtype) in recipe.how.tensors.items():
+            setattr(recipe, field, ckpt[name].numpy().astype(dtype))
         if "feature_reference" in ckpt and meta.get("genes") is not None:  # earlier versions: cannot travel
             recipe.genes = [str(g) for g in meta["genes"]]
             recipe.reference = ckpt["feature_reference"].float().numpy()
             if recipe.reference.shape[0] != len(recipe.genes):  # its width is checked where travel reads it
                 raise ValueError(f"feature reference of {recipe.reference.shape[0]} genes, its gene list has "
                                  f"{len(recipe.genes)}")
-        per_cell = {"pca": recipe.mean, "pseudobulk": recipe.groups}.get(recipe.kind, recipe.cells)
-        if recipe.kind not in KINDS or len(per_cell) != len(recipe.cells):
+        per_cell = getattr(recipe, recipe.how.per_cell)
+        if len(per_cell) != len(recipe.cells):
             raise ValueError(f"feature recipe of kind {recipe.kind!r} does not match its {len(recipe.cells)} cells")
         return recipe
 
     def describe(self) -> dict:
-        """The recipe as params (what ``features:`` in a params file takes)."""
-        if self.kind == "cells":
-            return {"kind": self.kind, "standardize": self.standardize}
-        if self.kind == "pseudobulk":
-            return {"kind": self.kind, "n_groups": self.n_groups, "grouping": self.grouping,
-                    "standardize": self.standardize}
-        return {"kind": self.kind, "n_components": self.n_components, "standardize": self.standardize}
+        """The recipe as params (what ``features:`` in a params file takes): its kind's options."""
+        return {"kind": self.kind, **{key: getattr(self, key) for key in FEATURE_KINDS.valid_keys(self.kind)}}
+
+
+# -- feature kinds -----------------------------------------------------------------------------
+class FeatureKind:
+    """One kind of per-gene features, as its recipe lives: what :meth:`fit` learns from the training
+    cells, the features :meth:`apply` gives genes of those cells and :meth:`travel` genes of other cells,
+    its :meth:`width`, and which arrays a checkpoint keeps (``tensors``: checkpoint name -> (recipe field,
+    dtype)). The keyword arguments of a kind's constructor are its options (the ``features:`` keys) with
+    their defaults; the recipe keeps their values, so a kind holds no state."""
+
+    dense = False  # the output is genes x every cell: only the genes asked for are computed
+    cannot_travel: str | None = None  # why features of other cells cannot be computed (None: they can)
+    tensors: dict[str, tuple[str, type]] = {}
+    per_cell = "cells"  # the recipe field with one entry per training cell
+
+    def __init__(self, standardize: bool = True):
+        self.standardize = standardize
+
+    def check(self, n_genes: int, n_cells: int) -> None:
+        """ValueError for options the data cannot give (:func:`gene_features`)."""
+
+    def fit(self, recipe: FeatureRecipe, x, gene_names, path, **options) -> None:
+        """Fill ``recipe`` with what its features need from the training matrix ``x`` (cells x genes)."""
+
+    def width(self, recipe: FeatureRecipe) -> int:
+        return len(recipe.cells)
+
+    def apply(self, recipe: FeatureRecipe, x, mean, std, path) -> np.ndarray:
+        """Features [genes, width] of the genes of ``x``, whose rows are the training cells in order."""
+        raise NotImplementedError
+
+    def travel(self, recipe: FeatureRecipe, x, mean, std, mask, stored, gene_names, path, record) -> np.ndarray:
+        """Features [genes, width] of the genes of ``x`` (other cells) in the training basis ``stored``."""
+        raise NotImplementedError
+
+
+FEATURE_KINDS = Registry("feature kind")
+"""Every kind of per-gene features by name: its :class:`FeatureKind` (the constructor's keywords are the
+kind's options). Every kind is stored in a checkpoint and re-applied at predict time."""
+
+
+@FEATURE_KINDS.register("cells")
+class CellProfiles(FeatureKind):
+    """The gene's expression in every training cell (d = number of cells)."""
+
+    dense = True
+    cannot_travel = "the 'cells' features are the training cells themselves"
+
+    def fit(self, recipe, x, gene_names, path, **options) -> None:
+        _check_cells_size(x.shape[1], x.shape[0], path)
+
+    def apply(self, recipe, x, mean, std, path) -> np.ndarray:
+        _check_cells_size(x.shape[1], x.shape[0], path)
+        return _dense_profiles(x, mean, std, recipe.standardize)
+
+
+@FEATURE_KINDS.register("pca")
+class PcaScores(FeatureKind):
+    """Each gene's scores on the first ``n_components`` principal axes of the cells, divided by the
+    standard deviation of the first component (see the module docstring)."""
+
+    tensors = {"feature_mean": ("mean", np.float32), "feature_components": ("components", np.float32)}
+    per_cell = "mean"
+
+    def __init__(self, n_components: int = 64, standardize: bool = True):
+        super().__init__(standardize)
+        self.n_components = n_components
+
+    def check(self, n_genes: int, n_cells: int) -> None:
+        if not 1 <= self.n_components <= min(n_genes, n_cells):
+            raise ValueError(f"n_components={self.n_components} must be in [1, {min(n_genes, n_cells)}] "
+                             f"(min of {n_genes} genes and {n_cells} cells)")
+
+    def width(self, recipe) -> int:
+        return int(recipe.n_components)
+
+    def fit(self, recipe, x, gene_names, path, n_components: int = 64, **options) -> None:
+        n_cells, n_genes = x.shape
+        limit = min(n_genes, n_cells)
+        if n_components > limit:
+            warnings.warn(f"n_components={n_components} lowered to {limit} (min of {n_genes} genes and "
+                          f"{n_cells} cells)", DataWarning, stacklevel=3)
+            n_components = limit
+        recipe.n_components = int(n_components)
+        standardize, seed = recipe.standardize, recipe.seed
+        with step(f"gene features: fit PCA, {n_components} components") as record:
+            record.note(f"{n_genes:,} genes x {n_cells:,} cells, {_stored(x):,} stored values")
+            mean, std = gene_stats(x, gene_names, path)
+            op = _operator(x, mean, std, standardize, None)
+            centre = op.rmatvec(np.ones(n_genes, dtype=np.float32)) / n_genes  # mean over genes, per cell
+            op = _operator(x, mean, std, standardize, centre)
+            _, _, axes = _randomized_svd(op, recipe.n_components, int(seed), desc="gene features: PCA")
+            recipe.mean, recipe.components = centre.astype(np.float32), axes.astype(np.float32)
+            first = op.matmat(np.ascontiguousarray(recipe.components[:1].T))[:, 0]
+            first_std = float(np.std(first, dtype=np.float64))
+            recipe.scale = first_std if standardize and first_std > 0 else 1.0
+            # what transform gives the training genes: the basis other cells' features travel to
+            recipe.reference = (op.matmat(np.ascontiguousarray(recipe.components.T)) / np.float32(recipe.scale))
+        recipe.genes = [str(g) for g in gene_names]
+
+    def apply(self, recipe, x, mean, std, path) -> np.ndarray:
+        op = _operator(x, mean, std, recipe.standardize, recipe.mean)
+        return op.matmat(np.ascontiguousarray(recipe.components.T, dtype=np.float32)) / np.float32(recipe.scale)
+
+    def travel(self, recipe, x, mean, std, mask, stored, gene_names, path, record) -> np.ndarray:
+        out = self._project(recipe, x, mean, std, mask, stored)
+        if x.shape[0] >= MIN_SPLIT_CELLS:
+            out, weight = self._shrink(recipe, x, mask, stored, out, gene_names, path)
+            record.note(f"axes weighted by their reliability in these cells: mean {weight.mean():.2f}")
+        return out
+
+    def _project(self, recipe, x, mean, std, mask, stored) -> np.ndarray:
+        """pca: ``A' A'^T F S^-2 (n / n') / scale`` with ``F`` the unscaled training features."""
+        n_new = x.shape[0]
+        loadings = stored * np.float32(recipe.scale)  # U S on the shared genes
+        squared = ((recipe.reference.astype(np.float64) * recipe.scale) ** 2).sum(axis=0)  # S^2 over all training genes
+        squared[squared == 0] = 1.0
+        weights = mask.astype(np.float32)
+        op = _operator(x, mean, std, recipe.standardize, None, weights)
+        centre = op.rmatvec(weights) / weights.sum()  # each new cell's mean over the shared genes
+        op = _operator(x, mean, std, recipe.standardize, centre, weights)
+        cells = op.rmatmat(loadings)  # new cells in the training axes [n_new, k]
+        out = op.matmat(cells).astype(np.float64) * (len(recipe.cells) / n_new) / squared
+        return out / recipe.scale
+
+    def _shrink(self, recipe, x, mask, stored, out, gene_names, path) -> tuple[np.ndarray, np.ndarray]:
+        """``w F' + (1 - w) F`` per axis: the travelled features ``F'`` where these cells estimate the
+        axis reproducibly, the trained ones ``F`` where they do not. ``w`` is the axis's split-half
+        reliability over two seeded random halves of the cells (Spearman-Brown corrected, in [0, 1]).
+        Leading axes have ``w`` near 1; trailing axes of a PCA over a few hundred cells are partly
+        sample noise that the model learned as part of each gene's identity, and new cells cannot
+        reproduce that noise: without it, phase 1 lost 0.08-0.21 pooled held-out AUROC on new cells
+        (``benchmarks/travel.py``)."""
+        order = np.random.default_rng(recipe.seed).permutation(x.shape[0])
+        halves = []
+        for rows in np.array_split(order, 2):
+            part = x[np.sort(rows)]  # a copy of those cells' stored values only
+            mean, std = gene_stats(part, gene_names, path)
+            halves.append(self._project(recipe, part, mean, np.where(mask, std, 0.0), mask, stored)[mask])
+        a, b = (h - h.mean(axis=0) for h in halves)
+        norms = np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
+        half = np.divide((a * b).sum(axis=0), norms, out=np.zeros(a.shape[1]), where=norms > 0)
+        weight = np.clip(2 * half / (1 + half), 0.0, 1.0)
+        return weight * out + (1 - weight) * stored, weight
+
+
+@FEATURE_KINDS.register("pseudobulk")
+class GroupMeans(FeatureKind):
+    """The gene's mean expression in each of ``n_groups`` groups of cells (k-means on the cells' top
+    principal components, or a seeded random split), z-scored per gene again."""
+
+    tensors = {"feature_groups": ("groups", np.int64)}
+    per_cell = "groups"
+
+    def __init__(self, n_groups: int = 32, grouping: str = "kmeans", standardize: bool = True):
+        super().__init__(standardize)
+        self.n_groups, self.grouping = n_groups, grouping
+
+    def check(self, n_genes: int, n_cells: int) -> None:
+        if not 1 <= self.n_groups <= n_cells:
+            raise ValueError(f"n_groups={self.n_groups} must be in [1, {n_cells}] (number of cells)")
+
+    def width(self, recipe) -> int:
+        return int(recipe.groups.max()) + 1
+
+    def fit(self, recipe, x, gene_names, path, n_groups: int = 32, grouping: str = "kmeans", **options) -> None:
+        n_cells, n_genes = x.shape
+        recipe.n_groups, recipe.grouping = int(n_groups), grouping
+        with step(f"gene features: {grouping} cell groups") as record:
+            record.note(f"{n_genes:,} genes x {n_cells:,} cells")
+            mean, std = gene_stats(x, gene_names, path)
+            recipe.groups = _cell_groups(x, (mean, std), min(int(n_groups), n_cells), int(recipe.seed), grouping)
+            recipe.reference = _group_means(x, mean, std, recipe.groups, recipe.standardize).astype(np.float32)
+        recipe.genes = [str(g) for g in gene_names]
+
+    def apply(self, recipe, x, mean, std, path) -> np.ndarray:
+        return _group_means(x, mean, std, recipe.groups, recipe.standardize)
+
+    def travel(self, recipe, x, mean, std, mask, stored, gene_names, path, record) -> np.ndarray:
+        """Each new cell joins the training group whose profile over genes it matches best (z-scored
+        genes against z-scored group profiles), then genes are averaged per group."""
+        op = _operator(x, mean, std, True, None)
+        similarity = op.rmatmat(_zscore_rows(stored).astype(np.float32))  # [n_new, groups]
+        groups = np.argmax(similarity, axis=1).astype(np.int64)
+        return _group_means(x, mean, std, groups, recipe.standardize, n_groups=recipe.width)
+
+
+KINDS = tuple(FEATURE_KINDS.names())  # cells, pca, pseudobulk
 
 
 # -- sparse building blocks -------------------------------------------------------------------
