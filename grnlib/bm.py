@@ -16,11 +16,12 @@ from grnlib.benchmark.knowledge import load_studies as load_knowledge_studies
 from grnlib.benchmark.knowledge import model_methods as knowledge_model_methods
 from grnlib.benchmark.knowledge import per_setting, run_study, setting_margins
 from grnlib.benchmark.summary import aggregate, against_floors, floor_table, load_summaries, load_summary
+from grnlib.features_ooc import agreement as out_of_core_agreement
 from grnlib.paths import project_root
 from grnlib.report import live_scoring, read_bench
 
 __all__ = ["against_floors", "aggregate", "alias_models", "floor_table", "live_scoring", "load_summaries",
            "load_summary", "knowledge_findings", "knowledge_gains_panel", "knowledge_model_methods",
-           "load_knowledge_studies",
+           "load_knowledge_studies", "out_of_core_agreement",
            "per_setting", "project_root", "read_bench", "robust_report", "run_setting", "run_study",
            "setting_margins", "verdicts"]
