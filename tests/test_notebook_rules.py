@@ -49,7 +49,7 @@ def test_notebook_takes_recipes_from_the_library(notebook):
     text = "\n".join(code_cells(notebook))
     found = [p.pattern for p in RETYPED if p.search(text)]
     assert not found, f"{notebook.name} retypes a recipe or the default features ({found}): use " \
-                      "grnlib.evaluation.presets.preset(...) / resolve_spec({'preset': ...}) with overrides"
+                      "grnlib.tl.preset(...) / grnlib.tl.resolve_spec({'preset': ...}) with overrides"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)

@@ -165,21 +165,24 @@ def make_plan(plan: str | PlanSpec = "reduced", reserved: bool = False, seeds=No
     bad = [p for p in protocols if p not in PROTOCOLS]
     if bad:
         raise ValueError(f"unknown protocol(s) {bad}; valid protocols: {sorted(PROTOCOLS)}")
-    if models is not None:
-        resolve_specs(models)  # fail early on unknown names
+    # each scorer name resolved once, here where the plan's input enters (unknown names fail early); a cell
+    # carries the names and resolves them once more where it runs (a Dask worker), with the plan's epochs
+    candidates = models if models is not None else (*plan.baselines, *plan.fast_models, *plan.heavy_models,
+                                                    *_defined_presets(plan.optional_presets))
+    reads = {spec.name: needs_expression(spec) for spec in resolve_specs(candidates)}
     cells = []
     for row in _settings(reserved, datasets or plan.datasets, root, families or plan.families).itertuples():
         if plan.only_with_expression and not row.has_expression and row.cell not in plan.without_expression:
             continue
         if models is not None:
-            names = [m for m in models if row.has_expression or not needs_expression(m)]
+            names = [m for m in models if row.has_expression or not reads[m]]
         else:
-            names = [b for b in plan.baselines if row.has_expression or not needs_expression(b)]
+            names = [b for b in plan.baselines if row.has_expression or not reads[b]]
             with_genie3 = row.has_expression and (plan.genie3 == "all" or (plan.genie3 == "500" and row.size == 500))
             names += [m for m in plan.fast_models + _defined_presets(plan.optional_presets)
-                      if row.has_expression or not needs_expression(m)]
+                      if row.has_expression or not reads[m]]
             if not pd.isna(row.size) and row.size in plan.heavy_sizes:  # seed/... ids have no gene budget
-                names += [m for m in plan.heavy_models if row.has_expression or not needs_expression(m)]
+                names += [m for m in plan.heavy_models if row.has_expression or not reads[m]]
         for protocol in protocols:
             if protocol == "released" and row.n_splits == 0:
                 continue
