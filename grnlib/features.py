@@ -411,11 +411,7 @@ class PcaScores(FeatureKind):
 
     def fit(self, recipe, x, gene_names, path, n_components: int = 64, **options) -> None:
         n_cells, n_genes = x.shape
-        limit = min(n_genes, n_cells)
-        if n_components > limit:
-            warnings.warn(f"n_components={n_components} lowered to {limit} (min of {n_genes} genes and "
-                          f"{n_cells} cells)", DataWarning, stacklevel=3)
-            n_components = limit
+        n_components = pca_components(n_components, n_genes, n_cells)
         recipe.n_components = int(n_components)
         standardize, seed = recipe.standardize, recipe.seed
         with step(f"gene features: fit PCA, {n_components} components") as record:
@@ -521,6 +517,17 @@ class GroupMeans(FeatureKind):
 
 
 KINDS = tuple(FEATURE_KINDS.names())  # cells, pca, pseudobulk
+
+
+def pca_components(n_components: int, n_genes: int, n_cells: int) -> int:
+    """``n_components``, lowered to min(n_genes, n_cells) with a :class:`DataWarning` when larger (the
+    warning names the line that called :meth:`FeatureRecipe.fit`, in memory or out of core)."""
+    limit = min(n_genes, n_cells)
+    if n_components > limit:
+        warnings.warn(f"n_components={n_components} lowered to {limit} (min of {n_genes} genes and "
+                      f"{n_cells} cells)", DataWarning, stacklevel=4)
+        return limit
+    return n_components
 
 
 # -- sparse building blocks -------------------------------------------------------------------

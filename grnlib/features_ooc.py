@@ -31,7 +31,8 @@ import pandas as pd
 
 from grnlib.data.streaming import checked_chunk, chunk_stats, iter_pass, merge_scan, merge_stats, new_scan
 from grnlib.errors import DataError, DataWarning
-from grnlib.features import (CONSTANT_RTOL, N_OVERSAMPLES, N_POWER_ITERATIONS, _orthonormal, _small_lapack)
+from grnlib.features import (CONSTANT_RTOL, N_OVERSAMPLES, N_POWER_ITERATIONS, _orthonormal, _small_lapack,
+                             pca_components)
 from grnlib.progress import step
 
 FIT_PASSES = 2 + N_POWER_ITERATIONS + 1  # opening (checks, statistics), range, power iterations, last
@@ -129,11 +130,7 @@ def fit_streamed(cls, expression, kind: str = "pca", n_components: int = 64, see
         raise DataError(path, f"feature kind {kind!r} cannot be computed out of core (only 'pca')",
                         "use features kind pca, or read the matrix in memory (--in-memory, out_of_core=False)")
     n_cells, n_genes = expression.shape
-    limit = min(n_genes, n_cells)
-    if n_components > limit:
-        warnings.warn(f"n_components={n_components} lowered to {limit} (min of {n_genes} genes and "
-                      f"{n_cells} cells)", DataWarning, stacklevel=3)
-        n_components = limit
+    n_components = pca_components(n_components, n_genes, n_cells)
     recipe = cls(kind=kind, cells=[str(cell) for cell in expression.obs_names], seed=int(seed),
                  standardize=bool(standardize), n_components=int(n_components))
     k = recipe.n_components

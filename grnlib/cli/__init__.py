@@ -31,12 +31,13 @@ SUBCOMMANDS: list[tuple[str, str]] = [
 
 
 def add_datasets_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "datasets", help="list the reference datasets with their sizes",
-        description="List every dataset id with genes, TFs, positive edges, whether it has "
-                    "expression, how many released split samples it has and whether it is "
-                    "reserved for final evaluation.")
-    parser.add_argument("--root", help="data folder (default: $GRNLIB_DATA_DIR, ../shared/data, or the cache)")
+    """``grnlib datasets``: list every dataset id with genes, TFs, positive edges, whether it has
+    expression, how many released split samples it has and whether it is reserved for final evaluation."""
+    from grnlib.cli.common import add_command, add_root_option
+
+    parser = add_command(subparsers, "datasets", "list the reference datasets with their sizes",
+                         add_datasets_parser.__doc__)
+    add_root_option(parser)
     parser.add_argument("--json", action="store_true", help="print JSON records instead of a table")
     parser.add_argument("--paths", action="store_true",
                         help="show each dataset's files (paths under the data root, which --expression and "

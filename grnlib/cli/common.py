@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 
 EXPRESSION_HELP = ("expression matrix: .h5ad (AnnData, cells x genes), or .csv/.tsv/.txt (optionally .gz) "
                    "with gene and cell names in the first column and the first row")
+
+
+def add_command(subparsers, name: str, help: str, doc: str, examples: str | None = None):
+    """The parser of subcommand ``name``: ``help`` in ``grnlib --help``; atop its own help the first
+    paragraph of ``doc``, its module's docstring (``\`\`grnlib <name>\`\`: what it does ...``, read as plain
+    text), so the module's documentation and ``--help`` say it once; ``examples`` (kept as written) below."""
+    first = doc.split("\n\n", 1)[0].split(": ", 1)[1]
+    text = re.sub(r"\s*\(:\w+:`[^`]*`\)", "", " ".join(first.split())).replace("``", "")
+    return subparsers.add_parser(name, help=help, description=text[0].upper() + text[1:], epilog=examples,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter if examples
+                                 else argparse.HelpFormatter)
 
 
 def add_expression_options(parser: argparse.ArgumentParser, inherit: bool = False) -> None:
@@ -64,6 +76,18 @@ def add_edge_format_option(group, option: str, read: str) -> None:
 
     group.add_argument(option, choices=format_names(table=True), default=None,
                        help=f"read {read} in this layout: {format_help()}; default: detected from the header")
+
+
+def add_priors_options(group, priors: str, knowledge: str) -> None:
+    """--priors (help ``priors``), --priors-format and --knowledge (help ``knowledge``)."""
+    group.add_argument("--priors", metavar="FILE", help=priors)
+    add_edge_format_option(group, "--priors-format", "--priors")
+    group.add_argument("--knowledge", metavar="SOURCES", help=knowledge)
+
+
+def add_root_option(parser) -> None:
+    """--root: the data folder."""
+    parser.add_argument("--root", help="data folder (default: $GRNLIB_DATA_DIR, ../shared/data, or the cache)")
 
 
 def add_run_options(parser: argparse.ArgumentParser, seed_help: str) -> None:

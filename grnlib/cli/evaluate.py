@@ -1,5 +1,7 @@
-"""``grnlib evaluate``: score models, presets and baselines on the same test pairs of one dataset
-under one protocol, for several seeds, into one JSON file.
+"""``grnlib evaluate``: train/score every --models name on the same split of one dataset under one
+protocol for each seed (and fold) and write all metrics per model, seed and fold, plus the configuration,
+to --out (atomically). Names: registered models, presets (baseline, phase1, ..., best when defined) and
+baselines (degree, correlation, spearman, genie3, random).
 
 Example::
 
@@ -15,14 +17,11 @@ from __future__ import annotations
 import argparse
 import time
 
+from grnlib.cli.common import add_command, add_root_option
+
 
 def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "evaluate", help="score models and baselines on one dataset and protocol into a JSON file",
-        description="Train/score every --models name on the same split for each seed (and fold) and write "
-                    "all metrics per model, seed and fold, plus the configuration, to --out (atomically). "
-                    "Names: registered models, presets (baseline, phase1, ..., best when defined) and "
-                    "baselines (degree, correlation, spearman, genie3, random).")
+    parser = add_command(subparsers, "evaluate", "score models and baselines on one dataset and protocol into a JSON file", __doc__)
     parser.add_argument("--dataset", required=True, help="dataset id, e.g. beeline/Specific/hHEP/500")
     parser.add_argument("--protocol", default="released", help="released, seed, heldout-tf or degree-matched")
     parser.add_argument("--models", default="degree,baseline", help="comma-separated names")
@@ -32,7 +31,7 @@ def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--n-folds", type=int, default=5, help="TF folds for heldout-tf/degree-matched")
     parser.add_argument("--epochs", type=int, help="override the training epochs of every model")
     parser.add_argument("--device", help="torch device for training: auto (default), cpu, cuda")
-    parser.add_argument("--root", help="data folder (default: $GRNLIB_DATA_DIR, ../shared/data, or the cache)")
+    add_root_option(parser)
     parser.add_argument("--out", required=True, help="JSON file to write (never inside a grnlib model folder)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     parser.add_argument("--quiet", action="store_true", help="print nothing but warnings and errors")

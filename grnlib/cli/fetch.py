@@ -1,5 +1,7 @@
-"""``grnlib fetch``: find (in the data root) or download (from its public origin, checksummed) a
-reference file or every file of a dataset, and print the local path(s), one per line.
+"""``grnlib fetch``: print the local path of a reference data file (its path under the data root, e.g.
+priors/human/collectri.csv.gz, or the start of a priors/TF-list file name, e.g. collectri), or of every
+file of a dataset id (grnlib datasets), one per line, downloading (from its public origin) and verifying
+what the download cache lacks.
 
 Examples::
 
@@ -16,20 +18,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from grnlib.cli.common import add_command, add_root_option
+
 # Folders of the download manifest whose files are referred to by the start of their name alone.
 SHORT_NAME_FOLDERS = ("priors/", "tf-lists/")
 
 
 def add_fetch_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "fetch", help="find or download a reference file or dataset and print its path",
-        description="Print the local path of a reference data file (its path under the data root, e.g. "
-                    "priors/human/collectri.csv.gz, or the start of a priors/TF-list file name, e.g. collectri), "
-                    "or of every file of a dataset id (grnlib datasets), downloading and verifying what the "
-                    "download cache lacks.")
+    parser = add_command(subparsers, "fetch", "find or download a reference file or dataset and print its path", __doc__)
     parser.add_argument("name", metavar="ID_OR_FILE", help="a dataset id, a path under the data root, or a "
                                                             "priors / TF-list name such as collectri or trrust")
-    parser.add_argument("--root", help="data folder (default: $GRNLIB_DATA_DIR, ../shared/data, or the cache)")
+    add_root_option(parser)
     parser.set_defaults(func=run)
     return parser
 

@@ -1,5 +1,6 @@
-"""``grnlib predict``: a model folder from ``grnlib train`` and an expression matrix in, ranked
-edges out (``tf, target, score, rank, in_prior, sign, sign_confidence``, best first).
+"""``grnlib predict``: score every candidate TF x gene pair (or the pairs of --pairs) with a model
+trained by grnlib train, and write them ranked by score (``tf, target, score, rank, in_prior, sign,
+sign_confidence``, best first).
 
 ``score`` is the model's logit (``sigmoid(score)`` is the probability; ranking on logits keeps
 confident predictions apart where probabilities would round to 1.0). ``in_prior`` is 1 for a
@@ -15,8 +16,8 @@ import argparse
 import math
 import time
 
-from grnlib.cli.common import (Console, add_edge_format_option, add_expression_options, add_run_options, check_device,
-                               scheduler_client, set_threads)
+from grnlib.cli.common import (Console, add_command, add_expression_options, add_priors_options, add_run_options,
+                               check_device, scheduler_client, set_threads)
 from grnlib.errors import check_seed
 from grnlib.formats import format_help, format_names
 
@@ -36,11 +37,7 @@ basis). --refit-features fits new features on these cells instead (exploratory s
 
 
 def add_predict_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "predict", help="rank candidate TF -> target edges with a trained model",
-        description="Score every candidate TF x gene pair (or the pairs of --pairs) with a model "
-                    "trained by grnlib train, and write them ranked by score.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(subparsers, "predict", "rank candidate TF -> target edges with a trained model", __doc__, EXAMPLES)
     parser.add_argument("--model", required=True, metavar="DIR",
                         help="folder written by grnlib train (or its model.pt)")
     add_expression_options(parser, inherit=True)
@@ -48,12 +45,9 @@ def add_predict_parser(subparsers) -> argparse.ArgumentParser:
     group.add_argument("--tfs", metavar="FILE", help="candidate TF symbols, one per line (default: the model's TFs)")
     group.add_argument("--pairs", metavar="FILE",
                        help="score only these pairs: CSV/TSV with source,target (or headerless, source first)")
-    group.add_argument("--priors", metavar="FILE",
-                       help="mark in_prior against these edges instead of the training priors")
-    add_edge_format_option(group, "--priors-format", "--priors")
-    group.add_argument("--knowledge", metavar="SOURCES",
-                       help="score TFs with no prior edges (given with --tfs) from annotations: go, pfam, jaspar "
-                            "or auto (default: as in training); adds an evidence column")
+    add_priors_options(group, "mark in_prior against these edges instead of the training priors",
+                       "score TFs with no prior edges (given with --tfs) from annotations: go, pfam, jaspar or auto "
+                       "(default: as in training); adds an evidence column")
     group.add_argument("--refit-features", action="store_true",
                        help="fit new expression features on this matrix instead of carrying the training basis "
                             "over to its cells (the model then reads axes it never saw: exploratory scores)")

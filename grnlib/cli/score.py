@@ -1,11 +1,12 @@
-"""``grnlib score``: a ranked network you already have (from grnlib, BEELINE, arboreto/pySCENIC,
-GENIE3, decoupler ...) against a reference network, beside the degree and edge-prior floors
+"""``grnlib score``: pooled and per-TF AUROC, AUPRC and early precision (BEELINE's EPR) of a ranked
+edge list you already have (from grnlib, BEELINE, arboreto/pySCENIC, GENIE3, decoupler ...) against a
+reference network, beside the degree and edge-prior floors, with intervals from resampling the TFs
 (:func:`grnlib.user.scoring.score_network`)."""
 from __future__ import annotations
 
 import argparse
 
-from grnlib.cli.common import Console, add_edge_format_option
+from grnlib.cli.common import Console, add_command, add_edge_format_option
 
 EXAMPLES = """\
 examples:
@@ -22,12 +23,7 @@ Davis-Goadrich area BEELINE reports, early_precision_ratio BEELINE's EPR. Interv
 
 
 def add_score_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "score", help="score a ranked network against a reference, beside the degree floor",
-        description="Pooled and per-TF AUROC, AUPRC and early precision (BEELINE's EPR) of a ranked edge list "
-                    "against a reference network, beside the degree and edge-prior floors, with intervals "
-                    "from resampling the TFs.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(subparsers, "score", "score a ranked network against a reference, beside the degree floor", __doc__, EXAMPLES)
     group = parser.add_argument_group("networks")
     group.add_argument("--network", required=True, metavar="FILE",
                        help="ranked edges: grnlib (tf target score), BEELINE rankedEdges (Gene1 Gene2 EdgeWeight), "

@@ -1,4 +1,6 @@
-"""``grnlib train``: your expression matrix and prior edges in, a trained model folder out.
+"""``grnlib train``: train a link-prediction model on your data: prior TF->target edges are the positives, a
+part of them (with sampled negatives) is held out, and the model and the degree baseline are scored on it
+(your expression matrix and prior edges in, a trained model folder out).
 
 The folder (``--out``) holds ``model.pt`` (weights, model config, gene list, candidate TFs,
 prior edges and the fitted feature recipe; loads with ``torch.load(weights_only=True)``),
@@ -21,8 +23,8 @@ import shutil
 import time
 from pathlib import Path
 
-from grnlib.cli.common import (Console, add_edge_format_option, add_expression_options, add_run_options, check_device,
-                               scheduler_client, set_threads)
+from grnlib.cli.common import (Console, add_command, add_expression_options, add_priors_options, add_run_options,
+                               check_device, scheduler_client, set_threads)
 from grnlib.entry import Terminated
 from grnlib.errors import check_seed
 
@@ -48,28 +50,20 @@ INPUT_FILES = ("expression", "priors", "tfs")
 
 
 def add_train_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "train", help="train a model on your expression matrix and prior edges",
-        description="Train a link-prediction model on your data: prior TF->target edges are the "
-                    "positives, a part of them (with sampled negatives) is held out, and the model "
-                    "and the degree baseline are scored on it.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(subparsers, "train", "train a model on your expression matrix and prior edges", __doc__, EXAMPLES)
     add_expression_options(parser)
     for action in parser._actions:  # --expression is not needed with --resume (checked in run)
         if action.dest == "expression":
             action.required = False
     group = parser.add_argument_group("priors and TFs")
-    group.add_argument("--priors", metavar="FILE",
-                       help="prior edges, CSV/TSV: a header with source,target (optional sign, weight), or "
-                            "no header with source and target first (e.g. TRRUST's raw table)")
-    add_edge_format_option(group, "--priors-format", "--priors")
+    add_priors_options(group, "prior edges, CSV/TSV: a header with source,target (optional sign, weight), or no "
+                              "header with source and target first (e.g. TRRUST's raw table)",
+                       "annotation evidence for TFs with no prior edges: go, pfam, jaspar (comma-separated), or auto "
+                       "(all, for human or mouse symbols); predict ranks their targets from it and adds an evidence "
+                       "column")
     group.add_argument("--tfs", metavar="FILE",
                        help="TF symbols, one per line (or the first column of a CSV): only prior edges from "
                             "these TFs are used, and they are the default TFs of grnlib predict")
-    group.add_argument("--knowledge", metavar="SOURCES",
-                       help="annotation evidence for TFs with no prior edges: go, pfam, jaspar (comma-separated), "
-                            "or auto (all, for human or mouse symbols); predict ranks their targets from it and "
-                            "adds an evidence column")
     group = parser.add_argument_group("model")
     group.add_argument("--model", help="preset or registry model name (may instead come from --params; default "
                                        "best); `--model list` describes them all")

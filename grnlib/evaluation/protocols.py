@@ -303,6 +303,18 @@ def tf_folds(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int = 5,
     return {"train": np.sort(np.setdiff1d(rest, val)), "val": np.sort(val), "test": np.sort(test)}
 
 
+def _negative_candidates(ds: GRNDataset, edges: pd.DataFrame, tfs: np.ndarray):
+    """``(tf, its positive targets, its candidate negatives)`` for each TF in ``tfs``: every gene but the
+    TF itself and its known targets, in gene order."""
+    targets_of = edges.groupby("tf")["target"].apply(np.asarray)
+    for tf in tfs:
+        positives = targets_of[tf]
+        eligible = np.ones(ds.n_genes, dtype=bool)
+        eligible[positives] = False
+        eligible[tf] = False
+        yield tf, positives, np.flatnonzero(eligible)
+
+
 def _per_tf_negatives(ds: GRNDataset, edges: pd.DataFrame, tfs: np.ndarray, neg_ratio: float,
                       rng: np.random.Generator, weights: np.ndarray | None) -> pd.DataFrame:
     """For each TF in ``tfs``: round(neg_ratio * its positives) negative targets, without repeats.
@@ -311,14 +323,8 @@ def _per_tf_negatives(ds: GRNDataset, edges: pd.DataFrame, tfs: np.ndarray, neg_
     probability proportional to ``weights`` [n_genes] when given. A TF that regulates nearly
     every gene gets as many negatives as there are candidates.
     """
-    targets_of = edges.groupby("tf")["target"].apply(np.asarray)
     tf_out, target_out = [], []
-    for tf in tfs:
-        positives = targets_of[tf]
-        eligible = np.ones(ds.n_genes, dtype=bool)
-        eligible[positives] = False
-        eligible[tf] = False
-        candidates = np.flatnonzero(eligible)
+    for tf, positives, candidates in _negative_candidates(ds, edges, tfs):
         k = min(candidates.size, int(round(neg_ratio * positives.size)))
         p = None
         if weights is not None:
@@ -341,15 +347,9 @@ def _stratified_matching(ds: GRNDataset, edges: pd.DataFrame, tfs: np.ndarray, n
     Returns:
         pair table of the kept positives and the drawn negatives of ``tfs``.
     """
-    targets_of = edges.groupby("tf")["target"].apply(np.asarray)
     n_strata = int(strata.max()) + 1
     tables = []
-    for tf in tfs:
-        positives = targets_of[tf]
-        eligible = np.ones(ds.n_genes, dtype=bool)
-        eligible[positives] = False
-        eligible[tf] = False
-        candidates = np.flatnonzero(eligible)
+    for tf, positives, candidates in _negative_candidates(ds, edges, tfs):
         n_pos = np.bincount(strata[positives], minlength=n_strata)
         n_cand = np.bincount(strata[candidates], minlength=n_strata)
         kept_pos = np.minimum(n_pos, np.floor(n_cand / neg_ratio)).astype(np.int64)
