@@ -86,10 +86,12 @@ def compare(dataset: str = DATASET, seeds=(0, 1, 2, 3, 4), candidate: dict | Non
             repeats: int = 1, epochs: int | None = None, log=print) -> dict:
     """Fit both recipes on every seed, interleaved (``repeats`` times each, for the timing
     spread; a repeat reproduces the same metrics); the paired summary as a JSON-ready dict."""
+    from grnlib.evaluation.spec import resolve_spec
+
     specs = recipes(candidate, epochs)
     # One short fit first: imports, thread pools and the allocator's first growth are not a recipe's cost.
     ds, split = load(dataset, seeds[0])
-    fit_once(ds, split, {**specs["previous"], "train": {**specs["previous"]["train"], "epochs": 1}}, seeds[0])
+    fit_once(ds, split, resolve_spec(specs["previous"], epochs=1), seeds[0])
     rows = []
     for seed in seeds:
         ds, split = load(dataset, seed)

@@ -160,7 +160,7 @@ def test_overfits_small_toy_edge_set(name):
     assert (np.diff(proba[np.argsort(logits)]) >= 0).all()  # same order as the logits
 
 
-TWO_TOWERS = [n for n in MODELS.names() if getattr(build(n), "is_two_tower", False)]
+TWO_TOWERS = [n for n in MODELS.names() if build(n).is_two_tower]
 
 
 def test_two_tower_family_is_registered():
