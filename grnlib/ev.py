@@ -10,11 +10,11 @@ to compare with.
 """
 from grnlib.evaluation.experiment import Evaluation, evaluate_split
 from grnlib.evaluation.metrics import (auprc, auroc, bootstrap_ci, cluster_bootstrap, evaluate_scores, paired_bootstrap,
-                                       per_tf_metrics)
+                                       paired_bootstraps, per_tf_metrics)
 from grnlib.evaluation.protocols import PROTOCOLS, make_split
 from grnlib.reference import PUBLISHED_RELEASED, historical_context
 from grnlib.tables import summary_table
 
 __all__ = ["Evaluation", "PROTOCOLS", "PUBLISHED_RELEASED", "auprc", "auroc", "bootstrap_ci", "cluster_bootstrap",
            "evaluate_scores", "evaluate_split", "historical_context", "make_split", "paired_bootstrap",
-           "per_tf_metrics", "summary_table"]
+           "paired_bootstraps", "per_tf_metrics", "summary_table"]

@@ -6,10 +6,10 @@
 overwrites the full report. ``--prepare-only`` writes parameterised, unexecuted notebooks
 (what nbval then executes).
 
-The run prints one line per chapter (name, seconds, status) and writes every chapter's seconds and the
-total to ``timings.json`` in the build folder (:func:`timings_path`). The next run starts the costliest
-chapters first from those timings; a fresh clone has none and orders by the committed estimate in
-``params/chapter_costs.yaml``.
+The run prints one line per chapter (name, seconds, status, CPU seconds) and writes every chapter's wall
+and CPU seconds and the total to ``timings.json`` in the build folder (:func:`timings_path`). The next run
+starts the costliest chapters first from those timings; a fresh clone has none and orders by the committed
+estimate in ``params/chapter_costs.yaml``.
 
 An executed chapter is cached (:func:`chapter_key`): a rerun whose notebook, parameters, package and
 benchmark code, committed results, data files and library versions are unchanged copies the executed
@@ -237,8 +237,8 @@ def run_notebooks(root: Path, params: str, out_dir: Path, names: list[str] | Non
     if failure is not None:
         name, exc = failure
         print(_line(name, 0.0, f"FAILED: {_first_line(exc)}"), flush=True)
-    write_timings(root, params, {name: {"seconds": round(seconds, 1), "status": status}
-                                 for name, (_, seconds, status) in results.items()},
+    write_timings(root, params, {name: {"seconds": round(seconds, 1), "cpu_seconds": cpu, "status": status}
+                                 for name, (_, seconds, status, cpu) in results.items()},
                   notebooks_seconds=time.perf_counter() - started, jobs=jobs, ran=sorted(results))
     if failure is not None:
         raise failure[1]
@@ -319,9 +319,9 @@ def _outputs_present(root: Path, name: str, params: str) -> bool:
     return folder.is_dir() and any(folder.iterdir())
 
 
-def _cached_chapter(root: Path, name: str, params: str, output: Path) -> float | None:
-    """Copy a cached execution of the chapter to ``output``; returns the seconds it took to execute
-    then, or None when there is none to use."""
+def _cached_chapter(root: Path, name: str, params: str, output: Path) -> tuple[float, float | None] | None:
+    """Copy a cached execution of the chapter to ``output``; returns the wall and CPU seconds it took to
+    execute then, or None when there is none to use."""
     import nbformat
 
     from grnlib.evaluation import cache
@@ -334,10 +334,11 @@ def _cached_chapter(root: Path, name: str, params: str, output: Path) -> float |
         return None
     raw, nb = payload
     write_bytes(output, raw)
-    return float(nb.metadata.get("grnlib", {}).get("executed_seconds", 0.0))
+    executed = nb.metadata.get("grnlib", {})
+    return float(executed.get("executed_seconds", 0.0)), executed.get("executed_cpu_seconds")
 
 
-def _store_chapter(root: Path, name: str, params: str, output: Path, seconds: float) -> None:
+def _store_chapter(root: Path, name: str, params: str, output: Path, seconds: float, cpu: float) -> None:
     import nbformat
 
     from grnlib.evaluation import cache
@@ -345,27 +346,29 @@ def _store_chapter(root: Path, name: str, params: str, output: Path, seconds: fl
     if not cache.enabled():
         return
     nb = nbformat.read(output, as_version=4)
-    nb.metadata["grnlib"] = {"executed_seconds": round(seconds, 1)}
+    nb.metadata["grnlib"] = {"executed_seconds": round(seconds, 1), "executed_cpu_seconds": cpu}
     cache.store_bytes(chapter_key(root, name, params), ".ipynb", nbformat.writes(nb).encode())
 
 
-def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: bool) -> tuple[Path, float, str]:
+def run_one(root: Path, name: str, params: str, out_dir: Path,
+            prepare_only: bool) -> tuple[Path, float, str, float | None]:
     """Execute (or parameterise) one notebook, or copy its cached execution; prints its line and
-    returns its output path and seconds (for a cached chapter, the seconds its execution took)."""
+    returns its output path, wall seconds, status and CPU seconds (:func:`_cpu_seconds`; for a cached
+    chapter, those its execution took)."""
     import papermill as pm
     from papermill.engines import papermill_engines
 
     from grnlib.engine import QuietEngine
 
     papermill_engines.register("grnlib", QuietEngine)  # also an entry point; registered here for old installs
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     output = out_dir / f"{name}.ipynb"
     if not prepare_only:
-        executed_seconds = _cached_chapter(root, name, params, output)
-        if executed_seconds is not None:
-            print(_line(name, time.perf_counter() - started, f"cached (executed in {executed_seconds:.1f} s)"),
+        executed = _cached_chapter(root, name, params, output)
+        if executed is not None:
+            print(_line(name, time.perf_counter() - started, f"cached (executed in {executed[0]:.1f} s)"),
                   flush=True)
-            return output, executed_seconds, "cached"
+            return output, executed[0], "cached", executed[1]
     # The grnlib engine (grnlib.engine): IPC sockets instead of TCP, so the kernel has nothing to warn
     # about, and every chapter gets the book's display settings (one-line data warnings, no progress
     # lines) even if it forgets to ask for them.
@@ -374,13 +377,23 @@ def run_one(root: Path, name: str, params: str, out_dir: Path, prepare_only: boo
         parameters=load_params(root, name, params), cwd=str(root / "notebooks"),
         prepare_only=prepare_only, progress_bar=False, kernel_name="python3", engine_name="grnlib",
     )
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, round(_cpu_seconds() - cpu_started, 1)
     if not prepare_only:
         tag_for_book(output)
-        _store_chapter(root, name, params, output, seconds)
-    status = "prepared" if prepare_only else "ok"
+        _store_chapter(root, name, params, output, seconds, cpu)
+    status = "prepared" if prepare_only else f"ok  (CPU {cpu:.1f} s)"
     print(_line(name, seconds, status), flush=True)
-    return output, seconds, status
+    return output, seconds, "prepared" if prepare_only else "ok", cpu
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and its finished children: a chapter's kernel is a child
+    that ends with the chapter, so the difference around one chapter is its CPU cost, which unlike the wall
+    time does not grow when other work shares the cores."""
+    import resource
+
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def tag_for_book(path: Path) -> None:

@@ -34,11 +34,12 @@ def test_parallel_run_executes_tags_and_times_every_notebook(tmp_path, capfd):
     timings = json.loads((tmp_path / "build" / "ci" / "timings.json").read_text())
     assert set(timings["chapters"]) == {"00_a", "01_b"}
     assert all(c["seconds"] > 0 and c["status"] == "ok" for c in timings["chapters"].values())
+    assert all(c["cpu_seconds"] > 0.5 for c in timings["chapters"].values())  # the kernel's CPU counts too
     assert timings["notebooks_seconds"] > 0
     out, err = capfd.readouterr()
     lines = [line for line in out.splitlines() if line.startswith("[report]")]
     assert sorted(line.split()[1] for line in lines) == ["00_a", "01_b"]
-    assert all(line.split()[-1] == "ok" and line.split()[-2] == "s" for line in lines)
+    assert all(line.split()[3:5] == ["s", "ok"] and line.split()[5] == "(CPU" for line in lines)
     # IPC transport: the kernels have no unencrypted TCP to warn about, and their log stays quiet.
     assert "without encryption" not in out + err and "IPKernelApp" not in out + err
 
