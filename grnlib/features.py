@@ -344,6 +344,7 @@ class FeatureKind:
     their defaults; the recipe keeps their values, so a kind holds no state."""
 
     dense = False  # the output is genes x every cell: only the genes asked for are computed
+    streams = False  # computed out of core too (grnlib.features_ooc: PCA needs no cell's whole profile at once)
     cannot_travel: str | None = None  # why features of other cells cannot be computed (None: they can)
     tensors: dict[str, tuple[str, type]] = {}
     per_cell = "cells"  # the recipe field with one entry per training cell
@@ -396,6 +397,7 @@ class PcaScores(FeatureKind):
 
     tensors = {"feature_mean": ("mean", np.float32), "feature_components": ("components", np.float32)}
     per_cell = "mean"
+    streams = True
 
     def __init__(self, n_components: int = 64, standardize: bool = True):
         super().__init__(standardize)

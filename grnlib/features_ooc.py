@@ -31,8 +31,8 @@ import pandas as pd
 
 from grnlib.data.streaming import checked_chunk, chunk_stats, iter_pass, merge_scan, merge_stats, new_scan
 from grnlib.errors import DataError, DataWarning
-from grnlib.features import (CONSTANT_RTOL, N_OVERSAMPLES, N_POWER_ITERATIONS, _orthonormal, _small_lapack,
-                             pca_components)
+from grnlib.features import (CONSTANT_RTOL, FEATURE_KINDS, KINDS, N_OVERSAMPLES, N_POWER_ITERATIONS, _orthonormal,
+                             _small_lapack, pca_components)
 from grnlib.progress import step
 
 FIT_PASSES = 2 + N_POWER_ITERATIONS + 1  # opening (checks, statistics), range, power iterations, last
@@ -126,10 +126,12 @@ def fit_streamed(cls, expression, kind: str = "pca", n_components: int = 64, see
     """``FeatureRecipe.fit`` on a streamed matrix (kind ``pca`` only: the others need every cell's
     profile at once)."""
     path = path or expression.source.path
-    if kind != "pca":
-        raise DataError(path, f"feature kind {kind!r} cannot be computed out of core (only 'pca')",
+    if not FEATURE_KINDS[kind].streams:
+        streamed = ", ".join(repr(name) for name in KINDS if FEATURE_KINDS[name].streams)
+        raise DataError(path, f"feature kind {kind!r} cannot be computed out of core (only {streamed})",
                         "use features kind pca, or read the matrix in memory (--in-memory, out_of_core=False)")
     n_cells, n_genes = expression.shape
+    limit = min(n_genes, n_cells)
     n_components = pca_components(n_components, n_genes, n_cells)
     recipe = cls(kind=kind, cells=[str(cell) for cell in expression.obs_names], seed=int(seed),
                  standardize=bool(standardize), n_components=int(n_components))
@@ -195,7 +197,7 @@ def fit_streamed(cls, expression, kind: str = "pca", n_components: int = 64, see
 def transform_streamed(recipe, expression, refit: bool = False, path=None, genes=None) -> np.ndarray:
     """``FeatureRecipe.transform`` on a streamed matrix holding the training cells (one pass)."""
     path = path or expression.source.path
-    if recipe.kind != "pca" or refit:
+    if not recipe.how.streams or refit:
         what = "refitting features" if refit else f"feature kind {recipe.kind!r}"
         raise DataError(path, f"{what} cannot be computed out of core",
                         "read the matrix in memory (--in-memory, out_of_core=False)")

@@ -1,6 +1,6 @@
 """Gene annotations as evidence: GO Biological Process, Pfam domains, JASPAR TF families, real TFs.
 
-The tables come through the data registry (checksummed; ``../shared/data`` -> user cache -> download):
+The tables come through the download manifest (checksummed; ``../shared/data`` -> user cache -> download):
 ``knowledge/human/go_bp_all.tsv.gz`` (GO BP propagated to every ancestor), ``knowledge/human/pfam.tsv.gz``,
 ``knowledge/human/gene_alias.tsv.gz`` and the Lambert 2018 list of human TFs. JASPAR families and classes
 are read with :mod:`sqlite3` from ``pyjaspar/data/JASPAR2026.sqlite`` inside the installed ``pyjaspar``
