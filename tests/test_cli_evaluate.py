@@ -98,3 +98,23 @@ def test_a_repeat_evaluation_is_served_from_the_run_cache_unless_no_cache(tmp_pa
     strip = lambda records: [{k: v for k, v in r.items() if k not in ("cached", "seconds", "threshold")}  # noqa: E731
                              for r in records]
     assert runs[0] == [{**r, "cached": False} for r in runs[1]] and strip(runs[0]) == strip(runs[2])
+
+
+@needs_data
+def test_evaluate_resolves_each_name_once(tmp_path, monkeypatch):
+    """Resolved where the input enters (the command line); the cells and the pipeline take the specs as they are."""
+    import grnlib.evaluation.spec as spec_module
+
+    calls = []
+    original = spec_module.resolve_spec
+
+    def counted(run, **kwargs):
+        calls.append(run)
+        return original(run, **kwargs)
+
+    monkeypatch.setattr(spec_module, "resolve_spec", counted)
+    monkeypatch.setenv("GRNLIB_NO_CACHE", "1")
+    assert main(["evaluate", "--dataset", SMALL, "--protocol", "released", "--models", "degree,baseline",
+                 "--seeds", "0,1", "--epochs", "1", "--device", "cpu", "--out", str(tmp_path / "e.json"),
+                 "--quiet"]) == 0
+    assert calls == ["degree", "baseline"]
