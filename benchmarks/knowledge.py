@@ -39,6 +39,9 @@ def main(argv=None) -> int:
                         help="the knowledge evidence as features of pair_evidence, with its controls (MODEL_LEADS)")
     parser.add_argument("--from-runs", action="store_true",
                         help="recompute the summaries from <out>/runs.csv instead of running the study")
+    parser.add_argument("--add-runs", metavar="DIR", action="append", default=[],
+                        help="with --from-runs: add the runs of another output folder of this script (e.g. more "
+                             "settings run separately); its command joins the README's")
     args = parser.parse_args(argv)
     command = "OMP_NUM_THREADS=1 .venv/bin/python benchmarks/knowledge.py " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
@@ -46,12 +49,13 @@ def main(argv=None) -> int:
     if args.from_runs:
         import pandas as pd
 
-        runs = pd.read_csv(Path(args.out) / "runs.csv")
-        previous = (Path(args.out) / "README.md").read_text()
-        command = next((line.split("      #")[0] for line in previous.splitlines()
-                        if line.startswith("OMP_NUM_THREADS")), command)
-        took = re.search(r"# (\d+) minutes", previous)
-        minutes = float(took.group(1)) if took else 0.0
+        folders = [Path(args.out), *map(Path, args.add_runs)]
+        runs = pd.concat([pd.read_csv(f / "runs.csv") for f in folders], ignore_index=True).drop_duplicates(
+            ["setting", "seed", "fold", "method"], keep="last")
+        previous = "\n".join((f / "README.md").read_text() for f in folders)
+        commands = [line.split("      #")[0] for line in previous.splitlines() if line.startswith("OMP_NUM_THREADS")]
+        command = "\n".join(dict.fromkeys(commands)) or command
+        minutes = sum(float(m) for m in re.findall(r"# (\d+) minutes", previous))
     else:
         runs = run_study(args.settings.split(","), seeds=[int(s) for s in args.seeds.split(",")], n_folds=args.folds,
                          protocol=args.protocol, methods=model_methods(args.protocol) if args.models else METHODS,
@@ -87,18 +91,26 @@ def _readme(command, minutes, summary, verdicts, chosen, runs, protocol, models=
     else:
         where = (f"on the held-out TFs of the `heldout-tf` protocol ({runs['fold'].nunique()} folds over TFs, seeds "
                  f"{sorted(runs['seed'].unique().tolist())})")
-    what = ("""The knowledge evidence as **features of `pair_evidence`** (`grnlib.models.knowledge.KnowledgeEvidence`:
-transfer from similar training TFs, all and real TFs only; GO similarity of TF and gene, alone and times the
-target's degree; real-TF flag and degree among real TFs; GO similarity of the gene to the TF's other training
-targets), added to the pair-evidence model each alias chose (`"""
-            + "`, `".join(sorted(set(runs["method"]) & {v for lead in MODEL_LEADS.values() for v in lead.values()}))
-            + """`: the model, its two controls as trained models and the model without knowledge), trained on
-each split beside the `knowledge` baseline.
-
-""") if models else ""
-    return f"""# Knowledge beyond expression (issue 19): {protocol}{" (pair_evidence features)" if models else ""}
-
-{what}Annotation evidence (`grnlib.evaluation.knowledge`: GO / Pfam DNA-binding domain / JASPAR family transfer
+    if models:
+        names = sorted(set(runs["method"]) & {v for lead in MODEL_LEADS.values() for v in lead.values()})
+        folds = sorted(runs["fold"].unique().tolist())
+        if protocol != "released":
+            where = (f"on the held-out TFs of the `heldout-tf` protocol (TF fold(s) {folds} of 5 at each seed, seeds "
+                     f"{sorted(runs['seed'].unique().tolist())})")
+        text = f"""The knowledge evidence as **features of `pair_evidence`** (`grnlib.models.knowledge.KnowledgeEvidence`,
+evidence group `knowledge`: transfer from similar training TFs, all and real TFs only; GO similarity of TF and
+gene, alone and times the target's leave-one-out degree; real-TF flag and degree among real TFs; GO similarity of
+the gene to the TF's other training targets), added to the pair-evidence model each alias chose, scored {where},
+beside the floors (`degree`, `edge_prior`; `floor` = the better of the two on each split). Trained models
+(`{"`, `".join(names)}`): the model, its two controls (annotations shuffled across genes; a TF-identity-blind
+transfer) and the same model without knowledge. Per-TF AUROC = mean over a split's test TFs; pooled = over its
+test pairs; both averaged per setting, then paired over settings (t interval, df = settings - 1). Everything is
+built from training edges and annotations only (`tests/test_knowledge.py`: held-out TFs' edges never reach the
+features). STRING is partly derived from curated pathways and text mining, the same kind of knowledge as GO: its
+gains are likely inflated; Non-Specific (ChIP-seq) is the credible figure. mHSC-L and Lofgof are never used.
+"""
+    else:
+        text = f"""Annotation evidence (`grnlib.evaluation.knowledge`: GO / Pfam DNA-binding domain / JASPAR family transfer
 from similar training TFs, TF-target GO similarity times the degree score, degree among real TFs) scored on
 {where}, beside the floors (`degree`, `edge_prior`; `floor` = the better of the
 two on each fold) and two controls: `knowledge_shuffled` (annotations permuted across genes) and
@@ -108,7 +120,10 @@ df = settings - 1). Everything is fitted on training TFs' edges only; the combin
 real-TF-only) is chosen on inner splits of the training TFs. STRING is partly derived from curated pathways
 and text mining, the same kind of knowledge as GO: its gains are likely inflated; Non-Specific (ChIP-seq) is
 the credible figure. mHSC-L and Lofgof are never used.
+"""
+    return f"""# Knowledge beyond expression (issue 19): {protocol}{" (pair_evidence features)" if models else ""}
 
+{text}
 ```bash
 {command}      # {minutes:.0f} minutes on the shared 2-core machine
 ```
@@ -120,11 +135,11 @@ the credible figure. mHSC-L and Lofgof are never used.
 ## Goals
 
 {verdicts.round(3).to_markdown(index=False)}
-
+""" + ("" if chosen.empty else f"""
 ## Combinations chosen on the inner splits (folds)
 
 {chosen.to_markdown(index=False)}
-"""
+""")
 
 
 if __name__ == "__main__":
