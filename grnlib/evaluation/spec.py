@@ -37,6 +37,7 @@ from grnlib.errors import DataError
 from grnlib.evaluation.controls import CONTROL_PRESETS, CONTROLS
 from grnlib.evaluation.presets import PRESETS
 from grnlib.features import DEFAULT_FEATURES, feature_options
+from grnlib.training.loop import RUNTIME_KEYS
 
 SPEC_KEYS = ("name", "kind", "model", "preset", "model_cfg", "train", "features", "prior_correction")
 DATA_SET_CFG = ("name", "n_genes", "in_features")  # model keys that come from the data, not from a spec
@@ -76,9 +77,9 @@ class Runtime:
             torch.set_num_threads(int(self.threads))
 
 
-#: TrainConfig fields that are run settings: a :class:`Runtime` sets them (``checkpoint_every`` keeps its
-#: default), and a spec's ``train`` section may not.
-RUNTIME_TRAIN_KEYS = (*Runtime().train_settings(), "checkpoint_every")
+#: TrainConfig fields that are run settings (:data:`grnlib.training.loop.RUNTIME_KEYS`, the one list): a
+#: :class:`Runtime` sets them (``checkpoint_every`` keeps its default), and a spec's ``train`` section may not.
+RUNTIME_TRAIN_KEYS = RUNTIME_KEYS
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,11 @@ CHECKPOINT_NAME = "last.pt"
 #: a better validation AUROC, keeping the best epoch's weights. On the README example (hHEP TFs+1000,
 #: TRRUST, phase1) validation peaks at epoch 8 of 40.
 USER_PATIENCE = 5
+#: The TrainConfig fields that are run settings, not science: where and how a run executes (set from a
+#: grnlib.evaluation.spec.Runtime, never by a run spec).
+RUNTIME_KEYS = ("seed", "device", "progress", "checkpoint_dir", "checkpoint_every")
 # Settings that may differ between an interrupted run and its resumption without changing results.
-RESUME_FREE_KEYS = {"progress", "device", "amp", "checkpoint_dir", "checkpoint_every"}
+RESUME_FREE_KEYS = set(RUNTIME_KEYS) - {"seed"} | {"amp"}
 
 
 @dataclass
