@@ -165,7 +165,7 @@ def goals(summary: pd.DataFrame, protocol: str = "heldout-tf", lead: str = "know
             met = hit["delta"] >= target
         rows.append({"goal": goal, "method": lead, "reference": reference, "delta": hit["delta"],
                      "ci_low": hit["ci_low"], "ci_high": hit["ci_high"], "met": bool(met)})
-    if protocol != "released":  # the moonshot: the smallest per-TF gain over degree across the network types
+    if protocol != "released":  # the moonshot: the smallest per-TF gain over degree, every network type measured
         gains = summary[(summary["method"] == lead) & (summary["reference"] == "degree")
                         & (summary["metric"] == "per_tf_auroc") & summary["network"].isin(NETWORKS)]
         if len(gains):
@@ -173,7 +173,7 @@ def goals(summary: pd.DataFrame, protocol: str = "heldout-tf", lead: str = "know
             goal = f"Moonshot: per-TF AUROC >= degree + 0.10 on every network type (worst: {worst['network']})"
             rows.append({"goal": goal, "method": lead, "reference": "degree", "delta": worst["delta"],
                          "ci_low": worst["ci_low"], "ci_high": worst["ci_high"],
-                         "met": bool(gains["delta"].min() >= 0.10)})
+                         "met": bool(gains["delta"].min() >= 0.10 and set(gains["network"]) == set(NETWORKS))})
     return pd.DataFrame(rows)
 
 
