@@ -19,7 +19,7 @@ import pandas as pd
 
 from grnlib.data import GRNDataset
 from grnlib.evaluation import cache
-from grnlib.evaluation.spec import RunSpec, Runtime, as_spec
+from grnlib.evaluation.spec import DEGREE_FLOOR, RunSpec, Runtime, as_spec
 from grnlib.io import write_json
 
 
@@ -154,7 +154,7 @@ def scorers(specs) -> list[RunSpec]:
 
 
 def evaluate_split(ds: GRNDataset, split: dict, specs, runtime: Runtime | None = None, *,
-                   baselines=("degree",), seed: int | None = None, progress: bool | None = None) -> Evaluation:
+                   baselines=(DEGREE_FLOOR,), seed: int | None = None, progress: bool | None = None) -> Evaluation:
     """Score every baseline and train every run on one split; one metrics row per scorer.
 
     Args:
@@ -163,7 +163,8 @@ def evaluate_split(ds: GRNDataset, split: dict, specs, runtime: Runtime | None =
             or dict, e.g. a notebook's, is resolved here once); baselines among them are scored like any run.
         runtime: seed (features, model init, shuffling), device, progress bar, checkpoint folder;
             ``seed=``/``progress=`` are its shorthand.
-        baselines: scored first, before ``specs`` (the degree floor by default; ``()`` for none).
+        baselines: scored first, before ``specs`` (the degree floor by default; ``()`` for none; names are
+            resolved here).
 
     Thresholds for accuracy/F1/MCC are chosen on the validation pairs of each scorer. A model
     whose spec's ``prior_correction`` applies to this split (:mod:`grnlib.evaluation.correction`)

@@ -152,6 +152,10 @@ class RunSpec(Mapping):
         return hash(self.key() + self.name)
 
 
+#: The degree floor, scored beside every run (:func:`grnlib.evaluation.experiment.evaluate_split`'s default).
+DEGREE_FLOOR = RunSpec(name="degree", kind="baseline", model="degree")
+
+
 def valid_names() -> list[str]:
     """Every name :func:`resolve_spec` accepts: baselines, presets, controls, registered models."""
     from grnlib.evaluation.baselines import BASELINES

@@ -76,6 +76,9 @@ def test_a_run_spec_is_frozen_plain_data_and_its_key_is_its_science():
     assert RunSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
     assert spec.replace(name="renamed").key() == spec.key()  # the name is not science
     assert preset("phase3", epochs=5).key() != spec.key()
+    from grnlib.evaluation.spec import DEGREE_FLOOR
+
+    assert resolve_spec("degree") == DEGREE_FLOOR  # the pipeline's default floor is the resolved name
     stack = resolve_spec("stack", epochs=2)
     assert [m.name for m in stack.members] == PRESETS["stack"]["stack"]
     assert resolve_spec(stack.to_dict()) == stack
@@ -143,5 +146,4 @@ def test_grnlib_train_resolves_the_model_once(tmp_path, monkeypatch):
     monkeypatch.setenv("GRNLIB_NO_CACHE", "1")
     files = write_toy(tmp_path / "toy")
     assert cli.main(train_argv(files, tmp_path / "model", extra=["--device", "cpu"])) == 0
-    model_calls = [c for c in calls if c != "degree"]  # the floor scored beside it is its own input
-    assert len(model_calls) == 1 and model_calls[0]["model"] == "expression_two_tower", calls
+    assert len(calls) == 1 and calls[0]["model"] == "expression_two_tower", calls
