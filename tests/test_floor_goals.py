@@ -136,6 +136,8 @@ def test_worst_settings_and_the_goal_table_judge_the_worst_case_with_holm():
     worst = bf.worst_settings(frame_18(), ["m"]).set_index("protocol")
     assert worst.loc["heldout-tf", "worst auroc setting"] == "subsample/STRING/hHEP/500/150-1"
     assert worst.loc["heldout-tf", "Δ auroc"] == pytest.approx(-0.02)
+    sized = bf.worst_settings(frame_18().assign(n_test=lambda f: 100 + 10 * f["seed"]), ["m"]).set_index("protocol")
+    assert sized.loc["heldout-tf", "worst auroc n_test"] == 100
     goals = bf.goal_table_18(frame_18(), best="m", best_heldout="h", aliases={"m": ("heldout-tf",), "h": ("heldout-tf",)})
     rows = goals[goals["goal"].str.startswith("no alias")].set_index(["model", "goal"])
     assert not rows.loc[("m", "no alias below the higher floor: pooled AUROC"), "met"]

@@ -494,8 +494,10 @@ def setting_gaps(metrics: pd.DataFrame, names, reference: str = "higher",
 def worst_settings(metrics: pd.DataFrame, names, quantile: float = 0.1) -> pd.DataFrame:
     """Per protocol and scorer of ``names``: over the settings where it ran beside both floors, the
     setting with the lowest pooled-AUROC and the one with the lowest pooled-AUPRC gap to the higher floor
-    (means over seeds), the gaps, and their ``quantile`` over settings."""
+    (means over seeds), the gaps, and their ``quantile`` over settings; and the fewest test pairs of a split of
+    the worst AUROC setting (``n_test``, where ``metrics`` has it): a small setting's gap is mostly noise."""
     gaps = setting_gaps(metrics, names)
+    named = metrics.rename(columns={"model": "name"}) if "name" not in metrics else metrics
     rows = []
     for (protocol, name), part in gaps.groupby(["protocol", "name"], sort=False):
         row = {"protocol": protocol, "model": name, "settings": len(part)}
@@ -504,6 +506,10 @@ def worst_settings(metrics: pd.DataFrame, names, quantile: float = 0.1) -> pd.Da
             row.update({f"worst {metric} setting": worst["dataset"], f"Δ {metric}": worst[f"delta_{metric}"],
                         f"Δ {metric} q{quantile:g}": part[f"delta_{metric}"].quantile(quantile),
                         f"Δ {metric} mean": part[f"delta_{metric}"].mean()})
+        if "n_test" in named:
+            splits = named[(named["dataset"] == row["worst auroc setting"]) & (named["protocol"] == protocol)
+                           & (named["name"] == name)]
+            row["worst auroc n_test"] = splits["n_test"].min()
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -781,8 +787,10 @@ def robust_findings(report: dict) -> list[str]:
             row = worst.loc[(protocol, model)]
             within = [f"{m} {'within' if row[f'Δ {m.lower()}'] >= GOALS_18[f'worst_{m.lower()}'] else 'outside'} the "
                       f"{GOALS_18[f'worst_{m.lower()}']:+.3f} tolerance" for m in ("AUROC", "AUPRC")]
+            fewest = row.get("worst auroc n_test", np.nan)
+            size = f", whose smallest test split holds {fewest:.0f} pairs" if np.isfinite(fewest) else ""
             lines.append(f"**{protocol}**, `{model}` (`{alias}`), worst of {row['settings']} settings: pooled AUROC "
-                         f"{row['Δ auroc']:+.3f} against the higher floor on `{row['worst auroc setting']}`, pooled "
+                         f"{row['Δ auroc']:+.3f} against the higher floor on `{row['worst auroc setting']}`{size}; pooled "
                          f"AUPRC {row['Δ auprc']:+.3f} on `{row['worst auprc setting']}` ({'; '.join(within)}).")
     fallback = report.get("fallback")
     for protocol in TF_PROTOCOLS if fallback is not None else ():
