@@ -24,5 +24,24 @@ def shared_root():
     return root
 
 
+@pytest.fixture
+def resolved(monkeypatch):
+    """Every run given to the spec resolver while the test runs (names and dicts in call order), counted
+    where the resolver is imported by name (grnlib.user.model) too: a run spec is resolved once, where
+    the input enters."""
+    import grnlib.evaluation.spec as spec_module
+    import grnlib.user.model as user_model
+
+    calls, original = [], spec_module.resolve_spec
+
+    def counted(run, **kwargs):
+        calls.append(run)
+        return original(run, **kwargs)
+
+    monkeypatch.setattr(spec_module, "resolve_spec", counted)
+    monkeypatch.setattr(user_model, "resolve_spec", counted)
+    return calls
+
+
 # Tests never read or fill the user's run cache: one fresh cache per test session.
 os.environ["GRNLIB_RUN_CACHE"] = tempfile.mkdtemp(prefix="grnlib-test-run-cache-")

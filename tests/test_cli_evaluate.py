@@ -101,20 +101,10 @@ def test_a_repeat_evaluation_is_served_from_the_run_cache_unless_no_cache(tmp_pa
 
 
 @needs_data
-def test_evaluate_resolves_each_name_once(tmp_path, monkeypatch):
+def test_evaluate_resolves_each_name_once(tmp_path, monkeypatch, resolved):
     """Resolved where the input enters (the command line); the cells and the pipeline take the specs as they are."""
-    import grnlib.evaluation.spec as spec_module
-
-    calls = []
-    original = spec_module.resolve_spec
-
-    def counted(run, **kwargs):
-        calls.append(run)
-        return original(run, **kwargs)
-
-    monkeypatch.setattr(spec_module, "resolve_spec", counted)
     monkeypatch.setenv("GRNLIB_NO_CACHE", "1")
     assert main(["evaluate", "--dataset", SMALL, "--protocol", "released", "--models", "degree,baseline",
                  "--seeds", "0,1", "--epochs", "1", "--device", "cpu", "--out", str(tmp_path / "e.json"),
                  "--quiet"]) == 0
-    assert calls == ["degree", "baseline"]
+    assert resolved == ["degree", "baseline"]

@@ -123,27 +123,16 @@ def test_evaluate_split_takes_specs_as_they_are(monkeypatch):
     assert list(evaluation.metrics["name"]) == ["degree", "baseline"]
 
 
-def test_grnlib_train_resolves_the_model_once(tmp_path, monkeypatch):
+def test_grnlib_train_resolves_the_model_once(tmp_path, monkeypatch, resolved):
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
     from cli_helpers import train_argv, write_toy
 
-    import grnlib.evaluation.spec as spec_module
-    import grnlib.user.model as user_model
     from grnlib import cli
 
-    calls = []
-    original = spec_module.resolve_spec
-
-    def counted(run, **kwargs):
-        calls.append(run)
-        return original(run, **kwargs)
-
-    monkeypatch.setattr(spec_module, "resolve_spec", counted)
-    monkeypatch.setattr(user_model, "resolve_spec", counted)
     monkeypatch.setenv("GRNLIB_NO_CACHE", "1")
     files = write_toy(tmp_path / "toy")
     assert cli.main(train_argv(files, tmp_path / "model", extra=["--device", "cpu"])) == 0
-    assert len(calls) == 1 and calls[0]["model"] == "expression_two_tower", calls
+    assert len(resolved) == 1 and resolved[0]["model"] == "expression_two_tower", resolved
