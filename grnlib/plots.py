@@ -5,6 +5,7 @@ the table with the numbers after it.
 """
 from __future__ import annotations
 
+import textwrap
 import warnings
 from collections.abc import Mapping
 
@@ -231,12 +232,17 @@ def labelled_bars(table: pd.DataFrame, value: str, label: str, hue: str | None =
                   title: str = "", xlabel: str = "", log: bool = False, line: float | None = None):
     """Horizontal bars of ``value`` per ``label`` (and ``hue``), optionally log-scaled, with a
     reference line at ``line`` (a target, a floor). An empty table gives a panel that says so."""
-    fig, ax = _axes(ax, size=(7, 0.3 * table[label].nunique() * (1 if hue is None else 1.5) + 1.6))
+    lines = max([str(name).count("\n") + 1 for name in table[label]] or [1])  # wrapped labels need more height
+    fig, ax = _axes(ax, size=(7, 0.3 * lines * table[label].nunique() * (1 if hue is None else 1.5) + 1.6))
     if table[value].isna().all():
         return _no_data(ax, title)
     sns.barplot(data=table, y=label, x=value, hue=hue, orient="h", ax=ax)
     if log:
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())  # a short span: no crowded minor-tick labels
+    if hue is None:
+        for bars in ax.containers:  # the value at each bar's end: short log spans show few ticks
+            ax.bar_label(bars, fmt="%.3g", fontsize=8, padding=2)
     if line is not None:
         ax.axvline(line, ls="--", c="black")
     ax.set(title=title, xlabel=xlabel or value, ylabel="")
@@ -288,6 +294,9 @@ def bench_chart(table: pd.DataFrame, section: str, ax=None):
         return scaling_curves({step: table.rename(columns={f"{step} s": "seconds", f"{step} MB": "MB"})
                                for step in ("train", "predict")}, x="non-zeros",
                               panels={"seconds": "seconds", "MB": "peak RSS (MB)"})
+    if section == "targets":  # only the missed ones have a bar; their long names wrapped, so the bars keep room
+        table = _numeric(table, ["miss ×"]).dropna(subset=["miss ×"])
+        table = table.assign(target=table["target"].map(lambda name: textwrap.fill(str(name), 48)))
     if section == "reference":
         table = _numeric(table, ["reference s", "phase-4 s"])
         table = table.melt(id_vars="dataset", value_vars=["reference s", "phase-4 s"], var_name="model",
@@ -377,7 +386,11 @@ def scale_costs(table: pd.DataFrame):
                 ax.axhline(4096, color="grey", linestyle=":", linewidth=1, label="4 GB goal")
             for axis in (ax.xaxis, ax.yaxis):  # spans of about a decade: no crowded minor-tick labels
                 axis.set_minor_formatter(plt.NullFormatter())
-            outside_legend(ax, fontsize=8)
+    legend = {}  # one legend for the six panels, below them: the panels keep the width
+    for ax in axes.ravel():
+        legend.update(zip(*reversed(ax.get_legend_handles_labels())))
+    if legend:
+        fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncol=4, fontsize=8, frameon=False)
     fig.suptitle("Cost against matrix size (grnlib train / grnlib predict, one point per size)")
     return fig
 

@@ -424,6 +424,12 @@ def scale_goals(bench: dict, agreement: dict | None = None) -> list[str]:
             verdict = "missed as a measurement (not run); the extrapolation is within every limit"
         figures = "; ".join(f"{t['target'].split(': ', 1)[-1]} {t['measured']:,.4g} {t['goal'].split()[-1]} (goal "
                             f"{t['goal']}: {'met' if t['met'] else 'missed'})" for t in part)
+        size = tuple(int(n.replace(",", "")) for n in key.split(" x ")) if " x " in key else None
+        run = next((r for r in bench.get("scale") or [] if r.get("path") == "out-of-core" and "error" not in r
+                    and (r["cells"], r["genes"]) == size), None)
+        if measured and run and run.get("train_cpu_seconds"):  # wall time follows other people's load; CPU time not
+            figures += (f"; CPU seconds of the same commands (wall time on an idle core): train "
+                        f"{run['train_cpu_seconds']:,.0f} s, predict {run.get('predict_cpu_seconds') or 0:,.0f} s")
         lines.append(f"**{title}**: {verdict}. {figures}.")
     if agreement:
         verdict = "met" if agreement["equal"] else "missed"
