@@ -301,3 +301,12 @@ def test_pair_statistics_read_a_seeded_cell_sample(counts_file, monkeypatch):
     memory = read_expression(counts_file, raw_counts=True)
     rows = np.sort(np.random.default_rng([0, 17]).choice(611, 100, replace=False))
     np.testing.assert_array_equal(x, memory.X[rows].toarray().T)
+
+
+def test_agreement_reads_several_chunks_and_reports_float32_rounding():
+    """What chapter 11 shows for the feature goal: the toy matrix in several chunks, within float32 rounding."""
+    from grnlib import features_ooc
+
+    check = features_ooc.agreement()
+    assert check["chunks"] > 1 and check["cells"] == 2000
+    assert check["equal"] and 0 < check["relative"] <= features_ooc.FLOAT32_RTOL
