@@ -54,7 +54,8 @@ def main(argv=None) -> int:
             ["setting", "seed", "fold", "method"], keep="last")
         previous = "\n".join((f / "README.md").read_text() for f in folders)
         commands = [line.split("      #")[0] for line in previous.splitlines() if line.startswith("OMP_NUM_THREADS")]
-        command = "\n".join(dict.fromkeys(commands)) or command
+        merge = [command] if args.add_runs else []  # the merge itself is part of how the summaries were made
+        command = "\n".join(dict.fromkeys(commands + merge)) or command
         minutes = sum(float(m) for m in re.findall(r"# (\d+) minutes", previous))
     else:
         runs = run_study(args.settings.split(","), seeds=[int(s) for s in args.seeds.split(",")], n_folds=args.folds,

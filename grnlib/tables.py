@@ -600,11 +600,13 @@ CONCLUSIONS = {
         asked="For TFs with no known targets, and on the released splits, does annotation knowledge (GO, Pfam "
               "DNA-binding domains, JASPAR families, the real-TF list) lift the ranking above the degree floor, net "
               "of a shuffled-annotation and a TF-identity-blind control?",
-        takeaway="Use `--knowledge auto` for human or mouse TFs without known targets: on the ChIP-seq "
-                 "(Non-Specific) and STRING networks it ranks their targets better than counting known edges. Read "
-                 "the identity-blind control before crediting the annotations of the TF itself: most of the gain comes "
-                 "from transferring targets of real, annotated TFs at all. It does not help the cell-type-specific "
-                 "networks; STRING's gains are inflated by the knowledge it was built from."),
+        takeaway="Use `--knowledge auto` for human or mouse TFs without known targets on ChIP-seq-like (Non-Specific) "
+                 "or STRING networks, and the `pair_evidence_knowledge` features to rank with a model: both rank "
+                 "targets above counting known edges there. Do not credit the TF's own annotations with the gain: "
+                 "the identity-blind control, which borrows targets from real, annotated TFs without knowing which "
+                 "TF it scores, keeps most of it. On the cell-type-specific networks knowledge does not help (the "
+                 "features cost a little, within noise): leave it off there. STRING's gains are inflated by the "
+                 "knowledge it was built from."),
 }
 
 
