@@ -20,7 +20,6 @@ import pandas as pd
 from grnlib.data import GRNDataset
 from grnlib.evaluation import cache
 from grnlib.evaluation.spec import DEGREE_FLOOR, RunSpec, Runtime, as_spec
-from grnlib.io import write_json
 
 
 @dataclass
@@ -283,13 +282,3 @@ def stack_rows(spec: RunSpec, ds: GRNDataset, split: dict, evaluation: Evaluatio
              "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val), "threshold": threshold,
              "prior_correction": corrected, "seconds": float(cost), "cached": False}]
 
-
-def save_outputs(folder: Path, params: dict, metrics: pd.DataFrame, figures: dict | None = None) -> Path:
-    """Write ``params.json``, ``metrics.json`` (records) and ``<name>.png`` figures into ``folder``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_json(folder / "params.json", params)
-    write_json(folder / "metrics.json", metrics.to_dict(orient="records"))
-    for name, fig in (figures or {}).items():
-        fig.savefig(folder / f"{name}.png", dpi=110, bbox_inches="tight")
-    return folder
