@@ -41,7 +41,8 @@ dropout mask.
 """
 from __future__ import annotations
 
-from typing import Sequence
+import inspect
+from typing import Callable, Sequence
 
 import torch
 import torch.nn as nn
@@ -128,76 +129,48 @@ class TwoTower(LinkModel):
         return self.score_rows(self.encode_tf(tf_idx, features), self.encode_gene(gene_idx, features))
 
 
-def _build(name: str, temperature: float | None, similarity: str,
-           default_tau: dict[str, float], **cfg) -> TwoTower:
-    if temperature is None:
-        temperature = default_tau[similarity] if similarity in default_tau else 1.0
-    return TwoTower(name, temperature=temperature, similarity=similarity, **cfg)
+def _register_variant(name: str, doc: str, default_tau: dict[str, float] | None = None, **defaults) -> Callable:
+    """Register one two-tower variant. Its keyword defaults become the factory's signature, which the
+    registry reads as the variant's config schema (valid keys and defaults)."""
+    values = {"n_genes": None, "in_features": None, "similarity": "dot", "temperature": None,
+              "dropout": 0.0, "init": "default", **defaults}
+    signature = inspect.Signature([inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v)
+                                   for k, v in values.items()])
+
+    def factory(**cfg) -> TwoTower:
+        bound = signature.bind(**cfg)  # an unknown key fails here, as with a written signature
+        bound.apply_defaults()
+        kwargs = dict(bound.arguments)
+        similarity, temperature = kwargs["similarity"], kwargs.pop("temperature")
+        if temperature is None:
+            temperature = (default_tau or {}).get(similarity, 1.0)
+        return TwoTower(name, temperature=temperature, **kwargs)
+
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = doc
+    factory.__signature__ = signature
+    return MODELS.register(name, reads_expression=reads_inputs)(factory)
 
 
-@MODELS.register("embedding_two_tower", reads_expression=reads_inputs)
-def embedding_two_tower(*, n_genes: int | None = None, in_features: int | None = None,
-                        inputs: str = "embedding", embedding_dim: int = 128,
-                        hidden_dims: Sequence[int] = (128,), out_dim: int = 128,
-                        similarity: str = "dot", temperature: float | None = None,
-                        dropout: float = 0.0, init: str = "default") -> TwoTower:
-    """Baseline: learnable 128-d TF and gene embeddings, 2-layer towers 128 -> 128 -> 128, dot product."""
-    return _build("embedding_two_tower", temperature, similarity, {},
-                  n_genes=n_genes, in_features=in_features, inputs=inputs,
-                  embedding_dim=embedding_dim, hidden_dims=hidden_dims, out_dim=out_dim,
-                  dropout=dropout, init=init)
-
-
-@MODELS.register("two_tower", reads_expression=reads_inputs)
-def two_tower(*, in_features: int | None = None, n_genes: int | None = None,
-              inputs: str = "expression", embedding_dim: int = 256,
-              hidden_dims: Sequence[int] = (256, 256), out_dim: int = 128,
-              similarity: str = "dot", temperature: float | None = None,
-              dropout: float = 0.0, init: str = "default") -> TwoTower:
-    """Old ``TwoTowerModel``: towers in_features -> 256 -> 256 -> 128 over expression features;
-    dot / 0.07 (cosine / 0.05 with ``similarity="cosine"``)."""
-    return _build("two_tower", temperature, similarity, {"dot": 0.07, "cosine": 0.05},
-                  n_genes=n_genes, in_features=in_features, inputs=inputs,
-                  embedding_dim=embedding_dim, hidden_dims=hidden_dims, out_dim=out_dim,
-                  dropout=dropout, init=init)
-
-
-@MODELS.register("expression_two_tower", reads_expression=reads_inputs)
-def expression_two_tower(*, in_features: int | None = None, n_genes: int | None = None,
-                         inputs: str = "expression", embedding_dim: int = 128,
-                         hidden_dims: Sequence[int] = (512, 256), out_dim: int = 128,
-                         similarity: str = "dot", temperature: float | None = None,
-                         dropout: float = 0.0, init: str = "default") -> TwoTower:
-    """Phase 1: towers over a gene's expression profile, 3 layers in_features -> 512 -> 256 -> 128."""
-    return _build("expression_two_tower", temperature, similarity, {},
-                  n_genes=n_genes, in_features=in_features, inputs=inputs,
-                  embedding_dim=embedding_dim, hidden_dims=hidden_dims, out_dim=out_dim,
-                  dropout=dropout, init=init)
-
-
-@MODELS.register("hybrid_two_tower", reads_expression=reads_inputs)
-def hybrid_two_tower(*, n_genes: int | None = None, in_features: int | None = None,
-                     inputs: str = "hybrid", embedding_dim: int = 128,
-                     hidden_dims: Sequence[int] = (256, 256), out_dim: int = 128,
-                     similarity: str = "cosine", temperature: float | None = None,
-                     dropout: float = 0.0, init: str = "default") -> TwoTower:
-    """Learnable 128-d embedding concatenated with expression features, towers
-    (128 + in_features) -> 256 -> 256 -> 128, cosine / 0.05."""
-    return _build("hybrid_two_tower", temperature, similarity, {"cosine": 0.05},
-                  n_genes=n_genes, in_features=in_features, inputs=inputs,
-                  embedding_dim=embedding_dim, hidden_dims=hidden_dims, out_dim=out_dim,
-                  dropout=dropout, init=init)
-
-
-@MODELS.register("deep_two_tower", reads_expression=reads_inputs)
-def deep_two_tower(*, n_genes: int | None = None, in_features: int | None = None,
-                   inputs: str = "embedding", embedding_dim: int = 256,
-                   hidden_dims: Sequence[int] = (512, 256, 128), out_dim: int = 64,
-                   similarity: str = "dot", temperature: float | None = None,
-                   dropout: float = 0.1, init: str = "xavier") -> TwoTower:
-    """Phase 2: 256-d embeddings, 4-layer towers 256 -> 512 -> 256 -> 128 -> 64, Xavier init,
-    dropout 0.1 after each hidden layer; ``inputs="hybrid"`` adds expression features."""
-    return _build("deep_two_tower", temperature, similarity, {},
-                  n_genes=n_genes, in_features=in_features, inputs=inputs,
-                  embedding_dim=embedding_dim, hidden_dims=hidden_dims, out_dim=out_dim,
-                  dropout=dropout, init=init)
+# The old models' variants: what differs between them is data (inputs, widths, similarity, init).
+_register_variant("embedding_two_tower",
+                  "Baseline: learnable 128-d TF and gene embeddings, 2-layer towers 128 -> 128 -> 128, dot product.",
+                  inputs="embedding", embedding_dim=128, hidden_dims=(128,), out_dim=128)
+_register_variant("two_tower",
+                  "Old ``TwoTowerModel``: towers in_features -> 256 -> 256 -> 128 over expression features; "
+                  "dot / 0.07 (cosine / 0.05 with ``similarity=\"cosine\"``).",
+                  {"dot": 0.07, "cosine": 0.05},
+                  inputs="expression", embedding_dim=256, hidden_dims=(256, 256), out_dim=128)
+_register_variant("expression_two_tower",
+                  "Phase 1: towers over a gene's expression profile, 3 layers in_features -> 512 -> 256 -> 128.",
+                  inputs="expression", embedding_dim=128, hidden_dims=(512, 256), out_dim=128)
+_register_variant("hybrid_two_tower",
+                  "Learnable 128-d embedding concatenated with expression features, towers "
+                  "(128 + in_features) -> 256 -> 256 -> 128, cosine / 0.05.",
+                  {"cosine": 0.05},
+                  inputs="hybrid", embedding_dim=128, hidden_dims=(256, 256), out_dim=128, similarity="cosine")
+_register_variant("deep_two_tower",
+                  "Phase 2: 256-d embeddings, 4-layer towers 256 -> 512 -> 256 -> 128 -> 64, Xavier init, "
+                  "dropout 0.1 after each hidden layer; ``inputs=\"hybrid\"`` adds expression features.",
+                  inputs="embedding", embedding_dim=256, hidden_dims=(512, 256, 128), out_dim=64,
+                  dropout=0.1, init="xavier")
