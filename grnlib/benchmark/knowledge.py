@@ -170,7 +170,7 @@ def goals(summary: pd.DataFrame, protocol: str = "heldout-tf", lead: str = "know
                         & (summary["metric"] == "per_tf_auroc") & summary["network"].isin(NETWORKS)]
         if len(gains):
             worst = gains.loc[gains["delta"].idxmin()]
-            goal = f"Moonshot: per-TF AUROC >= degree + 0.10 on every network type (worst: {worst['network']})"
+            goal = f"Stretch goal: per-TF AUROC >= degree + 0.10 on every network type (worst: {worst['network']})"
             rows.append({"goal": goal, "method": lead, "reference": "degree", "delta": worst["delta"],
                          "ci_low": worst["ci_low"], "ci_high": worst["ci_high"],
                          "met": bool(gains["delta"].min() >= 0.10 and set(gains["network"]) == set(NETWORKS))})
