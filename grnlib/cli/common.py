@@ -17,8 +17,9 @@ EXPRESSION_HELP = ("expression matrix: .h5ad (AnnData, cells x genes), or .csv/.
 
 def add_command(subparsers, name: str, help: str, doc: str, examples: str | None = None):
     """The parser of subcommand ``name``: ``help`` in ``grnlib --help``; atop its own help the first
-    paragraph of ``doc``, its module's docstring (``\`\`grnlib <name>\`\`: what it does ...``, read as plain
-    text), so the module's documentation and ``--help`` say it once; ``examples`` (kept as written) below."""
+    paragraph of ``doc``, its module's docstring (the command's name in double backquotes, a colon, what it
+    does; read as plain text), so the module's documentation and ``--help`` say it once; ``examples`` (kept
+    as written) below."""
     first = doc.split("\n\n", 1)[0].split(": ", 1)[1]
     text = re.sub(r"\s*\(:\w+:`[^`]*`\)", "", " ".join(first.split())).replace("``", "")
     return subparsers.add_parser(name, help=help, description=text[0].upper() + text[1:], epilog=examples,
