@@ -26,7 +26,7 @@ from pathlib import Path
 def main(argv=None) -> int:
     from grnlib.benchmark.knowledge import (CONTRASTS, DEVELOPMENT, MODEL_LEADS, METHODS, chosen_combinations, goals,
                                             model_contrasts, model_methods, per_setting, run_study, summarise)
-    from grnlib.io import atomic_file, write_table
+    from grnlib.io import write_table, write_text
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", default=",".join(DEVELOPMENT))
@@ -74,8 +74,8 @@ def main(argv=None) -> int:
     for name, frame in (("runs", runs), ("per_setting", table), ("summary", summary), ("goals", verdicts),
                         ("chosen", chosen)):
         write_table(frame, folder / f"{name}.csv")  # each file atomic
-    with atomic_file(folder / "README.md") as tmp:
-        Path(tmp).write_text(_readme(command, minutes, summary, verdicts, chosen, runs, args.protocol, args.models))
+    write_text(folder / "README.md", _readme(command, minutes, summary, verdicts, chosen, runs, args.protocol,
+                                             args.models))
     print(summary.round(3).to_string(index=False))
     print(verdicts.round(3).to_string(index=False))
     return 0

@@ -274,10 +274,12 @@ def atomic_folder(folder, overwrite: bool = False, marker: str = MODEL_MARKER):
 @contextlib.contextmanager
 def atomic_file(path):
     """Yield a temporary file path beside ``path``; on success it is renamed to ``path``, on any
-    error it is deleted. Made on entry, so an unwritable destination fails before any work."""
+    error it is deleted. Made on entry (with the missing folders above it), so an unwritable
+    destination fails before any work."""
     path = Path(path).absolute()
     if path.is_dir():
         raise DataError(path, "is a folder", "pass a file name such as ranked.tsv")
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary(path, folder=False)
     try:
         yield tmp
@@ -290,11 +292,7 @@ def atomic_file(path):
 
 def write_json(path, payload) -> Path:
     """Write JSON atomically (numpy values converted); readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_file(path) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, default=json_default))
-    return path
+    return write_text(path, json.dumps(payload, indent=2, default=json_default))
 
 
 def compression_for(path) -> str | None:
@@ -311,19 +309,21 @@ def separator_for(path) -> str:
 def write_table(frame, path, sep: str | None = None, float_format: str | None = "%.6g") -> Path:
     """Write a DataFrame atomically; separator from the name unless given, gzip for ``.gz``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     options = dict(sep=sep or separator_for(path), index=False, float_format=float_format)
     with atomic_file(path) as tmp:
         if compression_for(path):
-            # The gzip header names the final file (not the temporary one) and has no timestamp,
-            # so the same table always gives the same bytes.
-            with open(tmp, "wb") as raw, gzip.GzipFile(filename=path.name[:-3], mode="wb", fileobj=raw,
-                                                       mtime=0) as packed, \
+            with open(tmp, "wb") as raw, _gzip_writer(raw, path) as packed, \
                     io.TextIOWrapper(packed, encoding="utf-8", newline="") as text:
                 frame.to_csv(text, **options)
         else:
             frame.to_csv(tmp, **options)
     return path
+
+
+def _gzip_writer(raw, path: Path) -> gzip.GzipFile:
+    """A gzip stream into ``raw`` whose header names the final file (not the temporary one) and has no
+    timestamp, so the same content always gives the same bytes."""
+    return gzip.GzipFile(filename=path.name[:-3], mode="wb", fileobj=raw, mtime=0)
 
 
 def append_jsonl(path, record: dict) -> None:
@@ -385,7 +385,6 @@ def write_bytes(path, data) -> Path:
     """Write bytes atomically, creating missing folders above ``path``. Written by Python, so a full
     disk or ``ulimit -f`` raises an OSError with its errno (see :func:`write_failure`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as tmp:
         tmp.write_bytes(data)
     return path
@@ -401,7 +400,6 @@ def write_yaml(path, payload, **options) -> Path:
 def write_figure(fig, path, dpi: int = 110, **options) -> Path:
     """Save a matplotlib figure atomically, in the format of the name's suffix (``.png``, ``.svg``...)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as tmp:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=dpi, **{"bbox_inches": "tight", **options})
     return path
@@ -433,10 +431,9 @@ def write_stream(path, source, chunk: int = 1 << 20) -> Path:
     """Copy a readable binary stream to ``path`` atomically, gzipped when the name ends in ``.gz``
     (no timestamp in the header: the same content gives the same bytes)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as tmp, open(tmp, "wb") as raw:
         if compression_for(path):
-            with gzip.GzipFile(filename=path.name[:-3], mode="wb", fileobj=raw, mtime=0) as packed:
+            with _gzip_writer(raw, path) as packed:
                 shutil.copyfileobj(source, packed, chunk)
         else:
             shutil.copyfileobj(source, raw, chunk)
@@ -455,7 +452,6 @@ def move_into_place(source, path) -> Path:
 def write_h5ad(path, adata) -> Path:
     """Write an AnnData as ``.h5ad`` atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as tmp:
         adata.write_h5ad(tmp)
     return path

@@ -13,26 +13,20 @@ import numpy as np
 import pandas as pd
 
 from grnlib.data import GRNDataset
-from grnlib.data.knowledge import KNOWLEDGE_SOURCES, Knowledge, load_knowledge, parse_sources
+from grnlib.data.knowledge import KNOWLEDGE_SOURCES, Knowledge, parse_sources
 from grnlib.evaluation.baselines import register_baseline
 from grnlib.evaluation.protocols import check_pairs
-from grnlib.models.knowledge import KnowledgeScorer
+from grnlib.models.knowledge import KnowledgeScorer, knowledge_of
 
 # Small caches: the validation and test pairs of one split share one fit; a sweep worker sees one
 # dataset at a time.
-_KNOWLEDGE: dict = {}
 _SCORERS: dict = {}
 CONTROLS = {"knowledge": None, "knowledge_shuffled": "shuffled", "knowledge_blind": "blind"}
 
 
 def dataset_knowledge(ds: GRNDataset, sources=KNOWLEDGE_SOURCES, root=None) -> Knowledge:
-    """The :class:`Knowledge` of a dataset's genes (memoised by gene list and sources)."""
-    key = (tuple(ds.genes), parse_sources(sources), None if root is None else str(root))
-    if key not in _KNOWLEDGE:
-        if len(_KNOWLEDGE) >= 4:
-            _KNOWLEDGE.pop(next(iter(_KNOWLEDGE)))
-        _KNOWLEDGE[key] = load_knowledge(ds.genes, key[1], root=root)
-    return _KNOWLEDGE[key]
+    """The :class:`Knowledge` of a dataset's genes (memoised with the models' loads)."""
+    return knowledge_of(ds.genes, sources, root)
 
 
 def fitted_scorer(ds: GRNDataset, train_pairs: pd.DataFrame, seed: int = 0, sources=KNOWLEDGE_SOURCES,

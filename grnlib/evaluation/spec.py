@@ -132,11 +132,6 @@ class RunSpec(Mapping):
         """A copy with ``changes`` (fields), e.g. ``spec.replace(name="short")``."""
         return dataclasses.replace(self, **changes)
 
-    @property
-    def trains(self) -> bool:
-        """True for a run that trains a model (a model or a control), False for baselines and stacks."""
-        return self.kind in ("model", "control")
-
     def __getitem__(self, key: str):
         if key not in SPEC_KEYS:
             raise KeyError(key)

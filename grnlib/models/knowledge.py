@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from grnlib.data.knowledge import GeneAnnotations, Knowledge, parse_sources
+from grnlib.data.knowledge import KNOWLEDGE_SOURCES, GeneAnnotations, Knowledge, parse_sources
 from grnlib.models.context import EVIDENCE_GROUPS
 
 LAMBDAS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
@@ -268,16 +268,16 @@ KNOWLEDGE_CONTROLS = {None: _as_is, "shuffled": _shuffled, "blind": _as_is}
 _LOADED: dict = {}
 
 
-def knowledge_of(genes, sources) -> Knowledge:
-    """:func:`grnlib.data.knowledge.load_knowledge` of ``genes``, memoised (a sweep worker trains many runs
-    on one dataset)."""
-    from grnlib.data.knowledge import load_knowledge, parse_sources
+def knowledge_of(genes, sources, root=None) -> Knowledge:
+    """:func:`grnlib.data.knowledge.load_knowledge` of ``genes``, memoised by genes, sources and data root
+    (a sweep worker trains and scores many runs on one dataset: models and baselines share the one load)."""
+    from grnlib.data.knowledge import load_knowledge
 
-    key = (tuple(map(str, genes)), parse_sources(sources))
+    key = (tuple(map(str, genes)), parse_sources(sources), None if root is None else str(root))
     if key not in _LOADED:
         if len(_LOADED) >= 4:
             _LOADED.pop(next(iter(_LOADED)))
-        _LOADED[key] = load_knowledge(list(key[0]), key[1])
+        _LOADED[key] = load_knowledge(list(key[0]), key[1], root=root)
     return _LOADED[key]
 
 
@@ -312,7 +312,7 @@ class KnowledgeEvidence(torch.nn.Module):
     Everything lives in buffers, so a saved model carries it (they resize on load).
     """
 
-    def __init__(self, n_genes: int, sources=("go", "pfam", "jaspar"), control: str | None = None, k: int = 25):
+    def __init__(self, n_genes: int, sources=KNOWLEDGE_SOURCES, control: str | None = None, k: int = 25):
         super().__init__()
         if control not in KNOWLEDGE_CONTROLS:
             raise ValueError(f"knowledge_control={control!r} is not one of {list(KNOWLEDGE_CONTROLS)}")

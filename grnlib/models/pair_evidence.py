@@ -32,6 +32,7 @@ import torch.nn as nn
 
 from grnlib.models.context import (EVIDENCE_GROUPS, GRAPH_GROUPS, HIDE_MODES, KNOWLEDGE_GROUPS, TABLE_GROUPS,
                                   EvidenceTable, FloorOffset, TrainingGraph, evidence_columns, positive_edges_of)
+from grnlib.data.knowledge import KNOWLEDGE_SOURCES
 from grnlib.models.knowledge import KnowledgeEvidence
 from grnlib.models.layers import GeneInput, check_dims, init_weights, make_mlp
 from grnlib.models.interface import LinkModel, reads_inputs_or_evidence
@@ -47,7 +48,7 @@ class PairEvidenceModel(LinkModel):
     def __init__(self, name: str, *, inputs: str, n_genes: int | None, in_features: int | None,
                  evidence: Sequence[str], hide: str, embedding_dim: int, proj_dim: int,
                  hidden_dims: Sequence[int], dropout: float, init: str, residual_floor: str | None = None,
-                 knowledge_sources: Sequence[str] = ("go", "pfam", "jaspar"), knowledge_control: str | None = None):
+                 knowledge_sources: Sequence[str] = KNOWLEDGE_SOURCES, knowledge_control: str | None = None):
         super().__init__()
         if not n_genes:
             raise ValueError(f"{name} needs n_genes (size of the gene id space) for its training graph")
@@ -138,7 +139,7 @@ def pair_evidence(*, n_genes: int | None = None, in_features: int | None = None,
                   inputs: str = "expression", evidence: Sequence[str] = ALL_EVIDENCE, hide: str = "edge",
                   embedding_dim: int = 32, proj_dim: int = 32, hidden_dims: Sequence[int] = (64, 64),
                   dropout: float = 0.1, init: str = "default", residual_floor: str | None = None,
-                  knowledge_sources: Sequence[str] = ("go", "pfam", "jaspar"),
+                  knowledge_sources: Sequence[str] = KNOWLEDGE_SOURCES,
                   knowledge_control: str | None = None) -> PairEvidenceModel:
     """All evidence groups plus 32-d projections of each gene's expression row,
     MLP (k + 96) -> 64 -> 64 -> 1. ``inputs="none"`` scores from the evidence alone.

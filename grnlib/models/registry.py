@@ -13,20 +13,25 @@ COMPOSED = Registry("composed model")
 :mod:`grnlib.models.stacked`): built and saved like any model, but not a family :func:`fit` trains."""
 
 
+def _registry_of(name: str) -> Registry:
+    """The registry that builds ``name``: a composed model's only where no plain model has the name."""
+    return COMPOSED if name in COMPOSED and name not in MODELS else MODELS
+
+
 def build_model(name: str, **cfg) -> nn.Module:
     """Build a registered model; ``build_model(**model.config)`` rebuilds an existing one.
 
     Raises:
         ConfigError: unknown ``name`` or unknown key in ``cfg`` (lists the valid ones).
     """
-    return (COMPOSED if name in COMPOSED and name not in MODELS else MODELS).build(name, **cfg)
+    return _registry_of(name).build(name, **cfg)
 
 
 def reads_expression(name: str, model_cfg: dict | None = None) -> bool:
     """Whether model ``name`` with ``model_cfg`` (over its defaults) reads the expression features, as its
     family declared it (``MODELS.register(name, reads_expression=...)``, :mod:`grnlib.models.interface`);
     known before the model is built."""
-    registry = COMPOSED if name in COMPOSED and name not in MODELS else MODELS
+    registry = _registry_of(name)
     declared = registry.info(name).get("reads_expression", False)
     if callable(declared):
         return bool(declared({**registry.defaults(name), **(model_cfg or {})}))
