@@ -252,3 +252,9 @@ def test_plan_runs_tf_folds_and_the_heldout_variants_only_under_the_tf_protocols
     assert no_expression and {c.protocol for c in no_expression} == {"heldout-tf", "degree-matched"}
     assert all(c.models == ("degree", "edge_prior") for c in no_expression)
     assert [c.fold for c in cells[:3]] == [0, 0, 0]  # fold-major within a seed: a partial run is even
+
+
+def test_open_errors_skip_a_torn_last_line(tmp_path):
+    # a sweep killed while appending leaves half a line; the summary must still read the log
+    (tmp_path / sweep.ERROR_FILE).write_text('{"key": "a|released|0|0", "error": "ValueError: x"}\n{"key": "b|rel')
+    assert sweep.open_errors(tmp_path) == {"a|released|0|0": "ValueError: x"}

@@ -25,19 +25,25 @@ FLOORS = ("degree", "edge_prior")  # the two zero-training floors every model is
 
 # -- results file ------------------------------------------------------------------------------
 
-def read_cells(out_dir) -> list[dict]:
-    """Finished cells of a sweep folder (a torn last line from a killed run is ignored)."""
-    path = Path(out_dir) / CELL_FILE
+def read_jsonl(path) -> list[dict]:
+    """The records of a JSON-lines log written by :func:`grnlib.io.append_jsonl`; a torn last line from a
+    killed run is ignored (that cell is simply run again)."""
+    path = Path(path)
     if not path.is_file():
         return []
-    cells = []
+    records = []
     with open(path) as fh:
         for line in fh:
             try:
-                cells.append(json.loads(line))
+                records.append(json.loads(line))
             except json.JSONDecodeError:
-                continue  # an interrupted append; that cell is simply run again
-    return cells
+                continue
+    return records
+
+
+def read_cells(out_dir) -> list[dict]:
+    """Finished cells of a sweep folder (a torn last line from a killed run is ignored)."""
+    return read_jsonl(Path(out_dir) / CELL_FILE)
 
 
 def finished_keys(out_dir) -> set[str]:
@@ -47,10 +53,7 @@ def finished_keys(out_dir) -> set[str]:
 def open_errors(out_dir) -> dict[str, str]:
     """The last error of each cell in ``errors.jsonl`` that has no result yet. A failed cell is retried on the
     next run, and its old error line stays in the log; only the cells still without a result failed."""
-    path = Path(out_dir) / ERROR_FILE
-    if not path.is_file():
-        return {}
-    errors = {row["key"]: row["error"] for row in (json.loads(line) for line in path.read_text().splitlines() if line.strip())}
+    errors = {row["key"]: row["error"] for row in read_jsonl(Path(out_dir) / ERROR_FILE)}
     done = finished_keys(out_dir)
     return {key: error for key, error in errors.items() if key not in done}
 
