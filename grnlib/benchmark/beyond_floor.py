@@ -636,20 +636,23 @@ def goal_table_18(metrics: pd.DataFrame, best: str, best_heldout: str, aliases=N
                + [c for c in ("interval", "ci_low", "ci_high") if c in out]]
 
 
-def worst_case_choice(summary: pd.DataFrame, quantile: float = 0.1, stacks: bool = True) -> pd.DataFrame:
+def worst_case_choice(summary: pd.DataFrame, quantile: float = 0.1, stacks: bool = True,
+                      metric: str | None = None) -> pd.DataFrame:
     """Each alias's candidates (``grnlib.evaluation.presets.BEST_CANDIDATES``, and unless ``stacks`` is False (single
-    models only) their ``BLEND_CANDIDATES`` (each calibrated against the floors) and ``STACK_CANDIDATES``; those that ran in ``summary``) ranked by the ``quantile`` over settings of their
-    validation AUROC gap to the higher floor (:func:`grnlib.benchmark.summary.select_by_worst_case`), best
-    first per alias."""
+    models only) their ``BLEND_CANDIDATES`` (each calibrated against the floors) and ``STACK_CANDIDATES``; those that
+    ran in ``summary``) ranked by the ``quantile`` over settings of their validation gap to the higher floor in
+    ``metric`` (default ``CHOICE_METRIC``, nested validation: :mod:`grnlib.evaluation.nested`;
+    :func:`grnlib.benchmark.summary.select_by_worst_case`), best first per alias."""
     from grnlib.benchmark.summary import select_by_worst_case
-    from grnlib.evaluation.presets import BEST_CANDIDATES, BEST_PROTOCOLS, BLEND_CANDIDATES, STACK_CANDIDATES
+    from grnlib.evaluation.presets import (BEST_CANDIDATES, BEST_PROTOCOLS, BLEND_CANDIDATES, CHOICE_METRIC,
+                                           STACK_CANDIDATES)
 
     ran = set(summary["model"])
     pool = {alias: BEST_CANDIDATES[alias] + ((BLEND_CANDIDATES.get(alias, ()) + STACK_CANDIDATES.get(alias, ()))
                                              if stacks else ()) for alias in BEST_CANDIDATES}
     return pd.concat({alias: select_by_worst_case(summary, BEST_PROTOCOLS[alias],
                                                   list(dict.fromkeys(c for c in pool[alias] if c in ran)),
-                                                  quantile=quantile)
+                                                  quantile=quantile, metric=metric or CHOICE_METRIC)
                       for alias in BEST_CANDIDATES}, names=["alias", "candidate"]).reset_index()
 
 
@@ -667,12 +670,12 @@ def robust_report(folder, names=None, quantile: float | None = None) -> dict:
     ``goal_verdicts``, and ``units``: per table, the independent units its intervals and p-values count.
     """
     from grnlib.benchmark.summary import load_summaries
-    from grnlib.evaluation.presets import ROBUST_SWEEPS, WORST_QUANTILE
+    from grnlib.evaluation.presets import CHOICE_SWEEP, ROBUST_SWEEPS, WORST_QUANTILE
 
     names = list(names or ROBUST_SWEEPS)
     quantile = WORST_QUANTILE if quantile is None else quantile
-    summary, cells = load_summaries(folder, names), load_summaries(folder, names, part="cells")
-    choice = worst_case_choice(summary, quantile)
+    cells = load_summaries(folder, names, part="cells")
+    choice = worst_case_choice(load_summaries(folder, [CHOICE_SWEEP]), quantile)
     judged = {alias: part["candidate"].iloc[0] for alias, part in choice.groupby("alias", sort=False)}
     candidates = list(dict.fromkeys(choice["candidate"]))
     controls = control_table(cells, [*candidates, *CONTROL_MODELS])

@@ -17,7 +17,7 @@ CELL_FILE = "cells.jsonl"
 ERROR_FILE = "errors.jsonl"
 META_FILE = "sweep.json"
 SUMMARY_METRICS = ("auroc", "auprc", "auprc_ratio", "per_tf_auroc", "per_tf_auprc", "accuracy", "accuracy_at_val_max",
-                   "pos_rate", "val_auroc", "val_auprc")
+                   "pos_rate", "val_auroc", "val_auprc", "val_nested_auroc", "val_nested_auprc")
 CI_METHOD = ("mean ± t(0.975, n - 1) · sem over the n independent units (settings, or seeds within a setting); "
              "for a mean of a bounded metric on the logit scale, mapped back")
 FLOORS = ("degree", "edge_prior")  # the two zero-training floors every model is judged against
@@ -200,7 +200,7 @@ def summarize(raw_dir, out_dir="results/benchmark", name: str | None = None) -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     keep = ["dataset", "protocol", "seed", "fold", "model", "kind", "auroc", "auprc", "auprc_ratio", "accuracy",
             "accuracy_at_val_max", "per_tf_auroc", "per_tf_auprc", "early_precision_ratio", "f1", "mcc", "pos_rate", "val_auroc",
-            "val_auprc", "prior_correction", "n_test", "n_train", "seconds"]
+            "val_auprc", "val_nested_auroc", "val_nested_auprc", "prior_correction", "n_test", "n_train", "seconds"]
     paths = {"cells": out_dir / f"{name}_cells.csv.gz", "summary": out_dir / f"{name}_summary.csv",
              "by_network": out_dir / f"{name}_by_network.csv", "meta": out_dir / f"{name}_meta.json"}
     write_table(results[[c for c in keep if c in results]].round(5), paths["cells"], sep=",", float_format=None)

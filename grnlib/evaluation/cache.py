@@ -241,12 +241,16 @@ def store(key: str, entry: dict) -> None:
 
 
 # -- the entry format: a run as tensors and JSON strings (read back with weights_only=True) ----------
-def scores_entry(val, test, seconds: float) -> dict:
-    """A scorer's raw validation and test scores (float64) and the seconds they took."""
+def scores_entry(val, test, seconds: float, val_chosen=None) -> dict:
+    """A scorer's raw validation and test scores (float64) and the seconds they took; a trained model's
+    nested-validation logits (:mod:`grnlib.evaluation.nested`) as ``val_chosen`` [2, n_val] where it has them."""
     import torch
 
-    return {"val": torch.from_numpy(np.asarray(val, dtype=np.float64)),
-            "test": torch.from_numpy(np.asarray(test, dtype=np.float64)), "seconds": float(seconds)}
+    entry = {"val": torch.from_numpy(np.asarray(val, dtype=np.float64)),
+             "test": torch.from_numpy(np.asarray(test, dtype=np.float64)), "seconds": float(seconds)}
+    if val_chosen is not None:
+        entry["val_chosen"] = torch.from_numpy(np.stack(val_chosen).astype(np.float64))
+    return entry
 
 
 def trained_entry(model, result, recipe=None, features=None) -> dict:

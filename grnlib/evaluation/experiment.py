@@ -38,6 +38,9 @@ class Evaluation:
     models: dict = field(default_factory=dict)
     trained: dict = field(default_factory=dict)
     stacks: dict = field(default_factory=dict)
+    # nested validation (grnlib.evaluation.nested): per scorer, its validation scores chosen on half A and on half B
+    val_chosen: dict = field(default_factory=dict)
+    val_half_a: np.ndarray | None = None
 
     @property
     def y_test(self) -> np.ndarray:
@@ -116,12 +119,13 @@ def build_run(ds: GRNDataset, split: dict, spec: RunSpec, runtime: Runtime) -> B
 
 
 def train_run(ds: GRNDataset, split: dict, spec, runtime: Runtime | None = None, *, seed: int | None = None,
-              progress: bool | None = None) -> TrainedRun:
+              progress: bool | None = None, val_halves=None) -> TrainedRun:
     """Train one run spec on ``split["train"]``, early-stopped on ``split["val"]`` (:func:`build_run`, then
     :func:`grnlib.training.loop.fit` with the spec's ``train`` section and the runtime's settings).
 
     ``spec`` is a RunSpec (a name or dict is resolved here); ``runtime`` (or the ``seed=``/``progress=``
-    shorthand) seeds features, model init, shuffling and dropout.
+    shorthand) seeds features, model init, shuffling and dropout. ``val_halves`` (a mask of validation half A)
+    records the nested-validation logits (:mod:`grnlib.evaluation.nested`) in ``result.val_chosen``.
     """
     from grnlib.training.loop import CHECKPOINT_NAME, TrainConfig, fit
 
@@ -136,7 +140,7 @@ def train_run(ds: GRNDataset, split: dict, spec, runtime: Runtime | None = None,
     # fit refuses a state of another config or model.
     last = Path(config.checkpoint_dir) / CHECKPOINT_NAME if config.checkpoint_dir else None
     result = fit(built.model, built.split["train"], val, features=built.features, config=config,
-                 resume_from=last if last is not None and last.is_file() else None)
+                 resume_from=last if last is not None and last.is_file() else None, val_halves=val_halves)
     return TrainedRun(model=result.model, result=result, recipe=built.recipe, features=built.features)
 
 
@@ -165,18 +169,22 @@ def evaluate_split(ds: GRNDataset, split: dict, specs, runtime: Runtime | None =
         baselines: scored first, before ``specs`` (the degree floor by default; ``()`` for none; names are
             resolved here).
 
-    Thresholds for accuracy/F1/MCC are chosen on the validation pairs of each scorer. A model
+    Thresholds for accuracy/F1/MCC are chosen on the validation pairs of each scorer; ``val_nested_auroc`` and
+    ``val_nested_auprc`` score each scorer with every choice made on the other half of the validation TFs
+    (:mod:`grnlib.evaluation.nested`), the footing on which aliases are chosen. A model
     whose spec's ``prior_correction`` applies to this split (:mod:`grnlib.evaluation.correction`)
     is scored with the per-TF base-rate correction under its own name and, as the ablation,
     without it under ``"<name> (uncorrected)"``; column ``prior_correction`` says which row is which.
     """
     from grnlib.evaluation.baselines import score_baseline
     from grnlib.evaluation.metrics import auprc, auroc, choose_threshold, evaluate_scores
+    from grnlib.evaluation.nested import corrected, nested_metrics
+    from grnlib.evaluation.protocols import validation_halves
     from grnlib.training.loop import predict_logits
 
     runtime = runtime_of(runtime, seed, progress)
     seed = runtime.seed
-    evaluation = Evaluation(split=split, metrics=pd.DataFrame())
+    evaluation = Evaluation(split=split, metrics=pd.DataFrame(), val_half_a=validation_halves(split["val"], seed))
     rows, corrections = [], {}
     for spec in scorers([*baselines, *specs]):
         started = time.perf_counter()
@@ -193,18 +201,20 @@ def evaluate_split(ds: GRNDataset, split: dict, specs, runtime: Runtime | None =
                 entry = cache.scores_entry(val, test, time.perf_counter() - started)
                 cache.store(key, entry)
             val, test = entry["val"].numpy(), entry["test"].numpy()
+            chosen = (val, val)  # a baseline chooses nothing on validation
         else:
             if entry is None:
-                trained = train_run(ds, split, spec, runtime)
+                trained = train_run(ds, split, spec, runtime, val_halves=evaluation.val_half_a)
                 # Logits, not probabilities: sigmoid saturates at 1.0 for confident models and ties ranks.
                 val = predict_logits(trained.model, split["val"], features=trained.features)
                 test = predict_logits(trained.model, split["test"], features=trained.features)
-                entry = {**cache.scores_entry(val, test, time.perf_counter() - started),
+                entry = {**cache.scores_entry(val, test, time.perf_counter() - started, trained.result.val_chosen),
                          **cache.trained_entry(trained.model, trained.result, trained.recipe, trained.features)}
                 cache.store(key, entry)
             else:
                 trained = TrainedRun(**cache.trained_parts(entry))
             val, test = entry["val"].numpy(), entry["test"].numpy()
+            chosen = tuple(entry["val_chosen"].numpy()) if "val_chosen" in entry else None
             evaluation.histories[spec.name] = trained.result.history
             evaluation.models[spec.name] = trained.model
             evaluation.trained[spec.name] = trained
@@ -212,10 +222,14 @@ def evaluate_split(ds: GRNDataset, split: dict, specs, runtime: Runtime | None =
         for name, val, test, applied in scored_variants(spec, ds, split, val, test, corrections):
             threshold = choose_threshold(y_val, val)
             metrics = evaluate_scores(split["test"], test, threshold=threshold)
+            variant_chosen = corrected(chosen, applied_correction(spec, ds, split, corrections) if applied else None,
+                                       split["val"])
             rows.append({"name": name, "kind": spec.kind, "seed": seed, **metrics,
                          "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val),
+                         **nested_metrics(y_val, evaluation.val_half_a, variant_chosen),
                          "threshold": threshold, "prior_correction": applied,
                          "seconds": float(entry["seconds"]), "cached": hit})
+            evaluation.val_chosen[name] = variant_chosen
             evaluation.val_scores[name] = val
             evaluation.test_scores[name] = test
     evaluation.metrics = pd.DataFrame(rows)
@@ -264,7 +278,8 @@ def stack_rows(spec: RunSpec, ds: GRNDataset, split: dict, evaluation: Evaluatio
     prior correction applies), and the stack's logit is not corrected again. ``evaluation.stacks``
     keeps the fitted blend (its weights) by name."""
     from grnlib.evaluation.metrics import auprc, auroc, choose_threshold, evaluate_scores
-    from grnlib.evaluation.stacking import fit_stack
+    from grnlib.evaluation.nested import nested_metrics
+    from grnlib.evaluation.stacking import fit_stack, nested_stack
 
     started = time.perf_counter()
     members = [m.name for m in spec.members]
@@ -278,7 +293,11 @@ def stack_rows(spec: RunSpec, ds: GRNDataset, split: dict, evaluation: Evaluatio
     threshold = choose_threshold(y_val, val)
     evaluation.val_scores[spec.name] = val
     evaluation.test_scores[spec.name] = test
+    chosen = nested_stack(y_val, evaluation.val_half_a, [evaluation.val_chosen.get(m) for m in members],
+                          members=members)
+    evaluation.val_chosen[spec.name] = chosen
     return [{"name": spec.name, "kind": "stack", "seed": seed, **evaluate_scores(split["test"], test, threshold),
-             "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val), "threshold": threshold,
+             "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val),
+             **nested_metrics(y_val, evaluation.val_half_a, chosen), "threshold": threshold,
              "prior_correction": corrected, "seconds": float(cost), "cached": False}]
 

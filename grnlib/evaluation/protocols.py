@@ -279,6 +279,25 @@ def validation_rows(ds: GRNDataset, split: dict, tfs=None) -> pd.DataFrame:
     return pd.concat([split["val"], added]).sort_values(["tf", "target"], ignore_index=True)
 
 
+def validation_halves(val: pd.DataFrame, seed: int = 0) -> np.ndarray:
+    """Boolean mask of validation half A (its complement is half B) for nested validation
+    (:mod:`grnlib.evaluation.nested`): whole TFs, shuffled with ``seed``, alternate between the halves, so a
+    half looks like the held-out TFs of test. When whole TFs cannot give each half both classes (fewer than
+    two TFs, or one class per TF), the pairs are split instead, stratified by label."""
+    tf = val["tf"].to_numpy(np.int64)
+    y = val["label"].to_numpy()
+    rng = np.random.default_rng([seed, 2])
+    tfs = np.unique(tf)
+    half_a = np.isin(tf, rng.permutation(tfs)[::2])
+    if all(np.unique(y[mask]).size == 2 for mask in (half_a, ~half_a)):
+        return half_a
+    half_a = np.zeros(len(y), dtype=bool)
+    for label in np.unique(y):
+        where = np.flatnonzero(y == label)
+        half_a[rng.permutation(where)[::2]] = True
+    return half_a
+
+
 def tf_folds(ds: GRNDataset, seed: int = 0, fold: int = 0, n_folds: int = 5,
              val_fraction: float | None = None) -> dict:
     """The TFs of each split under the TF k-fold: dict(train=, val=, test=) of sorted int64 arrays.

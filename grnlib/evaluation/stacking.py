@@ -17,7 +17,8 @@ whose only positive weights are floors' says so (:attr:`FittedStack.floor_only`)
 
 The validation metrics of a stack (``val_auroc``, the decision threshold) come from 5-fold
 cross-fitted validation scores, so choosing on validation does not favour the stack for having
-seen the validation labels. The stack's cost (``seconds``) is its members' seconds plus its fit.
+seen the validation labels. Aliases are chosen on nested validation instead (:func:`nested_stack`,
+:mod:`grnlib.evaluation.nested`), which ranks stacks and single models on one footing. The stack's cost (``seconds``) is its members' seconds plus its fit.
 """
 from __future__ import annotations
 
@@ -129,6 +130,21 @@ def fit_stack(y_val, val_scores: list, test_scores: list | None = None, c: float
             oof[held] = _fit(x_val[~held], y[~held], c, members).decision(list(x_val[held].T))
     test = full.decision(test_scores) if test_scores is not None else None
     return {"test": test, "val": oof, "weights": full.weights, "intercept": full.intercept, "fitted": full}
+
+
+def nested_stack(y_val, half_a: np.ndarray, member_chosen: list, c: float = 1.0, members=None):
+    """A stack's two nested-validation vectors (:mod:`grnlib.evaluation.nested`): for each half, the blend
+    fitted on that half's pairs from the members' scores chosen on it, applied to every validation pair.
+    ``member_chosen``: one ``(chosen on A, chosen on B)`` pair per member; None when a member has none."""
+    if any(c_ is None for c_ in member_chosen):
+        return None
+    y = np.asarray(y_val, dtype=np.int64)
+    members = list(members) if members is not None else [f"m{k}" for k in range(len(member_chosen))]
+    out = []
+    for k, mask in enumerate((half_a, ~half_a)):
+        x = np.column_stack([np.asarray(chosen[k], dtype=np.float64) for chosen in member_chosen])
+        out.append(_fit(x[mask], y[mask], c, members).decision(list(x.T)))
+    return tuple(out)
 
 
 SAVEABLE_BASELINES = ("degree", "edge_prior")

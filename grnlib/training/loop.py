@@ -252,6 +252,9 @@ class FitResult:
     config: TrainConfig
     device: str
     checkpoint_path: Path | None = None
+    # Nested validation (``fit(val_halves=...)``): the raw validation logits at the epoch with the best
+    # AUROC on half A and on half B (:mod:`grnlib.evaluation.nested`); None without halves.
+    val_chosen: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def seed_everything(seed: int) -> None:
@@ -376,7 +379,7 @@ def _val_metrics(y: np.ndarray, logits: np.ndarray) -> tuple[float, float]:
 # -- the loop -------------------------------------------------------------------------------
 def fit(model: nn.Module | dict, train_pairs, val_pairs=None, features=None,
         config: TrainConfig | None = None, *, resume_from: str | Path | None = None,
-        on_epoch_end: Callable[[dict], None] | None = None) -> FitResult:
+        on_epoch_end: Callable[[dict], None] | None = None, val_halves=None) -> FitResult:
     """Train ``model`` on a pair table and return it with its history.
 
     Args:
@@ -392,6 +395,10 @@ def fit(model: nn.Module | dict, train_pairs, val_pairs=None, features=None,
         resume_from: a checkpoint written by an earlier ``fit`` with the same config: training
             continues after its epoch and ends with the result an uninterrupted run would have.
         on_epoch_end: called with each epoch's history row (a dict) after its checkpoint is saved.
+        val_halves: boolean mask over the validation pairs (half A; the rest is half B): the result's
+            ``val_chosen`` keeps the raw validation logits of the epoch that is best on each half, so each
+            half can be scored by an epoch chosen on the other (nested validation; after a resume, the
+            epochs since the resume).
 
     Returns:
         :class:`FitResult`.
@@ -435,6 +442,12 @@ def fit(model: nn.Module | dict, train_pairs, val_pairs=None, features=None,
     shuffle = torch.Generator().manual_seed(config.seed)
     rows: list[dict] = []
     start_epoch, finished, stopped_early = 0, False, False
+    halves = None
+    if val is not None and val_halves is not None:
+        half_a = np.asarray(val_halves, dtype=bool)
+        if half_a.shape != val_y_np.shape:
+            raise ValueError(f"val_halves has {half_a.size} entries for {val_y_np.size} validation pairs")
+        halves = {"masks": (half_a, ~half_a), "best": [-np.inf, -np.inf], "logits": [None, None]}
 
     if resume_from is not None:
         ckpt = load_checkpoint(resume_from, map_location="cpu")
@@ -493,6 +506,8 @@ def fit(model: nn.Module | dict, train_pairs, val_pairs=None, features=None,
                 val_logits = val_logits + val_offset
             row["val_loss"] = float(loss_fn(val_logits, val_y))
             row["val_auroc"], row["val_auprc"] = _val_metrics(val_y_np, val_logits.double().cpu().numpy())
+            if halves is not None:
+                _track_halves(halves, val_y_np, val_logits, val_offset)
             stopped_early = stopper.step(row[config.early_stopping_metric], epoch, model)
         row["time_s"] = time.perf_counter() - started
         rows.append(row)
@@ -513,7 +528,19 @@ def fit(model: nn.Module | dict, train_pairs, val_pairs=None, features=None,
                      best_epoch=stopper.best_epoch if stopper else None,
                      best_value=stopper.best_value if stopper else None,
                      stopped_early=stopped_early, config=config, device=str(device),
-                     checkpoint_path=ckpt_path)
+                     checkpoint_path=ckpt_path,
+                     val_chosen=tuple(halves["logits"]) if halves is not None and halves["logits"][0] is not None
+                     else None)
+
+
+def _track_halves(halves: dict, y: np.ndarray, logits: torch.Tensor, offset: torch.Tensor | None) -> None:
+    """Keep, per validation half, the raw logits (offset removed) of the epoch with its best AUROC."""
+    scored = logits.double().cpu().numpy()
+    raw = (logits - offset if offset is not None else logits).double().cpu().numpy()
+    for k, mask in enumerate(halves["masks"]):
+        value = _val_metrics(y[mask], scored[mask])[0]
+        if halves["logits"][k] is None or value > halves["best"][k]:  # NaN never replaces a kept epoch
+            halves["best"][k], halves["logits"][k] = value, raw
 
 
 def _optimizer_kwargs(config: TrainConfig) -> dict:

@@ -197,7 +197,8 @@ def train_user_model(ds: GRNDataset, spec: UserSpec, seed: int = 0, device: str 
         model_cfg = {k: v for k, v in model.config.items() if k not in DATA_SET_CFG}
     result = trained.result if trained is not None else None
     recipe = trained.recipe if trained is not None else None
-    metrics = evaluation.metrics.drop(columns=["seed", "val_auroc", "val_auprc", "seconds", "cached"])
+    metrics = evaluation.metrics.drop(columns=["seed", "val_auroc", "val_auprc", "val_nested_auroc", "val_nested_auprc",
+                                               "seconds", "cached"])
     from grnlib.evaluation.floor_gap import floor_verdict
 
     verdict = floor_verdict(split["test"], evaluation.test_scores[run.name], evaluation.test_scores["degree"],
