@@ -36,7 +36,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 # The BEELINE sweeps the book reads (resumable); summaries land in results/benchmark (committed).
-SWEEPS := full reduced floor_tf floor_released floor11_released floor11_tf floor11_seed robust_tf robust_released robust_seed reserved
+SWEEPS := full reduced floor_tf floor_released floor11_released floor11_tf floor11_seed robust_tf robust_released robust_seed choice reserved
 ISSUE11 := degree,edge_prior,baseline,phase1
 sweep: $(STAMP)
 	$(PY) -m grnlib.benchmark.sweep run --plan full --out results/sweep/full
@@ -58,6 +58,13 @@ sweep: $(STAMP)
 	$(PY) -m grnlib.benchmark.sweep run --plan robust --protocols released --out results/sweep/robust_released
 	$(PY) -m grnlib.benchmark.sweep run --plan robust --protocols seed --datasets seed/trrust+dorothea/hESC \
 		--out results/sweep/robust_seed
+	# issues 18/19: every alias candidate, the floors and target_only on the same splits, scored by nested validation
+	# (grnlib.evaluation.nested); the aliases are chosen from this sweep (tests/test_presets_selection.py)
+	$(PY) -m grnlib.benchmark.sweep run --plan choice --protocols released --out results/sweep/choice
+	$(PY) -m grnlib.benchmark.sweep run --plan choice --protocols heldout-tf,degree-matched --seeds 0,1,2 \
+		--out results/sweep/choice
+	$(PY) -m grnlib.benchmark.sweep run --plan choice --protocols seed --datasets seed/trrust+dorothea/hESC \
+		--out results/sweep/choice
 	# the reserved sets, evaluated once with the aliases chosen on validation (read by 10_reserved)
 	$(PY) -m grnlib.benchmark.sweep run --plan reserved --reserved --epochs 8 --seeds 0,1,2,3,4 --workers 0 \
 		--models degree,edge_prior,random,correlation,best,best_heldout,stack,stack_heldout --out results/sweep/reserved

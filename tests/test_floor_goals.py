@@ -114,7 +114,8 @@ def frame_18():
                                                ("m", 0.78 if bad else 0.84, 0.37 if bad else 0.45),
                                                ("target_only", 0.84, 0.42), ("h", 0.85, 0.44)):
                         rows.append({"dataset": dataset, "protocol": protocol, "seed": seed, "fold": fold,
-                                     "model": name, "val_auroc": auroc - 0.05 + jitter, "auroc": auroc + jitter,
+                                     "model": name, "val_auroc": auroc - 0.05 + jitter,
+                                     "val_nested_auroc": auroc - 0.06 + jitter, "auroc": auroc + jitter,
                                      "auprc": auprc, "per_tf_auroc": auroc - 0.1, "per_tf_auprc": 0.3})
     return pd.DataFrame(rows)
 
@@ -171,6 +172,20 @@ def test_aliases_are_chosen_by_their_worst_validation_setting_not_the_mean():
         sweep.select_by_worst_case(summary, ("heldout-tf",), ("m", "absent"))
 
 
+def test_the_choice_reads_nested_validation_not_the_plain_one():
+    # plain validation favours m (its best epoch was chosen there), nested validation favours h
+    frame = frame_18()
+    frame.loc[frame["model"] == "m", "val_auroc"] += 0.2
+    frame.loc[frame["model"] == "h", "val_nested_auroc"] += 0.05
+    from grnlib.benchmark import sweep
+
+    summary = sweep.summarize_frame(frame)
+    assert "val_nested_auroc_mean" in summary
+    plain = sweep.select_by_worst_case(summary, ("heldout-tf",), ("m", "h"), quantile=0.0)
+    nested = sweep.select_by_worst_case(summary, ("heldout-tf",), ("m", "h"), quantile=0.0, metric="val_nested_auroc")
+    assert plain.index[0] == "m" and nested.index[0] == "h"
+
+
 def test_goal_display_and_verdicts_name_every_alias_and_scope():
     goals = bf.goal_table_18(frame_18(), best="m", best_heldout="h")
     shown = bf.goal_display(goals)
@@ -185,14 +200,16 @@ def test_goal_display_and_verdicts_name_every_alias_and_scope():
 
 @pytest.fixture
 def committed_style(tmp_path, monkeypatch):
-    """Summaries of a robust_tf and a robust_released sweep of :func:`frame_18`, written as the sweep writes them."""
+    """Summaries of a robust_tf, a robust_released and a choice sweep of :func:`frame_18`, written as the sweep
+    writes them."""
     from grnlib.benchmark import sweep
     from grnlib.evaluation import presets
 
     monkeypatch.setattr(presets, "BEST_CANDIDATES", {"best": ("m", "h"), "best_heldout": ("m", "h")})
     monkeypatch.setattr(presets, "STACK_CANDIDATES", {"best": (), "best_heldout": ()})
 
-    for name, protocols in (("robust_tf", ("heldout-tf",)), ("robust_released", ("released",))):
+    for name, protocols in (("robust_tf", ("heldout-tf",)), ("robust_released", ("released",)),
+                            (presets.CHOICE_SWEEP, ("heldout-tf", "released"))):
         raw = tmp_path / "raw" / name
         raw.mkdir(parents=True)
         rows = frame_18()

@@ -1,16 +1,17 @@
 """The `best` aliases are what validation picks from the committed sweep summaries: since issue 18 by their
-worst settings (a low quantile over settings of the validation gap to the higher floor), not by the mean."""
+worst settings (a low quantile over settings of the nested-validation gap to the higher floor, from the choice
+sweep), not by the mean."""
 import pandas as pd
 import pytest
 
 from grnlib.benchmark import beyond_floor, sweep
-from grnlib.evaluation.presets import BEST_SELECTED, ROBUST_SWEEPS, WORST_QUANTILE
+from grnlib.evaluation.presets import BEST_SELECTED, CHOICE_SWEEP, WORST_QUANTILE
 from grnlib.evaluation.spec import preset
 from grnlib.paths import project_root
 
 
 def committed_summary() -> pd.DataFrame:
-    return sweep.load_summaries(project_root() / "results" / "benchmark", ROBUST_SWEEPS)
+    return sweep.load_summaries(project_root() / "results" / "benchmark", [CHOICE_SWEEP])
 
 
 @pytest.mark.parametrize("alias", sorted(BEST_SELECTED))

@@ -250,15 +250,17 @@ def floor_choice(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def against_floor(metrics: pd.DataFrame, floor: str = "higher",
-                  columns=("auroc", "auprc", "per_tf_auroc", "per_tf_auprc")) -> pd.DataFrame:
-    """Every scorer beside a floor on the same test pairs, per (dataset, protocol): means over
-    seeds and, per metric, the paired difference with its t interval over seeds
+                  columns=("auroc", "auprc", "per_tf_auroc", "per_tf_auprc"), names=None) -> pd.DataFrame:
+    """Every scorer (or those of ``names``, with the floors) beside a floor on the same test pairs, per
+    (dataset, protocol): means over seeds and, per metric, the paired difference with its t interval over seeds
     (:func:`grnlib.evaluation.metrics.paired_ci`). ``floor``: "degree", "edge_prior" or
     "higher" (per setting, :func:`floor_choice`)."""
     from grnlib.evaluation.metrics import paired_ci
 
     frame = _named(metrics)
     choice = floor_choice(frame).set_index(["dataset", "protocol"])["higher"]
+    if names is not None:
+        frame = frame[frame["name"].isin({*names, *FLOORS, floor})]
     rows = []
     for (dataset, protocol), part in frame.groupby(["dataset", "protocol"], sort=False):
         base_name = choice.get((dataset, protocol), "degree") if floor == "higher" else floor
@@ -486,7 +488,7 @@ def setting_gaps(metrics: pd.DataFrame, names, reference: str = "higher",
     subsample 150/300)."""
     from grnlib.benchmark.summary import regime
 
-    table = against_floor(metrics, floor=reference, columns=columns)
+    table = against_floor(metrics, floor=reference, columns=columns, names=names)
     table = table[table["name"].isin(list(names)) & (table["seeds"] > 0)]
     return table.assign(regime=table["dataset"].map(regime)).reset_index(drop=True)
 
@@ -668,6 +670,10 @@ def robust_report(folder, names=None, quantile: float | None = None) -> dict:
     (:func:`control_table`) and ``control_verdicts``, ``gains`` (:func:`gain_table` of issue 11's pairs and
     each model against its controls, pooled), ``goals`` (:func:`goal_table_18`), ``goal_display`` and
     ``goal_verdicts``, and ``units``: per table, the independent units its intervals and p-values count.
+
+    The choice, the candidates' worst settings, the goals and the fallback read the ``CHOICE_SWEEP``, where every
+    candidate, both floors and ``target_only`` ran on the same splits (its test columns play no part in the
+    choice); the controls and gains read the robust sweeps ``names``.
     """
     from grnlib.benchmark.summary import load_summaries
     from grnlib.evaluation.presets import CHOICE_SWEEP, ROBUST_SWEEPS, WORST_QUANTILE
@@ -675,15 +681,16 @@ def robust_report(folder, names=None, quantile: float | None = None) -> dict:
     names = list(names or ROBUST_SWEEPS)
     quantile = WORST_QUANTILE if quantile is None else quantile
     cells = load_summaries(folder, names, part="cells")
+    chosen_on = load_summaries(folder, [CHOICE_SWEEP], part="cells")
     choice = worst_case_choice(load_summaries(folder, [CHOICE_SWEEP]), quantile)
     judged = {alias: part["candidate"].iloc[0] for alias, part in choice.groupby("alias", sort=False)}
     candidates = list(dict.fromkeys(choice["candidate"]))
     controls = control_table(cells, [*candidates, *CONTROL_MODELS])
-    goals = goal_table_18(cells, judged["best"], judged["best_heldout"])
-    worst = worst_settings(cells, candidates, quantile)
+    goals = goal_table_18(chosen_on, judged["best"], judged["best_heldout"])
+    worst = worst_settings(chosen_on, candidates, quantile)
     gains = gain_table(cells, pairs=GAINS_11 + CONTROL_GAINS, pooled=True)
     bounds = [c for c in controls if c.endswith(("_low", "_high"))]
-    report = {"coverage": sweep_coverage(folder, names), "choice": choice.set_index(["alias", "candidate"]).round(3),
+    report = {"coverage": sweep_coverage(folder, [*names, CHOICE_SWEEP]), "choice": choice.set_index(["alias", "candidate"]).round(3),
               "judged": judged, "worst": worst.set_index(["protocol", "model"]),
               "controls": _signed(controls.drop(columns=bounds).set_index(["protocol", "model"]).round(3),
                                   ["Δ vs higher floor", f"Δ vs {CONTROL}"]),
@@ -691,15 +698,16 @@ def robust_report(folder, names=None, quantile: float | None = None) -> dict:
               "gains": gains, "goals": goals,
               "goal_display": goal_display(goals), "goal_verdicts": goal_verdicts_18(goals),
               "units": {"choice": f"units: the {int(choice['settings'].max())} settings (dataset x protocol) where every "
-                                  f"candidate ran; ranked by the {quantile:g} quantile of the validation gap",
+                                  f"candidate ran; ranked by the {quantile:g} quantile of the nested-validation gap",
                         "worst": "units: a setting's Δ is the mean over its seeds (each seed's TF folds averaged) of the "
                                  "paired difference on the same test pairs; 'settings' counts the settings",
                         "controls": "units: the settings where the model, both floors and target_only ran ('settings'); "
                                     "95 % t intervals, df = settings - 1",
                         "gains": "units: settings (paired over the settings' seed means); 95 % t intervals"}}
-    report["figures"] = robust_panels(coverage_by_seed(folder, names), choice, worst, controls, gains, goals, quantile)
+    report["figures"] = robust_panels(coverage_by_seed(folder, [*names, CHOICE_SWEEP]), choice, worst, controls, gains,
+                                      goals, quantile)
     heldout = judged["best_heldout"]  # the alias with the worst settings: would falling back to the floor help?
-    part = cells[cells["model"].isin([*FLOORS, heldout])]
+    part = chosen_on[chosen_on["model"].isin([*FLOORS, heldout])]
     report["fallback"] = worst_settings(pd.concat([part, fallback_rows(part, [heldout])], ignore_index=True),
                                         [heldout, heldout + FALLBACK_SUFFIX], quantile).set_index(["protocol", "model"])
     report["findings"] = robust_findings(report)
@@ -802,7 +810,7 @@ def robust_findings(report: dict) -> list[str]:
             alone, gated = fallback.loc[(protocol, model)], fallback.loc[(protocol, model + FALLBACK_SUFFIX)]
             low = next(c for c in fallback.columns if c.startswith("Δ auroc q"))  # the worst-case quantile
             lines.append(f"Tried on **{protocol}**: `{model}` falling back to the higher floor in each split where its "
-                         f"validation AUROC is not above the floor's: worst setting {alone['Δ auroc']:+.3f} -> "
+                         f"nested validation AUROC is not above the floor's: worst setting {alone['Δ auroc']:+.3f} -> "
                          f"{gated['Δ auroc']:+.3f}, {low.removeprefix('Δ auroc q')} quantile {alone[low]:+.3f} -> "
                          f"{gated[low]:+.3f}, mean {alone['Δ auroc mean']:+.3f} -> {gated['Δ auroc mean']:+.3f} "
                          "(pooled AUROC against the higher floor).")
@@ -822,21 +830,25 @@ FALLBACK_SUFFIX = "_fallback"
 
 def fallback_rows(cells: pd.DataFrame, models, margin: float = 0.0) -> pd.DataFrame:
     """Each of ``models`` gated on validation, split by split (dataset, protocol, seed, fold): its rows where its
-    validation AUROC beats the higher floor's of that split (the floor with the higher validation AUROC there) by
-    more than ``margin``, else that floor's rows; named ``<model>_fallback``, with ``fell_back``. Exact without
-    retraining: every scorer of a split is scored on the same test pairs, so the gated model's test metrics are
-    those of the scorer the gate picks. Its validation AUROC is the larger of two measured on the same pairs (a
-    selection), so its validation gap is never below 0: it cannot compete with ungated candidates on validation."""
+    validation AUROC (nested, ``CHOICE_METRIC``, where ``cells`` have it) beats the higher floor's of that split (the
+    floor with the higher validation AUROC there) by more than ``margin``, else that floor's rows; named
+    ``<model>_fallback``, with ``fell_back``. Exact without retraining: every scorer of a split is scored on the same
+    test pairs, so the gated model's test metrics are those of the scorer the gate picks. Its validation AUROC is the
+    larger of two measured on the same pairs (a selection), so its validation gap is never below 0: it cannot compete
+    with ungated candidates on validation."""
+    from grnlib.evaluation.presets import CHOICE_METRIC
+
+    metric = CHOICE_METRIC if CHOICE_METRIC in cells else "val_auroc"
     keys = ["dataset", "protocol", "seed", "fold"]
     floors = cells[cells["model"].isin(FLOORS)].sort_values("val_auroc", ascending=False, kind="stable")
     higher = floors.drop_duplicates(keys)
     gated = []
     for model in models:
         rows = cells[cells["model"] == model].merge(
-            higher[keys + ["val_auroc"]].rename(columns={"val_auroc": "floor_val_auroc"}), on=keys)
-        keep = rows["val_auroc"] > rows["floor_val_auroc"] + margin
+            higher[keys + [metric]].rename(columns={metric: "floor_val"}), on=keys)
+        keep = rows[metric] > rows["floor_val"] + margin
         fell = higher.merge(rows.loc[~keep, keys], on=keys)
-        gated.append(pd.concat([rows[keep].drop(columns="floor_val_auroc").assign(fell_back=False),
+        gated.append(pd.concat([rows[keep].drop(columns="floor_val").assign(fell_back=False),
                                 fell.assign(fell_back=True)], ignore_index=True).assign(model=model + FALLBACK_SUFFIX))
     return pd.concat(gated, ignore_index=True) if gated else cells.iloc[:0].assign(fell_back=False)
 

@@ -105,13 +105,17 @@ PLANS: dict[str, PlanSpec] = {
     # validation (every choice made on one half of the validation TFs, scored on the other; the val_nested_*
     # columns, grnlib.evaluation.nested): single models, blends and stacks on one footing. Fold 0 per seed.
     "choice": PlanSpec(
-        "issue 18: the alias candidates (pair-evidence models, phase1, their blends, the stacks) and the floors on "
+        "issues 18/19: the alias candidates (pair-evidence models with and without knowledge, phase1, their blends, the "
+        "stacks), the target_only control and the floors on "
         "the robust grid's settings with expression, fold 0 per seed, scored by nested validation for the alias "
         "choice", protocols=("released", "heldout-tf", "degree-matched"), genie3="none", heavy_models=(),
         baselines=("degree", "edge_prior"),
-        fast_models=("pair_evidence", "pair_evidence_heldout", "pair_evidence_residual", "pair_evidence_residual_heldout",
+        fast_models=("target_only", "pair_evidence", "pair_evidence_heldout", "pair_evidence_residual",
+                     "pair_evidence_residual_heldout",
                      "phase1", "stack", "stack_heldout", "pair_evidence_blend", "pair_evidence_heldout_blend",
-                     "pair_evidence_residual_blend", "pair_evidence_residual_heldout_blend", "phase1_blend"),
+                     "pair_evidence_residual_blend", "pair_evidence_residual_heldout_blend", "phase1_blend",
+                     "pair_evidence_knowledge", "pair_evidence_knowledge_heldout", "pair_evidence_knowledge_blend",
+                     "pair_evidence_knowledge_heldout_blend", "stack_knowledge", "stack_knowledge_heldout"),
         only_with_expression=True, epochs=12, optional_presets=(), folds=(0,), families=("beeline", "subsample")),
     "reserved": PlanSpec(
         "reserved sets only (mHSC-L, Lofgof): released (mHSC-L) + heldout-tf + degree-matched, seeds 0-4",

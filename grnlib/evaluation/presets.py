@@ -131,6 +131,15 @@ for _control_suffix, _control in KNOWLEDGE_CONTROL_SUFFIXES.items():
         GRAPH_EVIDENCE + ["knowledge"], hide="edge", residual_floor="degree", knowledge_control=_control)
     PRESETS[f"pair_evidence_knowledge{_control_suffix}_heldout"] = _pair_evidence(
         GRAPH_EVIDENCE + ["knowledge"], hide="tf", knowledge_control=_control)
+# Issue 19: the knowledge models compete for the aliases like any model: alone, as blends with the floors, and in a
+# stack with the floors and phase1 (each saved in one model folder by `grnlib train`).
+for _alias, _suffix in (("best", ""), ("best_heldout", "_heldout")):
+    _knowledge = f"pair_evidence_knowledge{_suffix}"
+    BEST_CANDIDATES[_alias] += (_knowledge,)
+    PRESETS[_knowledge + BLEND_SUFFIX] = {"stack": ["degree", "edge_prior", _knowledge]}
+    BLEND_CANDIDATES[_alias] += (_knowledge + BLEND_SUFFIX,)
+    PRESETS[f"stack_knowledge{_suffix}"] = {"stack": ["degree", "edge_prior", _knowledge, "phase1"]}
+    STACK_CANDIDATES[_alias] += (f"stack_knowledge{_suffix}",)
 # Issue 18: aliases are judged by their worst settings, not the mean: the WORST_QUANTILE over settings of the
 # validation gap to the higher floor (grnlib.benchmark.beyond_floor.worst_case_choice), measured by nested validation
 # (CHOICE_METRIC: every choice a candidate makes, its best epoch or its stack weights, made on one half of the
