@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from grnlib.data import is_reserved, load_dataset
+from grnlib.data.knowledge import KNOWLEDGE_SOURCES
 from grnlib.evaluation.baselines import score_baseline
 from grnlib.evaluation.knowledge import fitted_scorer
 from grnlib.evaluation.metrics import auroc, paired_ci, per_tf_auroc
@@ -36,6 +37,41 @@ MODEL_LEADS = {
                    "blind": "pair_evidence_knowledge_blind_heldout", "without": "pair_evidence_heldout"},
     "released": {"lead": "pair_evidence_knowledge", "shuffled": "pair_evidence_knowledge_shuffled",
                  "blind": "pair_evidence_knowledge_blind", "without": "pair_evidence_residual"}}
+
+
+#: The motif study: the knowledge score with the JASPAR motif similarity as a further TF-TF source, with it in
+#: place of the JASPAR family, and with the motifs shuffled across genes (the other sources intact). Each is
+#: the keyword arguments of :func:`grnlib.evaluation.knowledge.fitted_scorer`.
+MOTIF_VARIANTS = {
+    "knowledge_motif": {"sources": (*KNOWLEDGE_SOURCES, "motif")},
+    "knowledge_motif_shuffled": {"sources": (*KNOWLEDGE_SOURCES, "motif"), "control": "shuffled",
+                                 "shuffle": ("motif",)},
+    "knowledge_motif_not_family": {"sources": tuple(s for s in KNOWLEDGE_SOURCES if s != "jaspar") + ("motif",)},
+}
+MOTIF_METHODS = ("degree", "edge_prior", "knowledge", *MOTIF_VARIANTS)
+MOTIF_CONTRASTS = (("knowledge_motif", "knowledge"), ("knowledge_motif", "knowledge_motif_shuffled"),
+                   ("knowledge_motif_shuffled", "knowledge"), ("knowledge_motif_not_family", "knowledge"),
+                   ("knowledge_motif", "degree"), ("knowledge", "degree"))
+
+
+def motif_verdict(summary: pd.DataFrame) -> pd.DataFrame:
+    """Whether the motif source earns its place, per network type and metric: ``knowledge_motif`` beats
+    ``knowledge`` (the same sources without motifs) and the shuffled-motif control, each with the whole
+    t interval above 0."""
+    rows = []
+    for (network, metric), part in summary.groupby(["network", "metric"], sort=False):
+        def gain(reference):
+            hit = part[(part["method"] == "knowledge_motif") & (part["reference"] == reference)]
+            return hit.iloc[0] if len(hit) else None
+        without, shuffled = gain("knowledge"), gain("knowledge_motif_shuffled")
+        if without is None or shuffled is None:
+            continue
+        rows.append({"network": network, "metric": metric, "vs_without": without["delta"],
+                     "vs_without_ci": f"[{without['ci_low']:+.4f}, {without['ci_high']:+.4f}]",
+                     "vs_shuffled": shuffled["delta"],
+                     "vs_shuffled_ci": f"[{shuffled['ci_low']:+.4f}, {shuffled['ci_high']:+.4f}]",
+                     "earns_its_place": bool(without["ci_low"] > 0 and shuffled["ci_low"] > 0)})
+    return pd.DataFrame(rows)
 
 
 def model_contrasts(protocol: str) -> tuple:
@@ -60,11 +96,12 @@ def run_study(settings=DEVELOPMENT, seeds=(0,), n_folds: int = 5, methods=METHOD
     ``protocol``: ``heldout-tf`` (folds over TFs) or ``released`` (the published splits: seed k is
     sample k + 1, one "fold"). ``folds``: which of the ``n_folds`` TF folds run (default all).
     ``methods`` may name trained presets (e.g. :func:`model_methods`): they are trained on the split's
-    training pairs through :func:`grnlib.evaluation.experiment.evaluate_split` (and its run cache)."""
+    training pairs through :func:`grnlib.evaluation.experiment.evaluate_split` (and its run cache), or the
+    knowledge variants of :data:`MOTIF_VARIANTS` (:data:`MOTIF_METHODS`)."""
     from grnlib.evaluation.baselines import BASELINES
     from grnlib.evaluation.experiment import evaluate_split
 
-    trained = [m for m in methods if m not in BASELINES]
+    trained = [m for m in methods if m not in BASELINES and m not in MOTIF_VARIANTS]
     rows = []
     for setting in settings:
         if is_reserved(setting):
@@ -79,8 +116,12 @@ def run_study(settings=DEVELOPMENT, seeds=(0,), n_folds: int = 5, methods=METHOD
                 chosen = fitted_scorer(ds, split["train"], seed=seed) if "knowledge" in methods else None
                 models = evaluate_split(ds, split, trained, baselines=(), seed=seed).test_scores if trained else {}
                 for method in methods:
-                    scores = (models[method] if method in models
-                              else score_baseline(method, ds, split["train"], test, seed=seed))
+                    if method in MOTIF_VARIANTS:
+                        scorer = fitted_scorer(ds, split["train"], seed=seed, **MOTIF_VARIANTS[method])
+                        scores = scorer.score(test["tf"].to_numpy(), test["target"].to_numpy())
+                    else:
+                        scores = (models[method] if method in models
+                                  else score_baseline(method, ds, split["train"], test, seed=seed))
                     per_tf = per_tf_auroc(test, scores)
                     rows.append({"setting": setting, "network": setting.split("/")[1],
                                  "cell": setting.split("/")[2], "protocol": protocol, "seed": seed, "fold": fold,

@@ -4,7 +4,8 @@ The tables come through the download manifest (checksummed; ``../shared/data`` -
 ``knowledge/human/go_bp_all.tsv.gz`` (GO BP propagated to every ancestor), ``knowledge/human/pfam.tsv.gz``,
 ``knowledge/human/gene_alias.tsv.gz`` and the Lambert 2018 list of human TFs. JASPAR families and classes
 are read with :mod:`sqlite3` from ``pyjaspar/data/JASPAR2026.sqlite`` inside the installed ``pyjaspar``
-package (the ``[knowledge]`` extra); without it the ``jaspar`` source is refused with the fix.
+package (the ``[knowledge]`` extra); without it the ``jaspar`` source is refused with the fix. So are the
+position frequency matrices of the optional ``motif`` source (:func:`jaspar_motifs`).
 
 The annotations are human. A dataset's symbols are resolved to human symbols by upper-casing (mouse
 ``Pou5f1`` -> ``POU5F1``, which matches about 90 % of mouse genes) and then through the alias table; the
@@ -32,6 +33,9 @@ from grnlib.errors import DataError, DataWarning
 
 #: Annotation sources a user can name (``--knowledge go,pfam,jaspar``); ``auto`` means all of them.
 KNOWLEDGE_SOURCES = ("go", "pfam", "jaspar")
+#: Sources a user may name but ``auto`` leaves out: ``motif`` (JASPAR PFM similarity between TFs) did not
+#: earn its place over the family transfer in the knowledge study (results/knowledge_motif/).
+OPTIONAL_SOURCES = ("motif",)
 TABLES = {
     "go": "knowledge/human/go_bp_all.tsv.gz",
     "pfam": "knowledge/human/pfam.tsv.gz",
@@ -49,7 +53,7 @@ class GeneAnnotations:
     """One annotation source over a dataset's genes.
 
     Attributes:
-        source: "go", "pfam" or "jaspar".
+        source: "go", "pfam", "jaspar" or "motif" (terms: JASPAR motif ids).
         genes: the dataset's gene symbols, in its order (rows of ``matrix``).
         terms: column names (GO ids, Pfam ids, ``family:...`` / ``class:...``).
         matrix: genes x terms, CSR float64 0/1 (sparse; a gene without annotation is an empty row).
@@ -106,10 +110,12 @@ class Knowledge:
     def sources(self) -> tuple[str, ...]:
         return tuple(self.annotations)
 
-    def shuffled(self, seed: int) -> "Knowledge":
-        """Every source's annotations permuted across genes (one permutation per source)."""
+    def shuffled(self, seed: int, sources=None) -> "Knowledge":
+        """Every source's annotations (only ``sources``' when given) permuted across genes (one permutation
+        per source)."""
         return Knowledge(self.genes, self.human_symbols,
-                         {name: a.shuffled(seed + i) for i, (name, a) in enumerate(self.annotations.items())},
+                         {name: a.shuffled(seed + i) if sources is None or name in sources else a
+                          for i, (name, a) in enumerate(self.annotations.items())},
                          self.is_real_tf, self.match_rate)
 
 
@@ -123,9 +129,10 @@ def parse_sources(value) -> tuple[str, ...]:
         return KNOWLEDGE_SOURCES
     if names in ([], ["none"]):
         return ()
-    unknown = sorted(set(names) - set(KNOWLEDGE_SOURCES))
+    unknown = sorted(set(names) - set(KNOWLEDGE_SOURCES) - set(OPTIONAL_SOURCES))
     if unknown:
-        raise ValueError(f"unknown knowledge source(s) {unknown}; choose from {list(KNOWLEDGE_SOURCES)}, "
+        raise ValueError(f"unknown knowledge source(s) {unknown}; choose from "
+                         f"{list(KNOWLEDGE_SOURCES + OPTIONAL_SOURCES)}, "
                          f"'auto' or 'none'")
     return tuple(dict.fromkeys(names))
 
@@ -191,6 +198,28 @@ def jaspar_families() -> pd.DataFrame:
             .rename(columns={"tag": "kind", "val": "name"}).reset_index(drop=True))
 
 
+@functools.lru_cache(maxsize=1)
+def jaspar_motifs() -> tuple[pd.DataFrame, dict]:
+    """The vertebrate CORE JASPAR profiles (latest version of each): a ``symbol, motif`` table (a dimer
+    ``MAX::MYC`` gives one row per partner; symbols upper-cased) and {motif id: counts [columns, 4] (A, C, G, T)}."""
+    query = """
+        SELECT m.ID AS id, m.BASE_ID || '.' || m.VERSION AS motif, m.NAME AS name, m.BASE_ID AS base,
+               m.VERSION AS version FROM MATRIX m
+        WHERE m.COLLECTION = 'CORE' AND m.ID IN
+            (SELECT ID FROM MATRIX_ANNOTATION WHERE TAG = 'tax_group' AND VAL = 'vertebrates')"""
+    with sqlite3.connect(f"file:{jaspar_path()}?mode=ro", uri=True) as connection:
+        motifs = pd.read_sql_query(query, connection)
+        motifs = motifs.sort_values("version").groupby("base").tail(1)  # older versions are superseded
+        counts = pd.read_sql_query(f"SELECT ID AS id, row, col, val FROM MATRIX_DATA WHERE ID IN "
+                                   f"({','.join(map(str, motifs['id']))})", connection)
+    wide = counts.pivot_table(index=["id", "col"], columns="row", values="val").reindex(columns=list("ACGT"))
+    name_of = motifs.set_index("id")["motif"]
+    pfms = {name_of[i]: block.sort_index(level="col").to_numpy(np.float64).reshape(-1, 4)
+            for i, block in wide.groupby(level="id")}
+    table = motifs.assign(symbol=motifs["name"].str.upper().str.split("::")).explode("symbol")
+    return table[["symbol", "motif"]].drop_duplicates().reset_index(drop=True), pfms
+
+
 def resolve_symbols(genes, root=None) -> tuple[np.ndarray, float]:
     """Human symbol of each gene: the upper-cased symbol when it is a known human gene, else the gene
     an alias names, when it names one gene, or one annotated gene (``OCT4`` -> POU5F1, not its
@@ -246,8 +275,11 @@ def annotation_matrix(source: str, genes, human_symbols: np.ndarray, root=None) 
     elif source == "jaspar":
         table = jaspar_families()
         long = pd.DataFrame({"symbol": table["symbol"], "term": table["kind"] + ":" + table["name"]})
+    elif source == "motif":  # terms are JASPAR motif ids; models.knowledge compares their matrices
+        long = jaspar_motifs()[0].rename(columns={"motif": "term"})
     else:
-        raise ValueError(f"unknown knowledge source {source!r}; choose from {list(KNOWLEDGE_SOURCES)}")
+        raise ValueError(f"unknown knowledge source {source!r}; choose from "
+                         f"{list(KNOWLEDGE_SOURCES + OPTIONAL_SOURCES)}")
     return _matrix(source, human_symbols, long, "term", genes)
 
 

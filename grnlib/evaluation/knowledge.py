@@ -30,24 +30,27 @@ def dataset_knowledge(ds: GRNDataset, sources=KNOWLEDGE_SOURCES, root=None) -> K
 
 
 def fitted_scorer(ds: GRNDataset, train_pairs: pd.DataFrame, seed: int = 0, sources=KNOWLEDGE_SOURCES,
-                  control: str | None = None, k: int = 25, root=None) -> KnowledgeScorer:
+                  control: str | None = None, k: int = 25, root=None, shuffle=None) -> KnowledgeScorer:
     """The :class:`KnowledgeScorer` of the training positives (memoised per split and options).
 
     Args:
         control: None, ``"shuffled"`` (annotations permuted across genes, seeded by ``seed``) or
             ``"blind"`` (TF-identity-blind transfer).
+        shuffle: with ``control="shuffled"``, the sources it permutes (default all; ``("motif",)`` is the
+            shuffled-motif control of the motif study).
     """
     if control not in (None, "shuffled", "blind"):
         raise ValueError(f"unknown knowledge control {control!r}; choose 'shuffled' or 'blind'")
     check_pairs(train_pairs, ds.n_genes, "train_pairs")
     positives = train_pairs.loc[train_pairs["label"] == 1, ["tf", "target"]].to_numpy(np.int64)
-    key = (tuple(ds.genes), positives.tobytes(), seed, parse_sources(sources), control, k)
+    shuffle = None if shuffle is None else parse_sources(shuffle)
+    key = (tuple(ds.genes), positives.tobytes(), seed, parse_sources(sources), control, k, shuffle)
     if key not in _SCORERS:
         if len(_SCORERS) >= 8:
             _SCORERS.pop(next(iter(_SCORERS)))
         knowledge = dataset_knowledge(ds, sources, root)
         if control == "shuffled":
-            knowledge = knowledge.shuffled(seed)
+            knowledge = knowledge.shuffled(seed, shuffle)
         _SCORERS[key] = KnowledgeScorer(knowledge, k=k, blind=control == "blind").fit(positives, seed=seed)
     return _SCORERS[key]
 

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from grnlib.data.knowledge import KNOWLEDGE_SOURCES, GeneAnnotations, Knowledge, parse_sources
+from grnlib.data.knowledge import KNOWLEDGE_SOURCES, GeneAnnotations, Knowledge, jaspar_motifs, parse_sources
 from grnlib.models.context import EVIDENCE_GROUPS
 
 LAMBDAS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
@@ -34,6 +34,16 @@ MUS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 DBD_TF_SHARE = 0.5
 DBD_MIN_TFS = 3
 JASPAR_CLASS_WEIGHT = 0.5
+#: Motif similarity (the optional ``motif`` source): the best ungapped alignment, either strand, of two JASPAR
+#: matrices by the mean column-wise Pearson correlation of their base probabilities, over at least
+#: ``MOTIF_MIN_OVERLAP`` columns (fewer only for a shorter motif).
+MOTIF_MIN_OVERLAP = 5
+#: Per base; Pearson is blind to it (an affine map of the counts), it only keeps a column of zeros defined.
+MOTIF_PSEUDOCOUNT = 0.25
+#: A TF-TF motif similarity is rescaled to ``(s - floor) / (1 - floor)``, clipped at 0: the best of many
+#: alignments of two unrelated motifs is far from 0. Over the JASPAR 2026 vertebrate motifs of TFs of different
+#: structural classes the similarity has median 0.41 and 75th percentile 0.51 (same family: 0.50, 0.68).
+MOTIF_FLOOR = 0.5
 
 
 def weighted_rows(annotations: GeneAnnotations, max_fraction: float = 0.05) -> sp.csr_matrix:
@@ -74,11 +84,90 @@ def tf_similarity(knowledge: Knowledge, tfs: np.ndarray, others: np.ndarray) -> 
                                      annotations.matrix[:, np.flatnonzero(keep)].tocsr(),
                                      annotations.term_genes[keep], annotations.n_annotated)
             out[name] = jaccard(masked.matrix, tfs, others)
+        elif name == "motif":
+            out[name] = motif_tf_similarity(annotations, tfs, others)
         elif name == "jaspar":  # same family: 1; same class only: JASPAR_CLASS_WEIGHT
             family = np.flatnonzero(annotations.terms.str.startswith("family:"))
             klass = np.flatnonzero(annotations.terms.str.startswith("class:"))
             out[name] = np.maximum(jaccard(annotations.matrix[:, family], tfs, others),
                                    JASPAR_CLASS_WEIGHT * jaccard(annotations.matrix[:, klass], tfs, others))
+    return out
+
+
+def motif_columns(pfm, pseudocount: float = MOTIF_PSEUDOCOUNT) -> np.ndarray:
+    """Counts [columns, 4] -> each column's base probabilities standardised over the 4 bases (a flat column
+    is all 0), so the Pearson correlation of two columns is the mean of their products."""
+    counts = np.asarray(pfm, dtype=np.float64)
+    probabilities = (counts + pseudocount) / (counts.sum(axis=1, keepdims=True) + 4 * pseudocount)
+    centred = probabilities - probabilities.mean(axis=1, keepdims=True)
+    sd = np.sqrt((centred ** 2).mean(axis=1, keepdims=True))
+    return np.divide(centred, sd, out=np.zeros_like(centred), where=sd > 1e-12)
+
+
+def motif_similarity(pfms_a, pfms_b=None, min_overlap: int = MOTIF_MIN_OVERLAP) -> np.ndarray:
+    """[len(pfms_a), len(pfms_b)] (``pfms_b`` defaults to ``pfms_a``): for two count matrices ([columns, 4],
+    bases A, C, G, T), the best mean column-wise Pearson correlation over the ungapped alignments of a with b or
+    with b's reverse complement that overlap by at least ``min_overlap`` columns (or the shorter motif's length)."""
+    pfms_b = pfms_a if pfms_b is None else pfms_b
+    columns_b = [motif_columns(m) for m in pfms_b]
+    lengths_b = np.array([len(c) for c in columns_b])
+    width = int(lengths_b.max())
+    strands = np.zeros((2, len(columns_b), width, 4))  # zero-padded: padding adds nothing to a sum
+    for j, z in enumerate(columns_b):
+        strands[0, j, :len(z)] = z
+        strands[1, j, :len(z)] = z[::-1, ::-1]  # reverse complement: columns reversed, A<->T and C<->G
+    best = np.full((len(pfms_a), len(columns_b)), -1.0)
+    for i, pfm in enumerate(pfms_a):
+        za = motif_columns(pfm)
+        length = len(za)
+        pearson = np.einsum("ik,sbjk->sbij", za, strands) / 4.0  # [strand, b, column of a, column of b]
+        need = np.minimum(min_overlap, np.minimum(length, lengths_b))
+        for shift in range(1 - length, width):  # column c of a faces column c + shift of b
+            overlap = np.minimum(length, lengths_b - shift) - max(0, -shift)
+            ok = overlap >= need
+            if ok.any():
+                total = np.diagonal(pearson, offset=shift, axis1=2, axis2=3).sum(axis=-1)  # [strand, b]
+                best[i] = np.maximum(best[i], np.where(ok, total / np.maximum(overlap, 1), -1.0).max(axis=0))
+    return best
+
+
+_MOTIF_GENES: dict = {}
+
+
+def gene_motif_similarity(annotations: GeneAnnotations, pfms: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The genes that have a motif and their [genes, genes] motif similarity: the best :func:`motif_similarity`
+    over their motif pairs, rescaled above :data:`MOTIF_FLOOR`. ``pfms``: {motif id: counts}, default JASPAR's
+    (then memoised by the annotation rows, so the shuffled control gets its own)."""
+    matrix = sp.csr_matrix(annotations.matrix)
+    key = (tuple(annotations.terms), matrix.indptr.tobytes(), matrix.indices.tobytes()) if pfms is None else None
+    if key in _MOTIF_GENES:
+        return _MOTIF_GENES[key]
+    genes = np.flatnonzero(np.diff(matrix.indptr) > 0)
+    used = np.unique(matrix.indices)
+    pfms = jaspar_motifs()[1] if pfms is None else pfms
+    motifs = motif_similarity([pfms[t] for t in annotations.terms[used]]) if used.size else np.zeros((0, 0))
+    own = matrix[genes][:, used].tocsr()  # each gene's motifs, as columns of ``motifs``
+    of_gene = [own.indices[own.indptr[g]:own.indptr[g + 1]] for g in range(genes.size)]
+    to_gene = np.stack([motifs[:, m].max(axis=1) for m in of_gene], axis=1) if genes.size else motifs
+    similarity = np.stack([to_gene[m].max(axis=0) for m in of_gene]) if genes.size else motifs
+    similarity = np.clip((similarity - MOTIF_FLOOR) / (1.0 - MOTIF_FLOOR), 0.0, 1.0)
+    if key is not None:
+        if len(_MOTIF_GENES) >= 8:
+            _MOTIF_GENES.pop(next(iter(_MOTIF_GENES)))
+        _MOTIF_GENES[key] = (genes, similarity)
+    return genes, similarity
+
+
+def motif_tf_similarity(annotations: GeneAnnotations, tfs, others, pfms: dict | None = None) -> np.ndarray:
+    """[len(tfs), len(others)] motif similarity of TF ``tfs`` to TF ``others`` (gene ids); 0 where either has
+    no motif (see :func:`gene_motif_similarity`)."""
+    genes, similarity = gene_motif_similarity(annotations, pfms)
+    position = np.full(annotations.matrix.shape[0], -1)
+    position[genes] = np.arange(genes.size)
+    rows, columns = position[np.asarray(tfs, dtype=np.int64)], position[np.asarray(others, dtype=np.int64)]
+    out = np.zeros((rows.size, columns.size))
+    have_rows, have_columns = np.flatnonzero(rows >= 0), np.flatnonzero(columns >= 0)
+    out[np.ix_(have_rows, have_columns)] = similarity[np.ix_(rows[have_rows], columns[have_columns])]
     return out
 
 
