@@ -18,10 +18,11 @@ import pandas as pd
 
 from grnlib.benchmark.summary import FLOORS, bounded_ci, higher_floor, load_summaries, select_by_validation, t_half_width
 from grnlib.entry import run_main
-from grnlib.evaluation.presets import BEST_CANDIDATES, BEST_PROTOCOLS
+from grnlib.evaluation.presets import BEST_CANDIDATES, BEST_PROTOCOLS, CHOICE_SWEEP
 
-#: The sweeps that score every candidate beside both floors, pooled and per TF.
-HEADLINE_SWEEPS = ("floor11_released", "floor11_tf")
+#: The sweep that scores every alias candidate beside both floors on the same splits, pooled and per TF (the
+#: development settings and their subsampled networks): the one the aliases are chosen from, on validation.
+HEADLINE_SWEEPS = (CHOICE_SWEEP,)
 METRICS = {"auroc": "pooled AUROC", "per_tf_auroc": "per-TF AUROC"}
 PROTOCOL_ORDER = ("released", "heldout-tf", "degree-matched")
 README_MARKERS = ("<!-- headline:start (python -m grnlib.benchmark.headline --readme README.md) -->",
@@ -30,7 +31,7 @@ README_MARKERS = ("<!-- headline:start (python -m grnlib.benchmark.headline --re
 
 def chosen_models(summary: pd.DataFrame) -> dict[str, str]:
     """Protocol -> the model its alias stands for (``BEST_SELECTED``: chosen on validation for its worst
-    development setting, re-derived from the robust sweeps by ``tests/test_presets_selection.py``), where it
+    development setting, re-derived from the choice sweep by ``tests/test_presets_selection.py``), where it
     ran in ``summary``; where it did not, the candidate with the highest mean validation AUROC over the
     alias's protocols (:func:`select_by_validation`). Test numbers play no part."""
     from grnlib.evaluation.presets import BEST_SELECTED

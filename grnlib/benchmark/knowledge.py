@@ -284,3 +284,31 @@ def findings(studies: dict) -> list[str]:
                  f"{'**met**' if str(row.met) == 'True' else 'missed'}" for row in study["goals"].itertuples()]
         lines.append(f"*{label}* (`{study['lead']}`): " + "; ".join(parts) + ".")
     return lines
+
+
+def load_motif_verdict(folder="results/knowledge_motif") -> pd.DataFrame:
+    """:func:`motif_verdict` of the committed motif study in ``folder`` (``benchmarks/knowledge.py --motif``;
+    relative to the project root unless absolute); empty when it has not run."""
+    from pathlib import Path
+
+    from grnlib.paths import project_root
+
+    root = Path(folder) if Path(folder).is_absolute() else project_root() / folder
+    if not (root / "summary.csv").is_file():
+        return pd.DataFrame()
+    return motif_verdict(pd.read_csv(root / "summary.csv"))
+
+
+def motif_findings(verdict: pd.DataFrame) -> list[str]:
+    """One sentence on the motif study (:func:`motif_verdict`): where JASPAR motif similarity earns its place,
+    with the per-TF gains on Non-Specific, the credible network."""
+    if verdict.empty:
+        return []
+    earned = verdict.loc[verdict["earns_its_place"], "network"] + " " + verdict.loc[verdict["earns_its_place"], "metric"]
+    row = verdict[(verdict["network"] == "Non-Specific") & (verdict["metric"] == "per_tf_auroc")]
+    detail = (f" (Non-Specific per-TF: {row['vs_without'].iloc[0]:+.4f} {row['vs_without_ci'].iloc[0]} over the same "
+              f"knowledge without motifs, {row['vs_shuffled'].iloc[0]:+.4f} {row['vs_shuffled_ci'].iloc[0]} over "
+              "shuffled motifs)") if len(row) else ""
+    where = f"it earns its place on {', '.join(earned)}" if len(earned) else "it earns its place nowhere"
+    return [f"*JASPAR motif similarity* (the optional `motif` source): {where}{detail}; `auto` leaves it out."]
+
