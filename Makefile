@@ -61,8 +61,7 @@ sweep: $(STAMP)
 	# issues 18/19: every alias candidate, the floors and target_only on the same splits, scored by nested validation
 	# (grnlib.evaluation.nested); the aliases are chosen from this sweep (tests/test_presets_selection.py)
 	$(PY) -m grnlib.benchmark.sweep run --plan choice --protocols released --out results/sweep/choice
-	$(PY) -m grnlib.benchmark.sweep run --plan choice --protocols heldout-tf,degree-matched --seeds 0,1,2 \
-		--out results/sweep/choice
+	$(PY) -m grnlib.benchmark.sweep run --plan choice --protocols heldout-tf,degree-matched --out results/sweep/choice
 	$(PY) -m grnlib.benchmark.sweep run --plan choice --protocols seed --datasets seed/trrust+dorothea/hESC \
 		--out results/sweep/choice
 	# the reserved sets, evaluated once with the aliases chosen on validation (read by 10_reserved)

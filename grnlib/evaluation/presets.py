@@ -106,9 +106,11 @@ BEST_CANDIDATES = {
                      "phase1_residual_heldout")}
 STACK_CANDIDATES = {"best": ("stack",), "best_heldout": ("stack_heldout",)}
 BEST_PROTOCOLS = {"best": ("released",), "best_heldout": ("heldout-tf", "degree-matched")}
-# Issue 18: chosen for the worst case among the single models, the stacks and the blends (a stack is a model that
-# `grnlib train` saves): `best` is `stack`, `best_heldout` stays a single model (tests/test_presets_selection.py).
-BEST_SELECTED = {"best": "stack", "best_heldout": "phase1"}
+# Issues 18/19: chosen for the worst case on nested validation among the single models, the stacks and the blends,
+# with and without annotation knowledge (a stack is a model that `grnlib train` saves): `best` is the stack of the
+# floors, pair evidence with knowledge and phase1; `best_heldout` the blend of the floors and pair evidence with
+# knowledge (tests/test_presets_selection.py re-derives both from the committed choice sweep).
+BEST_SELECTED = {"best": "stack_knowledge", "best_heldout": "pair_evidence_knowledge_heldout_blend"}
 # Issue 18: each alias candidate calibrated against the floors: "<candidate>_blend" stacks degree, the edge prior
 # and the candidate with non-negative weights fitted on validation drawn like test (grnlib.evaluation.stacking),
 # so the floor itself (weight 0 on the candidate) is reachable. A stack is a model: `grnlib train` saves its
