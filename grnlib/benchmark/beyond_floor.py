@@ -673,7 +673,8 @@ def robust_report(folder, names=None, quantile: float | None = None) -> dict:
 
     The choice, the candidates' worst settings, the goals and the fallback read the ``CHOICE_SWEEP``, where every
     candidate, both floors and ``target_only`` ran on the same splits (its test columns play no part in the
-    choice); the controls and gains read the robust sweeps ``names``.
+    choice); the controls and gains read the robust sweeps ``names`` (a candidate that ran only in the choice sweep:
+    its controls there).
     """
     from grnlib.benchmark.summary import load_summaries
     from grnlib.evaluation.presets import CHOICE_SWEEP, ROBUST_SWEEPS, WORST_QUANTILE
@@ -685,7 +686,10 @@ def robust_report(folder, names=None, quantile: float | None = None) -> dict:
     choice = worst_case_choice(load_summaries(folder, [CHOICE_SWEEP]), quantile)
     judged = {alias: part["candidate"].iloc[0] for alias, part in choice.groupby("alias", sort=False)}
     candidates = list(dict.fromkeys(choice["candidate"]))
-    controls = control_table(cells, [*candidates, *CONTROL_MODELS])
+    # the controls of the robust sweeps; a candidate that ran only in the choice sweep beside target_only there
+    robust = set(cells["model"])
+    controls = pd.concat([control_table(cells, [m for m in [*candidates, *CONTROL_MODELS] if m in robust]),
+                          control_table(chosen_on, [m for m in candidates if m not in robust])], ignore_index=True)
     goals = goal_table_18(chosen_on, judged["best"], judged["best_heldout"])
     worst = worst_settings(chosen_on, candidates, quantile)
     gains = gain_table(cells, pairs=GAINS_11 + CONTROL_GAINS, pooled=True)
@@ -701,7 +705,8 @@ def robust_report(folder, names=None, quantile: float | None = None) -> dict:
                                   f"candidate ran; ranked by the {quantile:g} quantile of the nested-validation gap",
                         "worst": "units: a setting's Δ is the mean over its seeds (each seed's TF folds averaged) of the "
                                  "paired difference on the same test pairs; 'settings' counts the settings",
-                        "controls": "units: the settings where the model, both floors and target_only ran ('settings'); "
+                        "controls": "units: the settings where the model, both floors and target_only ran ('settings'; "
+                                    "the robust sweeps, or the choice sweep for a model that ran only there); "
                                     "95 % t intervals, df = settings - 1",
                         "gains": "units: settings (paired over the settings' seed means); 95 % t intervals"}}
     report["figures"] = robust_panels(coverage_by_seed(folder, [*names, CHOICE_SWEEP]), choice, worst, controls, gains,
