@@ -264,3 +264,16 @@ def test_falling_back_where_validation_says_so_takes_the_higher_floor_split_by_s
     worst = bf.worst_settings(pd.concat([frame, gated.drop(columns="fell_back")]), ["m_fallback"]).set_index("protocol")
     assert worst.loc["heldout-tf", "Δ auroc"] == pytest.approx(0.0)  # the floor itself where m fell back
     assert bf.fallback_rows(frame, ["h"], margin=0.2)["fell_back"].all()  # a margin no split reaches: the floor
+
+
+def test_control_verdicts_read_the_interval_of_the_gain_over_target_only():
+    row = {"protocol": "heldout-tf", "model": "x", "settings": 9, "Δ vs higher floor": 0.03, "floor CI": "[+0.01, +0.05]",
+           "Δ vs target_only": 0.01, "target_only CI": "[-0.01, +0.03]", "control_low": -0.01}
+    rows = [row, {**row, "model": "y", "control_low": 0.002}, {**row, "model": "z", "settings": 1, "control_low": np.nan},
+            {**row, "model": "w", "Δ vs target_only": -0.01}, {**row, "model": "v", "Δ vs higher floor": -0.01}]
+    lines = bf.control_verdicts(pd.DataFrame(rows)).splitlines()
+    assert lines[0].endswith("a TF-specific part within noise (its interval includes 0).")
+    assert lines[1].endswith("the gain is TF-specific.")
+    assert lines[2].endswith("TF-specific on its point estimate (one setting: no interval).")
+    assert lines[3].endswith("no TF-specific gain beyond the target's popularity.")
+    assert lines[4].endswith("not above the floor.")

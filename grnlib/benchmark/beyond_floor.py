@@ -913,15 +913,25 @@ def goal_verdicts_18(goals: pd.DataFrame) -> str:
 
 def control_verdicts(table: pd.DataFrame) -> str:
     """Markdown bullets from :func:`control_table`: how much of each model's gain over the floor is left over
-    ``target_only`` (the part that is about the TF, not the target's popularity)."""
+    ``target_only`` (the part that is about the TF, not the target's popularity), judged on the interval of the
+    gain over ``target_only`` (``control_low``; one setting has none and is judged on its point estimate)."""
     lines = []
     for r in table.to_dict(orient="records"):
         floor_gain, tf_part = r["Δ vs higher floor"], r[f"Δ vs {CONTROL}"]
+        low = r.get("control_low", float("nan"))
+        if floor_gain <= 0:
+            verdict = "not above the floor."
+        elif tf_part <= 0:
+            verdict = "no TF-specific gain beyond the target's popularity."
+        elif not np.isfinite(low):
+            verdict = "TF-specific on its point estimate (one setting: no interval)."
+        elif low > 0:
+            verdict = "the gain is TF-specific."
+        else:
+            verdict = "a TF-specific part within noise (its interval includes 0)."
         lines.append(f"- {r['protocol']}, `{r['model']}` ({r['settings']} settings): {floor_gain:+.3f} "
                      f"{r['floor CI']} over the higher floor, {tf_part:+.3f} {r[f'{CONTROL} CI']} over "
-                     f"`{CONTROL}`: " + ("the gain is TF-specific." if tf_part > 0 and floor_gain > 0 else
-                                         "no TF-specific gain beyond the target's popularity." if floor_gain > 0 else
-                                         "not above the floor."))
+                     f"`{CONTROL}`: {verdict}")
     return "\n".join(lines)
 
 
