@@ -101,14 +101,13 @@ PLANS: dict[str, PlanSpec] = {
                                                          "pair_evidence_residual_heldout_blend", "phase1_blend"),
         only_with_expression=True, without_expression=("hESC", "mHSC-E"), epochs=12, optional_presets=(),
         folds=(0, 1, 2), families=("beeline", "subsample")),
-    # issue 18: the alias candidates and the floors on the robust grid, for the worst-case choice on nested
+    # issues 18/19: the alias candidates and the floors on the robust grid, for the worst-case choice on nested
     # validation (every choice made on one half of the validation TFs, scored on the other; the val_nested_*
     # columns, grnlib.evaluation.nested): single models, blends and stacks on one footing. Fold 0 per seed.
     "choice": PlanSpec(
-        "issues 18/19: the alias candidates (pair-evidence models with and without knowledge, phase1, their blends, the "
-        "stacks), the target_only control and the floors on "
-        "the robust grid's settings with expression, fold 0 per seed, scored by nested validation for the alias "
-        "choice", protocols=("released", "heldout-tf", "degree-matched"), genie3="none", heavy_models=(),
+        "issues 18/19: the alias candidates (pair-evidence models with and without knowledge, phase1, their blends, "
+        "the stacks), the target_only control and the floors on the robust grid's settings with expression, fold 0 "
+        "per seed, scored by nested validation for the alias choice", protocols=("released", "heldout-tf", "degree-matched"), genie3="none", heavy_models=(),
         baselines=("degree", "edge_prior"),
         fast_models=("target_only", "pair_evidence", "pair_evidence_heldout", "pair_evidence_residual",
                      "pair_evidence_residual_heldout",

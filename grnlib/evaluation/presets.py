@@ -147,7 +147,8 @@ for _alias, _suffix in (("best", ""), ("best_heldout", "_heldout")):
 # (CHOICE_METRIC: every choice a candidate makes, its best epoch or its stack weights, made on one half of the
 # validation TFs and scored on the other; grnlib.evaluation.nested) in the CHOICE_SWEEP, so single models (optimistic
 # on plain validation: their epoch was chosen there) and stacks (pessimistic: cross-fitted) compete on one footing.
-# The ROBUST_SWEEPS hold the test numbers the book judges the aliases by.
+# The aliases' goals are judged on the CHOICE_SWEEP's test pairs (every candidate ran there); the ROBUST_SWEEPS add
+# the controls (tf_shuffled, expression_permuted) and three TF folds per seed.
 WORST_QUANTILE = 0.1
 CHOICE_SWEEP, CHOICE_METRIC = "choice", "val_nested_auroc"
 ROBUST_SWEEPS = ("robust_tf", "robust_released", "robust_seed")
