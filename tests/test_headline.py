@@ -73,3 +73,20 @@ def test_the_figure_keeps_its_legend_outside_the_panels(summary):
     fig.canvas.draw()
     legend = fig.legends[0].get_window_extent()
     assert not any(legend.overlaps(ax.get_window_extent()) for ax in fig.axes)
+
+
+def test_panel_titles_never_run_into_each_other(summary):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    frame = headline.headline_frame(summary)
+    from grnlib.evaluation.presets import BLEND_CANDIDATES, STACK_CANDIDATES
+
+    names = [n for pool in (BEST_CANDIDATES, BLEND_CANDIDATES, STACK_CANDIDATES) for c in pool.values() for n in c]
+    frame = frame.assign(model=max(names, key=len))  # the longest name an alias can take
+    fig = headline.headline_figure(frame)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for row in range(len(headline.METRICS)):
+        titles = [ax.title.get_window_extent(renderer) for ax in fig.axes[row * 3:(row + 1) * 3]]
+        assert not any(a.overlaps(b) for a, b in zip(titles, titles[1:])), "panel titles overlap"

@@ -200,7 +200,8 @@ def headline_figure(frame: pd.DataFrame):
                 ax.errorbar(x, part[tag], yerr=err, ls="none", capsize=2, label=name, **style)
             ax.axhline(0.5, color="grey", lw=0.6, ls=":")
             ax.set_xticks(np.arange(len(networks)), networks, fontsize=8)
-            ax.set_title(f"{protocol}: {frame.loc[frame['protocol'] == protocol, 'model'].iloc[0]}", fontsize=9)
+            # protocol and model on two lines: a long model name would run into the next panel's title
+            ax.set_title(f"{protocol}\n{frame.loc[frame['protocol'] == protocol, 'model'].iloc[0]}", fontsize=8)
         row[0].set_ylabel(label)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, 0.0))
