@@ -8,7 +8,7 @@ summaries lie under :func:`project_root` (``results/benchmark`` ...).
 >>> bm.against_floors(summary, ["phase1", "stack"])      # each preset beside the degree and edge-prior floors
 >>> bm.verdicts(summary, metrics=["pooled AUROC"])       # above / tie / below per protocol and network
 """
-from grnlib.benchmark.beyond_floor import robust_report, run_setting
+from grnlib.benchmark.beyond_floor import CONTROL_MODELS, robust_report, run_setting
 from grnlib.benchmark.headline import alias_models, verdicts
 from grnlib.benchmark.knowledge import findings as knowledge_findings
 from grnlib.benchmark.knowledge import gains_panel as knowledge_gains_panel
@@ -21,7 +21,7 @@ from grnlib.features_ooc import agreement as out_of_core_agreement
 from grnlib.paths import project_root
 from grnlib.report import live_scoring, read_bench
 
-__all__ = ["against_floors", "aggregate", "alias_models", "floor_table", "live_scoring", "load_summaries",
+__all__ = ["CONTROL_MODELS", "against_floors", "aggregate", "alias_models", "floor_table", "live_scoring", "load_summaries",
            "load_summary", "knowledge_findings", "knowledge_gains_panel", "knowledge_model_methods",
            "load_knowledge_studies", "load_motif_verdict", "motif_findings", "out_of_core_agreement",
            "per_setting", "project_root", "read_bench", "robust_report", "run_setting", "run_study",
