@@ -12,7 +12,7 @@ from grnlib.benchmark.beyond_floor import CONTROL_MODELS, robust_report, run_set
 from grnlib.benchmark.headline import alias_models, verdicts
 from grnlib.benchmark.knowledge import findings as knowledge_findings
 from grnlib.benchmark.knowledge import gains_panel as knowledge_gains_panel
-from grnlib.benchmark.knowledge import load_motif_verdict, motif_findings
+from grnlib.benchmark.knowledge import load_motif_study, motif_findings
 from grnlib.benchmark.knowledge import load_studies as load_knowledge_studies
 from grnlib.benchmark.knowledge import model_methods as knowledge_model_methods
 from grnlib.benchmark.knowledge import per_setting, run_study, setting_margins
@@ -23,6 +23,6 @@ from grnlib.report import live_scoring, read_bench
 
 __all__ = ["CONTROL_MODELS", "against_floors", "aggregate", "alias_models", "floor_table", "live_scoring", "load_summaries",
            "load_summary", "knowledge_findings", "knowledge_gains_panel", "knowledge_model_methods",
-           "load_knowledge_studies", "load_motif_verdict", "motif_findings", "out_of_core_agreement",
+           "load_knowledge_studies", "load_motif_study", "motif_findings", "out_of_core_agreement",
            "per_setting", "project_root", "read_bench", "robust_report", "run_setting", "run_study",
            "setting_margins", "verdicts"]

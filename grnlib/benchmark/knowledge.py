@@ -286,17 +286,24 @@ def findings(studies: dict) -> list[str]:
     return lines
 
 
-def load_motif_verdict(folder="results/knowledge_motif") -> pd.DataFrame:
-    """:func:`motif_verdict` of the committed motif study in ``folder`` (``benchmarks/knowledge.py --motif``;
-    relative to the project root unless absolute); empty when it has not run."""
+def load_motif_study(folder="results/knowledge_motif") -> dict:
+    """The committed motif study in ``folder`` (``benchmarks/knowledge.py --motif``; relative to the project root
+    unless absolute): ``{"summary": its paired differences, "verdict": :func:`motif_verdict`}``.
+
+    Raises:
+        DataError when the study has not run there.
+    """
     from pathlib import Path
 
+    from grnlib.errors import DataError
     from grnlib.paths import project_root
 
     root = Path(folder) if Path(folder).is_absolute() else project_root() / folder
     if not (root / "summary.csv").is_file():
-        return pd.DataFrame()
-    return motif_verdict(pd.read_csv(root / "summary.csv"))
+        raise DataError(root / "summary.csv", "the motif study has not run",
+                        f"run `python benchmarks/knowledge.py --motif --seeds 0,1,2 --out {folder}`")
+    summary = pd.read_csv(root / "summary.csv")
+    return {"summary": summary, "verdict": motif_verdict(summary)}
 
 
 def motif_findings(verdict: pd.DataFrame) -> list[str]:
