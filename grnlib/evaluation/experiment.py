@@ -178,7 +178,7 @@ def evaluate_split(ds: GRNDataset, split: dict, specs, runtime: Runtime | None =
     """
     from grnlib.evaluation.baselines import score_baseline
     from grnlib.evaluation.metrics import auprc, auroc, choose_threshold, evaluate_scores
-    from grnlib.evaluation.nested import corrected, nested_metrics
+    from grnlib.evaluation.nested import nested_metrics
     from grnlib.evaluation.protocols import validation_halves
     from grnlib.training.loop import predict_logits
 
@@ -219,17 +219,15 @@ def evaluate_split(ds: GRNDataset, split: dict, specs, runtime: Runtime | None =
             evaluation.models[spec.name] = trained.model
             evaluation.trained[spec.name] = trained
         y_val = split["val"]["label"].to_numpy()
-        for name, val, test, applied in scored_variants(spec, ds, split, val, test, corrections):
+        for name, val, test, chosen, applied in scored_variants(spec, ds, split, val, test, chosen, corrections):
             threshold = choose_threshold(y_val, val)
             metrics = evaluate_scores(split["test"], test, threshold=threshold)
-            variant_chosen = corrected(chosen, applied_correction(spec, ds, split, corrections) if applied else None,
-                                       split["val"])
             rows.append({"name": name, "kind": spec.kind, "seed": seed, **metrics,
                          "val_auroc": auroc(y_val, val), "val_auprc": auprc(y_val, val),
-                         **nested_metrics(y_val, evaluation.val_half_a, variant_chosen),
+                         **nested_metrics(y_val, evaluation.val_half_a, chosen),
                          "threshold": threshold, "prior_correction": applied,
                          "seconds": float(entry["seconds"]), "cached": hit})
-            evaluation.val_chosen[name] = variant_chosen
+            evaluation.val_chosen[name] = chosen
             evaluation.val_scores[name] = val
             evaluation.test_scores[name] = test
     evaluation.metrics = pd.DataFrame(rows)
@@ -237,19 +235,22 @@ def evaluate_split(ds: GRNDataset, split: dict, specs, runtime: Runtime | None =
 
 
 def scored_variants(spec: RunSpec, ds: GRNDataset, split: dict, val: np.ndarray, test: np.ndarray,
-                    corrections: dict | None = None) -> list[tuple]:
-    """``(name, val scores, test scores, corrected)`` rows of one scorer: the scores as they are,
-    or, when the spec's prior correction applies to the split, the corrected scores under the
+                    chosen=None, corrections: dict | None = None) -> list[tuple]:
+    """``(name, val scores, test scores, nested-validation scores, corrected)`` rows of one scorer: the scores as
+    they are, or, when the spec's prior correction applies to the split, the corrected scores under the
     spec's name and the raw ones under ``"<name> (uncorrected)"``; a correction that is the same
     for every validation and test TF (the held-out-TF protocols) changes no metric and is skipped.
-    ``corrections`` memoises the correction per mode across the scorers of one split."""
+    ``chosen``: the scorer's two nested-validation vectors (:mod:`grnlib.evaluation.nested`; None: none),
+    corrected like the validation scores. ``corrections`` memoises the correction per mode across the scorers
+    of one split."""
     from grnlib.evaluation.correction import UNCORRECTED_SUFFIX
 
     correction = applied_correction(spec, ds, split, corrections)
     if correction is None:
-        return [(spec.name, val, test, False)]
-    return [(spec.name, correction.apply(split["val"], val), correction.apply(split["test"], test), True),
-            (spec.name + UNCORRECTED_SUFFIX, val, test, False)]
+        return [(spec.name, val, test, chosen, False)]
+    chosen_corrected = None if chosen is None else tuple(correction.apply(split["val"], v) for v in chosen)
+    return [(spec.name, correction.apply(split["val"], val), correction.apply(split["test"], test), chosen_corrected,
+             True), (spec.name + UNCORRECTED_SUFFIX, val, test, chosen, False)]
 
 
 def applied_correction(spec: RunSpec, ds: GRNDataset, split: dict, corrections: dict | None = None):

@@ -34,10 +34,3 @@ def nested_metrics(y: np.ndarray, half_a: np.ndarray, chosen) -> dict:
                     for scores, labels in scored]
         values[name] = float(np.mean(per_half))
     return values
-
-
-def corrected(chosen, correction, val_pairs):
-    """``chosen`` with a prior correction applied to both vectors (None stays None)."""
-    if chosen is None or correction is None:
-        return chosen
-    return tuple(correction.apply(val_pairs, v) for v in chosen)

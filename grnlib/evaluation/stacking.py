@@ -136,7 +136,7 @@ def nested_stack(y_val, half_a: np.ndarray, member_chosen: list, c: float = 1.0,
     """A stack's two nested-validation vectors (:mod:`grnlib.evaluation.nested`): for each half, the blend
     fitted on that half's pairs from the members' scores chosen on it, applied to every validation pair.
     ``member_chosen``: one ``(chosen on A, chosen on B)`` pair per member; None when a member has none."""
-    if any(c_ is None for c_ in member_chosen):
+    if any(chosen is None for chosen in member_chosen):
         return None
     y = np.asarray(y_val, dtype=np.int64)
     members = list(members) if members is not None else [f"m{k}" for k in range(len(member_chosen))]
